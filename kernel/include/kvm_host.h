@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Core objects of kvm.ko: the VM (struct kvm), its memory slots and its
+ * vCPUs (struct kvm_vcpu), plus the interfaces between core/, x86/, mmu/
+ * and the backends.
+ */
+#ifndef KVM_HOST_H
+#define KVM_HOST_H
+
+#include <linux/types.h>
+#include <linux/kvm_types.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/mm_types.h>
+#include <linux/ratelimit.h>
+#include "kvm-abi.h"
+
+#define KVM_MAX_VCPUS		256
+#define KVM_MAX_VCPU_IDS	1024
+#define KVM_USER_MEM_SLOTS	509
+#define KVM_VCPU_MMAP_PAGES	2	/* kvm_run page + PIO data page */
+
+/* Guest GPR indices into vcpu->regs, in the hardware encoding order. */
+enum kvm_reg {
+	VCPU_REGS_RAX, VCPU_REGS_RCX, VCPU_REGS_RDX, VCPU_REGS_RBX,
+	VCPU_REGS_RSP, VCPU_REGS_RBP, VCPU_REGS_RSI, VCPU_REGS_RDI,
+	VCPU_REGS_R8, VCPU_REGS_R9, VCPU_REGS_R10, VCPU_REGS_R11,
+	VCPU_REGS_R12, VCPU_REGS_R13, VCPU_REGS_R14, VCPU_REGS_R15,
+	VCPU_REGS_RIP,
+	NR_VCPU_REGS
+};
+
+enum kvm_seg_reg {
+	VCPU_SREG_ES, VCPU_SREG_CS, VCPU_SREG_SS, VCPU_SREG_DS,
+	VCPU_SREG_FS, VCPU_SREG_GS, VCPU_SREG_TR, VCPU_SREG_LDTR,
+};
+
+enum kvm_dtable_reg { VCPU_DTABLE_GDT, VCPU_DTABLE_IDT };
+
+/* Bits of vcpu->requests: work to do before the next guest entry. */
+#define KVM_REQ_TLB_FLUSH	0
+
+/* vcpu->mode, read by whoever kicks the vCPU. */
+enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
+
+struct kvm_memory_slot {
+	u32 id;
+	u32 flags;
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr;
+};
+
+struct kvm;
+
+/*
+ * The nested page table (NPT/EPT) of one VM: guest-physical to
+ * host-physical.  Guest pages are pinned while mapped.
+ */
+struct kvm_tdp {
+	u64 *root;		/* top-level table, never freed while the VM lives */
+	unsigned long nr_tables; /* page-table pages allocated, root included */
+	unsigned long nr_mapped; /* pinned guest pages */
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	u32 vcpu_id;
+	int vcpu_idx;		/* index in kvm->vcpus[] */
+
+	/*
+	 * Serializes the vCPU ioctls: only one thread runs or inspects this
+	 * vCPU at a time.  Everything below without another note is guarded
+	 * by it.
+	 */
+	struct mutex mutex;
+	struct kvm_run *run;	/* page shared with userspace (mmap offset 0) */
+	void *pio_data;		/* page shared with userspace (mmap offset 1) */
+
+	unsigned long regs[NR_VCPU_REGS];
+	u64 efer;		/* as the guest sees it */
+	u64 apic_base;
+	u64 xcr0;
+
+	/* A port read handed to userspace, completed by the next KVM_RUN. */
+	struct {
+		bool pending;
+		u8 size;
+		u16 port;
+	} pio_in;
+
+	/* The guest's CPUID table, set by KVM_SET_CPUID2. */
+	struct kvm_cpuid_entry2 *cpuid_entries;
+	int cpuid_nent;
+
+	/* Guest FPU/SSE/AVX state, in XSAVE (or FXSAVE) standard format. */
+	void *guest_fpu;
+
+	/* Guest debug registers 0-3, switched around each entry. */
+	unsigned long db[4];
+
+	/* Set by anyone, consumed by the vCPU thread before entry. */
+	unsigned long requests;
+	/* Written by the vCPU thread with interrupts off; read by kickers. */
+	int mode;
+	int cpu;		/* physical CPU of the last entry, -1 if none */
+
+	struct {
+		u64 exits;
+		u64 io_exits;
+		u64 npf_exits;
+	} stat;
+};
+
+/*
+ * One virtual machine.  Lifetime: a reference for the VM fd and one per
+ * vCPU fd; freed when the last is dropped.
+ */
+struct kvm {
+	struct kref refcount;
+	struct mm_struct *mm;	/* the creating process; ioctls from other mms fail */
+
+	/*
+	 * Guards vcpus[] growth and created_vcpus.  vcpus[i] never changes
+	 * once set; online_vcpus is published after it with smp_wmb().
+	 */
+	struct mutex lock;
+	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
+	atomic_t online_vcpus;
+	int created_vcpus;
+
+	/*
+	 * Guards the memory slots: taken by KVM_SET_USER_MEMORY_REGION and by
+	 * the fault path while it resolves a guest frame.
+	 */
+	struct mutex slots_lock;
+	struct kvm_memory_slot *slots[KVM_USER_MEM_SLOTS];
+
+	/* Guards the nested page table (tdp). */
+	spinlock_t mmu_lock;
+	struct kvm_tdp tdp;
+
+	u64 tss_addr;
+	u64 identity_map_addr;
+};
+
+#define kvm_for_each_vcpu(idx, vcpup, kvm)				\
+	for (idx = 0; idx < atomic_read(&(kvm)->online_vcpus) &&	\
+		      ((vcpup) = READ_ONCE((kvm)->vcpus[idx])); idx++)
+
+/*
+ * A bug macro for conditions a guest or user may cause: warn once, never
+ * BUG() the host.  Callers then fail the VM operation.
+ */
+#define KVM_BUG_ON(cond) WARN_ON_ONCE(cond)
+
+#define kvm_pr_guest(fmt, ...) \
+	pr_info_ratelimited("kvm: " fmt, ##__VA_ARGS__)
+
+/* core/ */
+void kvm_get_kvm(struct kvm *kvm);
+void kvm_put_kvm(struct kvm *kvm);
+int kvm_vm_create_fd(unsigned long type);
+int kvm_vm_create_vcpu(struct kvm *kvm, unsigned long id);
+int kvm_vcpu_create_fd(struct kvm_vcpu *vcpu);
+struct kvm_memory_slot *kvm_gfn_to_slot(struct kvm *kvm, gfn_t gfn);
+void kvm_make_all_vcpus_request(struct kvm *kvm, int req);
+long kvm_check_extension(long cap);
+
+/* x86/ */
+int kvm_x86_init(void);
+void kvm_x86_exit(void);
+int kvm_arch_vcpu_init(struct kvm_vcpu *vcpu);
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu);
+long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp);
+int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu);
+
+/* mmu/ */
+int kvm_tdp_init(struct kvm *kvm);
+void kvm_tdp_destroy(struct kvm *kvm);
+void kvm_tdp_zap_all(struct kvm *kvm);
+int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
+		       bool fetch);
+
+#endif /* KVM_HOST_H */

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Nested paging (two-dimensional paging): the table that maps
+ * guest-physical to host-physical addresses, walked by the CPU after the
+ * guest's own page tables.  4 KiB leaves, in the host long-mode format
+ * that AMD NPT uses (APM vol. 2, 15.25).
+ *
+ * The NPT walk uses the paging mode the *host* is in at VMRUN: with
+ * CR4.LA57 set (5-level paging, as Linux enables whenever the CPU has
+ * it) the nested table must have 5 levels too.
+ *
+ * Entries are created on demand by nested page faults.  A mapped guest
+ * page is pinned (pin_user_pages) until its entry is zapped; zapping
+ * happens when a memory slot changes and when the VM dies.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/highmem.h>
+#include <linux/io.h>
+
+#include "kvm_host.h"
+#include "../x86/x86.h"
+
+#define TDP_MAX_LEVELS	5
+#define TDP_PRESENT	(1ULL << 0)
+#define TDP_WRITABLE	(1ULL << 1)
+#define TDP_USER	(1ULL << 2)	/* NPT walks are user accesses */
+#define TDP_ACCESSED	(1ULL << 5)
+#define TDP_DIRTY	(1ULL << 6)
+#define TDP_ADDR_MASK	0x000ffffffffff000ULL
+#define TDP_TABLE_BITS	(TDP_PRESENT | TDP_WRITABLE | TDP_USER | TDP_ACCESSED)
+
+static inline int tdp_index(gpa_t gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+static int tdp_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+
+int kvm_tdp_init(struct kvm *kvm)
+{
+	kvm->tdp.root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!kvm->tdp.root)
+		return -ENOMEM;
+	kvm->tdp.nr_tables = 1;
+	return 0;
+}
+
+/* Release a detached subtree: unpin its guest pages, free its tables. */
+static void tdp_free_subtree(struct kvm *kvm, u64 *table, int level)
+{
+	int i;
+
+	for (i = 0; i < 512; i++) {
+		u64 e = table[i];
+		struct page *page;
+
+		if (!(e & TDP_PRESENT))
+			continue;
+		page = pfn_to_page((e & TDP_ADDR_MASK) >> PAGE_SHIFT);
+		if (level == 1) {
+			unpin_user_pages_dirty_lock(&page, 1, e & TDP_WRITABLE);
+			kvm->tdp.nr_mapped--;
+		} else {
+			tdp_free_subtree(kvm, page_address(page), level - 1);
+			free_page((unsigned long)page_address(page));
+			kvm->tdp.nr_tables--;
+		}
+	}
+}
+
+/*
+ * Drop every mapping.  The root stays (vCPUs point at it); its entries are
+ * moved aside under the lock, every vCPU is forced out of the guest and
+ * told to flush, and only then are pages unpinned and tables freed.
+ */
+void kvm_tdp_zap_all(struct kvm *kvm)
+{
+	u64 *old = (u64 *)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
+
+	spin_lock(&kvm->mmu_lock);
+	memcpy(old, kvm->tdp.root, PAGE_SIZE);
+	memset(kvm->tdp.root, 0, PAGE_SIZE);
+	spin_unlock(&kvm->mmu_lock);
+
+	kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
+	tdp_free_subtree(kvm, old, tdp_levels());
+	free_page((unsigned long)old);
+}
+
+void kvm_tdp_destroy(struct kvm *kvm)
+{
+	if (!kvm->tdp.root)
+		return;
+	tdp_free_subtree(kvm, kvm->tdp.root, tdp_levels());
+	free_page((unsigned long)kvm->tdp.root);
+	kvm->tdp.root = NULL;
+	WARN_ON_ONCE(kvm->tdp.nr_mapped);
+}
+
+/* Tables for one walk, allocated before taking mmu_lock. */
+struct tdp_prealloc {
+	u64 *tables[TDP_MAX_LEVELS - 1];
+	int n;
+};
+
+static int tdp_prealloc_fill(struct tdp_prealloc *p)
+{
+	while (p->n < tdp_levels() - 1) {
+		u64 *t = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+		if (!t)
+			return -ENOMEM;
+		p->tables[p->n++] = t;
+	}
+	return 0;
+}
+
+static void tdp_prealloc_free(struct tdp_prealloc *p)
+{
+	while (p->n)
+		free_page((unsigned long)p->tables[--p->n]);
+}
+
+/*
+ * Install gfn -> page.  Returns the page to unpin when the entry was
+ * already there (another vCPU won the race), else NULL.
+ */
+static struct page *tdp_map(struct kvm *kvm, gpa_t gpa, struct page *page,
+			    bool writable, struct tdp_prealloc *p)
+{
+	u64 *table = kvm->tdp.root;
+	u64 *e, new;
+	int level;
+
+	for (level = tdp_levels(); level > 1; level--) {
+		e = &table[tdp_index(gpa, level)];
+		if (!(*e & TDP_PRESENT)) {
+			u64 *t = p->tables[--p->n];
+
+			*e = __pa(t) | TDP_TABLE_BITS;
+			kvm->tdp.nr_tables++;
+		}
+		table = __va(*e & TDP_ADDR_MASK);
+	}
+
+	e = &table[tdp_index(gpa, 1)];
+	new = page_to_phys(page) | TDP_PRESENT | TDP_USER | TDP_ACCESSED |
+	      TDP_DIRTY | (writable ? TDP_WRITABLE : 0);
+	if (*e & TDP_PRESENT) {
+		/*
+		 * Same page: pages stay pinned while mapped, so the host
+		 * mapping cannot have moved.  Only widen the permissions.
+		 */
+		WARN_ON_ONCE((*e & TDP_ADDR_MASK) != page_to_phys(page));
+		if (writable)
+			*e |= TDP_WRITABLE;
+		return page;
+	}
+	WRITE_ONCE(*e, new);
+	kvm->tdp.nr_mapped++;
+	return NULL;
+}
+
+int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
+		       bool fetch)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct tdp_prealloc pre = { .n = 0 };
+	struct kvm_memory_slot *slot;
+	struct page *page, *dup;
+	unsigned long hva;
+	bool writable = true;
+	long n;
+	int r;
+
+	vcpu->stat.npf_exits++;
+	if (gpa >> boot_cpu_data.x86_phys_bits)
+		return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+			"guest-physical address beyond the host's MAXPHYADDR",
+			gpa, 0);
+
+	r = tdp_prealloc_fill(&pre);
+	if (r)
+		goto out_free;
+
+	mutex_lock(&kvm->slots_lock);
+	slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
+	if (!slot) {
+		mutex_unlock(&kvm->slots_lock);
+		r = kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+			"access to guest-physical address without memory "
+			"(MMIO needs the instruction emulator)", gpa, write);
+		goto out_free;
+	}
+	hva = slot->userspace_addr +
+	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
+
+	n = pin_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
+	if (n != 1 && !write) {
+		/* Read-only host memory can still back guest reads. */
+		writable = false;
+		n = pin_user_pages_unlocked(hva, 1, &page, 0);
+	}
+	if (n != 1) {
+		mutex_unlock(&kvm->slots_lock);
+		r = kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+			"guest memory is not accessible in the host process",
+			gpa, hva);
+		goto out_free;
+	}
+
+	spin_lock(&kvm->mmu_lock);
+	dup = tdp_map(kvm, gpa, page, writable, &pre);
+	spin_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->slots_lock);
+	if (dup)
+		unpin_user_page(dup);
+	r = 1;
+out_free:
+	tdp_prealloc_free(&pre);
+	return r;
+}

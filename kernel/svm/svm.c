@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * AMD SVM backend: per-CPU enablement, the VMCB, guest entry, exit
+ * decoding.  Nested paging (NPT) is required in this version; the shadow
+ * MMU comes with kernel/mmu/shadow.
+ *
+ * References: AMD64 Architecture Programmer's Manual vol. 2, chapter 15
+ * ("Secure Virtual Machine") and appendix B/C (VMCB layout, exit codes).
+ */
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+#include <asm/tlbflush.h>
+
+#include "../x86/x86.h"
+#include "../x86/cpuid.h"
+#include "vmcb.h"
+
+/* VM_CR MSR (0xc0010114) bit 4: SVM disabled by firmware */
+#define VM_CR_SVMDIS	(1ULL << 4)
+
+#define SVM_IOPM_ORDER	2	/* 12 KiB used of 16 */
+#define SVM_MSRPM_ORDER	1	/* 8 KiB */
+
+/* Per-CPU SVM state.  Only touched on its own CPU. */
+struct svm_cpu_data {
+	struct page *hsave;	/* VM_HSAVE_PA: VMRUN's host state area */
+	struct page *host_save;	/* VMSAVE/VMLOAD area for host state */
+	u32 max_asid;
+	u32 next_asid;
+	u32 asid_generation;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu_data, svm_cpu);
+static struct page *iopm_pages, *msrpm_pages;
+static bool svm_has_nrips;
+
+struct vcpu_svm {
+	struct kvm_vcpu vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+
+	/* ASID in use: valid on asid_cpu while asid_generation matches. */
+	u32 asid;
+	u32 asid_generation;
+	int asid_cpu;
+	bool need_new_asid;
+};
+
+static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct vcpu_svm, vcpu);
+}
+
+void svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
+
+static inline void clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/* ---- Enabling SVM ----------------------------------------------------- */
+
+static int svm_probe(void)
+{
+	u64 vm_cr;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM)) {
+		pr_err("kvm: this AMD CPU has no SVM (CPUID 0x80000001:ECX[2])\n");
+		return -ENODEV;
+	}
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & VM_CR_SVMDIS) {
+		pr_err("kvm: SVM is disabled by the firmware (VM_CR.SVMDIS); "
+		       "enable virtualization in the BIOS setup\n");
+		return -EOPNOTSUPP;
+	}
+	if (!boot_cpu_has(X86_FEATURE_NPT)) {
+		pr_err("kvm: this CPU lacks nested paging (NPT), which this "
+		       "version of kvm.ko requires\n");
+		return -EOPNOTSUPP;
+	}
+	svm_has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	return 0;
+}
+
+static void svm_free_cpu_data(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu_data *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = sd->host_save = NULL;
+	}
+}
+
+static int svm_setup(void)
+{
+	u32 nasids = cpuid_ebx(0x8000000a);
+	int cpu;
+
+	if (nasids < 2) {
+		pr_err("kvm: CPU reports %u ASIDs; need at least 2\n", nasids);
+		return -EOPNOTSUPP;
+	}
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu_data *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		sd->hsave = alloc_pages_node(cpu_to_node(cpu),
+					     GFP_KERNEL | __GFP_ZERO, 0);
+		sd->host_save = alloc_pages_node(cpu_to_node(cpu),
+						 GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sd->hsave || !sd->host_save)
+			goto out_free;
+		sd->max_asid = nasids - 1;
+		/* Start past the end: the first entry opens a generation. */
+		sd->next_asid = sd->max_asid + 1;
+		sd->asid_generation = 1;
+	}
+
+	/* Intercept every port and every MSR; exits decide what is allowed. */
+	iopm_pages = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	msrpm_pages = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!iopm_pages || !msrpm_pages)
+		goto out_free;
+	memset(page_address(iopm_pages), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(msrpm_pages), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	return 0;
+
+out_free:
+	if (iopm_pages)
+		__free_pages(iopm_pages, SVM_IOPM_ORDER);
+	if (msrpm_pages)
+		__free_pages(msrpm_pages, SVM_MSRPM_ORDER);
+	iopm_pages = msrpm_pages = NULL;
+	svm_free_cpu_data();
+	return -ENOMEM;
+}
+
+static void svm_unsetup(void)
+{
+	__free_pages(iopm_pages, SVM_IOPM_ORDER);
+	__free_pages(msrpm_pages, SVM_MSRPM_ORDER);
+	iopm_pages = msrpm_pages = NULL;
+	svm_free_cpu_data();
+}
+
+/* Runs on the CPU being enabled (CPU hotplug "online" callback). */
+static int svm_hardware_enable(void)
+{
+	struct svm_cpu_data *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("kvm: SVM already in use on CPU %d (another hypervisor?)\n",
+		       smp_processor_id());
+		return -EBUSY;
+	}
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	/* ASIDs used before on this CPU are stale: open a new generation. */
+	sd->next_asid = sd->max_asid + 1;
+	return 0;
+}
+
+static void svm_hardware_disable(void)
+{
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+}
+
+/* ---- vCPU state ------------------------------------------------------- */
+
+static struct vmcb_seg *svm_seg(struct vcpu_svm *svm, int seg)
+{
+	struct vmcb_save *s = &svm->vmcb->save;
+
+	switch (seg) {
+	case VCPU_SREG_CS: return &s->cs;
+	case VCPU_SREG_DS: return &s->ds;
+	case VCPU_SREG_ES: return &s->es;
+	case VCPU_SREG_FS: return &s->fs;
+	case VCPU_SREG_GS: return &s->gs;
+	case VCPU_SREG_SS: return &s->ss;
+	case VCPU_SREG_TR: return &s->tr;
+	default:	   return &s->ldtr;
+	}
+}
+
+static void svm_get_segment(struct kvm_vcpu *vcpu, struct kvm_segment *var,
+			    int seg)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb_seg *s = svm_seg(svm, seg);
+	u16 a = s->attrib;
+
+	var->base = s->base;
+	var->limit = s->limit;
+	var->selector = s->selector;
+	var->type = a & 0xf;
+	var->s = (a >> 4) & 1;
+	var->dpl = (a >> 5) & 3;
+	var->present = (a >> 7) & 1;
+	var->avl = (a >> 8) & 1;
+	var->l = (a >> 9) & 1;
+	var->db = (a >> 10) & 1;
+	var->g = (a >> 11) & 1;
+	var->unusable = !var->present;
+	var->padding = 0;
+
+	switch (seg) {
+	case VCPU_SREG_TR:
+		/* SVM does not keep the busy bit; a loaded TSS is busy. */
+		var->type |= 0x2;
+		break;
+	case VCPU_SREG_DS:
+	case VCPU_SREG_ES:
+	case VCPU_SREG_FS:
+	case VCPU_SREG_GS:
+		if (!var->unusable)
+			var->type |= 0x1;	/* accessed */
+		break;
+	case VCPU_SREG_SS:
+		/* The CPL is the authority for SS.DPL. */
+		if (var->unusable)
+			var->db = 0;
+		var->dpl = svm->vmcb->save.cpl;
+		break;
+	}
+}
+
+static void svm_set_segment(struct kvm_vcpu *vcpu,
+			    const struct kvm_segment *var, int seg)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb_seg *s = svm_seg(svm, seg);
+
+	s->base = var->base;
+	s->limit = var->limit;
+	s->selector = var->selector;
+	s->attrib = (var->type & 0xf) | (var->s & 1) << 4 |
+		    (var->dpl & 3) << 5 | (var->present & 1) << 7 |
+		    (var->avl & 1) << 8 | (var->l & 1) << 9 |
+		    (var->db & 1) << 10 | (var->g & 1) << 11;
+	if (var->unusable)
+		s->attrib = 0;
+	if (seg == VCPU_SREG_SS)
+		svm->vmcb->save.cpl = var->dpl & 3;
+}
+
+static void svm_get_dtable(struct kvm_vcpu *vcpu, struct kvm_dtable *dt,
+			   int which)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb_seg *d = which == VCPU_DTABLE_GDT ? &s->gdtr : &s->idtr;
+
+	memset(dt, 0, sizeof(*dt));
+	dt->base = d->base;
+	dt->limit = d->limit;
+}
+
+static void svm_set_dtable(struct kvm_vcpu *vcpu, const struct kvm_dtable *dt,
+			   int which)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb_seg *d = which == VCPU_DTABLE_GDT ? &s->gdtr : &s->idtr;
+
+	d->base = dt->base;
+	d->limit = dt->limit;
+}
+
+static unsigned long svm_get_cr(struct kvm_vcpu *vcpu, int cr)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (cr) {
+	case 0: return vmcb->save.cr0;
+	case 2: return vmcb->save.cr2;
+	case 3: return vmcb->save.cr3;
+	case 4: return vmcb->save.cr4;
+	case 8: return vmcb->control.int_ctl & V_TPR_MASK;
+	default: return 0;
+	}
+}
+
+static void svm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (cr) {
+	case 0:
+		vmcb->save.cr0 = val;
+		break;
+	case 2:
+		vmcb->save.cr2 = val;
+		break;
+	case 3:
+		vmcb->save.cr3 = val;
+		break;
+	case 4:
+		vmcb->save.cr4 = val;
+		break;
+	case 8:
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+					(val & 0xf);
+		break;
+	}
+}
+
+static void svm_set_efer(struct kvm_vcpu *vcpu, u64 efer)
+{
+	/* VMRUN requires EFER.SVME in the guest state; the guest never sees it. */
+	to_svm(vcpu)->vmcb->save.efer = efer | EFER_SVME;
+}
+
+static unsigned long svm_get_rflags(struct kvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.rflags;
+}
+
+static void svm_set_rflags(struct kvm_vcpu *vcpu, unsigned long rflags)
+{
+	to_svm(vcpu)->vmcb->save.rflags = rflags;
+}
+
+static bool svm_get_interrupt_shadow(struct kvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW;
+}
+
+static void svm_queue_exception(struct kvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
+		       (has_error ? SVM_EVTINJ_VALID_ERR : 0);
+	c->event_inj_err = error_code;
+}
+
+static bool is_canonical(u64 v)
+{
+	return (u64)(((s64)v << 16) >> 16) == v;
+}
+
+static bool valid_pat(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static int svm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (index) {
+	case MSR_STAR:		*data = vmcb->save.star; break;
+	case MSR_LSTAR:		*data = vmcb->save.lstar; break;
+	case MSR_CSTAR:		*data = vmcb->save.cstar; break;
+	case MSR_SYSCALL_MASK:	*data = vmcb->save.sfmask; break;
+	case MSR_KERNEL_GS_BASE: *data = vmcb->save.kernel_gs_base; break;
+	case MSR_FS_BASE:	*data = vmcb->save.fs.base; break;
+	case MSR_GS_BASE:	*data = vmcb->save.gs.base; break;
+	case MSR_IA32_SYSENTER_CS:  *data = vmcb->save.sysenter_cs; break;
+	case MSR_IA32_SYSENTER_ESP: *data = vmcb->save.sysenter_esp; break;
+	case MSR_IA32_SYSENTER_EIP: *data = vmcb->save.sysenter_eip; break;
+	case MSR_IA32_CR_PAT:	*data = vmcb->save.g_pat; break;
+	case MSR_IA32_TSC:	*data = rdtsc() + vmcb->control.tsc_offset; break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+static int svm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	switch (index) {
+	case MSR_STAR:		vmcb->save.star = data; break;
+	case MSR_SYSCALL_MASK:	vmcb->save.sfmask = data; break;
+	case MSR_IA32_SYSENTER_CS:  vmcb->save.sysenter_cs = data; break;
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if (!is_canonical(data))
+			return 1;
+		switch (index) {
+		case MSR_LSTAR:	vmcb->save.lstar = data; break;
+		case MSR_CSTAR:	vmcb->save.cstar = data; break;
+		case MSR_KERNEL_GS_BASE: vmcb->save.kernel_gs_base = data; break;
+		case MSR_FS_BASE: vmcb->save.fs.base = data; break;
+		case MSR_GS_BASE: vmcb->save.gs.base = data; break;
+		case MSR_IA32_SYSENTER_ESP: vmcb->save.sysenter_esp = data; break;
+		default:	vmcb->save.sysenter_eip = data; break;
+		}
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!valid_pat(data))
+			return 1;
+		vmcb->save.g_pat = data;
+		break;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = data - rdtsc();
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+static void svm_load_mmu_root(struct kvm_vcpu *vcpu, phys_addr_t root)
+{
+	to_svm(vcpu)->vmcb->control.nested_cr3 = root;
+}
+
+static void svm_flush_guest_tlb(struct kvm_vcpu *vcpu)
+{
+	/* A fresh ASID has no TLB entries; cheaper than a flush command. */
+	to_svm(vcpu)->need_new_asid = true;
+}
+
+static void svm_init_segment(struct vmcb_seg *s, u16 sel, u16 attrib, u64 base)
+{
+	s->selector = sel;
+	s->attrib = attrib;
+	s->limit = 0xffff;
+	s->base = base;
+}
+
+/* The whole VMCB, control and state, as after power-on or INIT. */
+static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+	struct vmcb_save *s = &vmcb->save;
+
+	clear_page(vmcb);
+
+	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI |
+			     INTERCEPT_INIT | INTERCEPT_CPUID |
+			     INTERCEPT_INVD | INTERCEPT_HLT |
+			     INTERCEPT_INVLPGA | INTERCEPT_IOIO_PROT |
+			     INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
+			     INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			     INTERCEPT_STGI | INTERCEPT_CLGI |
+			     INTERCEPT_SKINIT | INTERCEPT_MONITOR |
+			     INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+	c->iopm_base_pa = page_to_phys(iopm_pages);
+	c->msrpm_base_pa = page_to_phys(msrpm_pages);
+	/* Guest TSC counts from zero at reset. */
+	c->tsc_offset = -rdtsc();
+	/* Guest RFLAGS.IF masks only virtual interrupts; host IF the rest. */
+	c->int_ctl = V_INTR_MASKING;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = __pa(vcpu->kvm->tdp.root);
+	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+
+	svm_init_segment(&s->cs, 0xf000, 0x9b, 0xffff0000);
+	svm_init_segment(&s->ds, 0, 0x93, 0);
+	svm_init_segment(&s->es, 0, 0x93, 0);
+	svm_init_segment(&s->fs, 0, 0x93, 0);
+	svm_init_segment(&s->gs, 0, 0x93, 0);
+	svm_init_segment(&s->ss, 0, 0x93, 0);
+	svm_init_segment(&s->ldtr, 0, 0x82, 0);
+	svm_init_segment(&s->tr, 0, 0x8b, 0);
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+	s->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	s->efer = EFER_SVME;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->rflags = X86_EFLAGS_FIXED_BIT_VALUE;
+	s->rip = 0xfff0;
+	s->g_pat = 0x0007040600070406ULL;
+
+	svm->need_new_asid = true;
+}
+
+static int svm_vcpu_create(struct kvm_vcpu **out, struct kvm *kvm)
+{
+	struct vcpu_svm *svm;
+	struct page *page;
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	if (!svm)
+		return -ENOMEM;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		kfree(svm);
+		return -ENOMEM;
+	}
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+	svm->vcpu.kvm = kvm;
+	*out = &svm->vcpu;
+	return 0;
+}
+
+static void svm_vcpu_free(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	__free_page(virt_to_page(svm->vmcb));
+	kfree(svm);
+}
+
+/* ---- Guest entry ------------------------------------------------------ */
+
+/* Interrupts off: pick an ASID valid on this CPU. */
+static void svm_prepare_asid(struct vcpu_svm *svm, int cpu)
+{
+	struct svm_cpu_data *sd = this_cpu_ptr(&svm_cpu);
+
+	if (svm->asid_cpu == cpu && svm->asid_generation == sd->asid_generation &&
+	    !svm->need_new_asid)
+		return;
+	if (sd->next_asid > sd->max_asid) {
+		sd->asid_generation++;
+		sd->next_asid = 1;
+		svm->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	svm->asid = sd->next_asid++;
+	svm->asid_generation = sd->asid_generation;
+	svm->asid_cpu = cpu;
+	svm->need_new_asid = false;
+	svm->vmcb->control.asid = svm->asid;
+}
+
+static void svm_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct svm_cpu_data *sd = this_cpu_ptr(&svm_cpu);
+
+	svm_prepare_asid(svm, smp_processor_id());
+
+	vmcb->save.rax = vcpu->regs[VCPU_REGS_RAX];
+	vmcb->save.rsp = vcpu->regs[VCPU_REGS_RSP];
+	vmcb->save.rip = vcpu->regs[VCPU_REGS_RIP];
+
+	/*
+	 * GIF=0 holds off every host interrupt and NMI; with host IF=1 a
+	 * physical interrupt arriving in the guest becomes an INTR exit, and
+	 * is taken by the host once GIF and IF are set again below.
+	 */
+	clgi();
+	local_irq_enable();
+	svm_vmrun(svm->vmcb_pa, vcpu->regs, page_to_phys(sd->host_save));
+	local_irq_disable();
+	stgi();
+
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	vcpu->regs[VCPU_REGS_RAX] = vmcb->save.rax;
+	vcpu->regs[VCPU_REGS_RSP] = vmcb->save.rsp;
+	vcpu->regs[VCPU_REGS_RIP] = vmcb->save.rip;
+	/* The CPU sets EFER.LMA itself when the guest turns paging on. */
+	vcpu->efer = vmcb->save.efer & ~EFER_SVME;
+}
+
+/* ---- Exit handling ------------------------------------------------------ */
+
+static unsigned long svm_next_rip(struct vcpu_svm *svm, int len)
+{
+	if (svm_has_nrips && svm->vmcb->control.next_rip)
+		return svm->vmcb->control.next_rip;
+	return svm->vcpu.regs[VCPU_REGS_RIP] + len;
+}
+
+/*
+ * An exit that interrupted the delivery of an event (say a nested page
+ * fault on the guest's IDT) leaves it in EXITINTINFO: deliver it again on
+ * the next entry.  Software interrupts are not re-injected: RIP still
+ * points at the INTn, which simply executes again.
+ */
+static void svm_reinject_event(struct vcpu_svm *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+	u32 info = c->exit_int_info;
+
+	c->event_inj = 0;
+	if (!(info & SVM_EVTINJ_VALID))
+		return;
+	if ((info & (7U << SVM_EVTINJ_TYPE_SHIFT)) == SVM_EVTINJ_TYPE_SOFT)
+		return;
+	c->event_inj = info;
+	c->event_inj_err = c->exit_int_info_err;
+}
+
+static int svm_handle_ioio(struct vcpu_svm *svm)
+{
+	u64 info = svm->vmcb->control.exit_info_1;
+	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+	u16 port = info >> SVM_IOIO_PORT_SHIFT;
+
+	if (info & SVM_IOIO_STR)
+		return kvm_exit_internal_error(&svm->vcpu,
+			KVM_INTERNAL_ERROR_EMULATION,
+			"string port I/O (ins/outs) needs the instruction emulator",
+			port, info);
+	/* exit_info_2 holds the RIP of the next instruction for IOIO. */
+	return kvm_emulate_pio(&svm->vcpu, info & SVM_IOIO_TYPE_IN, size, port,
+			       svm->vmcb->control.exit_info_2);
+}
+
+static int svm_handle_exit(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
+	u64 code = c->exit_code;
+
+	if (code == SVM_EXIT_ERR)
+		return kvm_exit_fail_entry(vcpu, code);
+
+	svm_reinject_event(svm);
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		/* The host takes it once interrupts are on; just go back. */
+		return 1;
+	case SVM_EXIT_CPUID:
+		return kvm_emulate_cpuid(vcpu, svm_next_rip(svm, 2));
+	case SVM_EXIT_HLT:
+		return kvm_emulate_halt(vcpu, svm_next_rip(svm, 1));
+	case SVM_EXIT_IOIO:
+		return svm_handle_ioio(svm);
+	case SVM_EXIT_MSR:
+		if (c->exit_info_1)
+			return kvm_emulate_wrmsr(vcpu, svm_next_rip(svm, 2));
+		return kvm_emulate_rdmsr(vcpu, svm_next_rip(svm, 2));
+	case SVM_EXIT_XSETBV:
+		return kvm_emulate_xsetbv(vcpu, svm_next_rip(svm, 3));
+	case SVM_EXIT_INVD:
+		/* INVD would drop dirty host cache lines: treat it as a no-op. */
+		vcpu->regs[VCPU_REGS_RIP] = svm_next_rip(svm, 2);
+		return 1;
+	case SVM_EXIT_NPF:
+		return kvm_tdp_page_fault(vcpu, c->exit_info_2,
+					  c->exit_info_1 & NPF_WRITE,
+					  c->exit_info_1 & NPF_FETCH);
+	case SVM_EXIT_SHUTDOWN:
+		/* The VMCB is undefined after a shutdown (APM 15.11). */
+		return kvm_exit_shutdown(vcpu);
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+		/* Not offered to the guest (no SVM, no MONITOR in CPUID). */
+		kvm_queue_ud(vcpu);
+		return 1;
+	default:
+		return kvm_exit_internal_error(vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			"unhandled SVM exit code", code, c->exit_info_1);
+	}
+}
+
+static const struct kvm_x86_ops svm_x86_ops = {
+	.name = "svm",
+	.hardware_enable = svm_hardware_enable,
+	.hardware_disable = svm_hardware_disable,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_run = svm_vcpu_run,
+	.handle_exit = svm_handle_exit,
+	.get_segment = svm_get_segment,
+	.set_segment = svm_set_segment,
+	.get_dtable = svm_get_dtable,
+	.set_dtable = svm_set_dtable,
+	.get_cr = svm_get_cr,
+	.set_cr = svm_set_cr,
+	.set_efer = svm_set_efer,
+	.get_rflags = svm_get_rflags,
+	.set_rflags = svm_set_rflags,
+	.get_interrupt_shadow = svm_get_interrupt_shadow,
+	.queue_exception = svm_queue_exception,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.load_mmu_root = svm_load_mmu_root,
+	.flush_guest_tlb = svm_flush_guest_tlb,
+};
+
+const struct kvm_x86_backend svm_backend = {
+	.name = "AMD SVM",
+	.probe = svm_probe,
+	.setup = svm_setup,
+	.unsetup = svm_unsetup,
+	.ops = &svm_x86_ops,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The backend operation list, written once.  Each backend (svm/, vmx/)
+ * fills a struct kvm_x86_ops with named initializers; common code calls
+ * through kvm_x86_ops.NAME.  KVM_X86_OP() entries are required (module init
+ * refuses a backend that leaves one NULL); KVM_X86_OP_OPTIONAL() may be
+ * NULL and callers check.
+ *
+ * Included with KVM_X86_OP / KVM_X86_OP_OPTIONAL defined by the includer.
+ */
+#ifndef KVM_X86_OP_OPTIONAL
+#define KVM_X86_OP_OPTIONAL KVM_X86_OP
+#endif
+
+/* Per-CPU enable/disable (EFER.SVME / VMXON), run on every online CPU. */
+KVM_X86_OP(hardware_enable)
+KVM_X86_OP(hardware_disable)
+
+KVM_X86_OP(vcpu_create)
+KVM_X86_OP(vcpu_free)
+/* Put the vCPU in its architectural reset (INIT) state. */
+KVM_X86_OP(vcpu_reset)
+
+/*
+ * Enter the guest once and return when it exits.  Called with preemption
+ * and interrupts disabled; the guest's GPRs live in vcpu->regs.
+ */
+KVM_X86_OP(vcpu_run)
+/* Decode the last exit: > 0 re-enter, 0 return to userspace, < 0 error. */
+KVM_X86_OP(handle_exit)
+
+KVM_X86_OP(get_segment)
+KVM_X86_OP(set_segment)
+KVM_X86_OP(get_dtable)
+KVM_X86_OP(set_dtable)
+KVM_X86_OP(get_cr)
+KVM_X86_OP(set_cr)
+KVM_X86_OP(set_efer)
+KVM_X86_OP(get_rflags)
+KVM_X86_OP(set_rflags)
+KVM_X86_OP(get_interrupt_shadow)
+KVM_X86_OP(queue_exception)
+/* Read/write an MSR the backend keeps in its own state (VMCB/VMCS). */
+KVM_X86_OP(get_msr)
+KVM_X86_OP(set_msr)
+
+/* The guest-physical translation root changed or must be flushed. */
+KVM_X86_OP(load_mmu_root)
+KVM_X86_OP_OPTIONAL(flush_guest_tlb)
+
+#undef KVM_X86_OP
+#undef KVM_X86_OP_OPTIONAL

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Common x86 vCPU code: backend selection, the run loop, register state
+ * ioctls, exit helpers shared by the backends, guest FPU and debug
+ * register switching.
+ */
+#include <linux/module.h>
+#include <linux/cpuhotplug.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor.h>
+#include <asm/msr-index.h>
+
+#include "x86.h"
+#include "cpuid.h"
+
+struct kvm_x86_ops kvm_x86_ops __read_mostly;
+static const struct kvm_x86_backend *kvm_backend;
+static enum cpuhp_state kvm_cpuhp_state;
+
+u64 kvm_host_xcr0 __read_mostly;
+static unsigned int kvm_fpu_size __read_mostly;
+
+/* ---- Backend selection ---------------------------------------------- */
+
+static int kvm_check_ops(const struct kvm_x86_ops *ops)
+{
+	const char *backend = ops->name;
+
+#define KVM_X86_OP(op)							\
+	if (!ops->op) {							\
+		pr_err("kvm: backend %s lacks required op " #op "\n",	\
+		       backend);					\
+		return -EINVAL;						\
+	}
+#define KVM_X86_OP_OPTIONAL(name)
+#include "kvm_x86_ops.h"
+	return 0;
+}
+
+static int kvm_cpu_online(unsigned int cpu)
+{
+	return kvm_x86_ops.hardware_enable();
+}
+
+static int kvm_cpu_offline(unsigned int cpu)
+{
+	kvm_x86_ops.hardware_disable();
+	return 0;
+}
+
+int kvm_x86_init(void)
+{
+	const struct kvm_x86_backend *b;
+	int r;
+
+	switch (boot_cpu_data.x86_vendor) {
+	case X86_VENDOR_AMD:
+	case X86_VENDOR_HYGON:
+		b = &svm_backend;
+		break;
+	default:
+		pr_err("kvm: no usable virtualization backend for this CPU vendor "
+		       "(AMD SVM is supported; Intel VMX is not built yet)\n");
+		return -ENODEV;
+	}
+
+	r = b->probe();
+	if (r)
+		return r;
+	r = kvm_check_ops(b->ops);
+	if (r)
+		return r;
+
+	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+		unsigned int eax, ebx, ecx, edx;
+
+		kvm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
+		kvm_fpu_size = ebx;	/* for the XCR0 now enabled */
+	} else {
+		kvm_fpu_size = 512;
+	}
+
+	r = b->setup();
+	if (r)
+		return r;
+	kvm_x86_ops = *b->ops;
+	kvm_backend = b;
+
+	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "kvm:online",
+			      kvm_cpu_online, kvm_cpu_offline);
+	if (r < 0) {
+		pr_err("kvm: enabling %s on the CPUs failed: %d\n", b->name, r);
+		goto out_unsetup;
+	}
+	kvm_cpuhp_state = r;
+	pr_info("kvm: %s backend enabled on %u CPUs\n", b->name,
+		num_online_cpus());
+	return 0;
+
+out_unsetup:
+	b->unsetup();
+	return r;
+}
+
+void kvm_x86_exit(void)
+{
+	cpuhp_remove_state(kvm_cpuhp_state);
+	kvm_backend->unsetup();
+}
+
+/* ---- vCPU lifetime -------------------------------------------------- */
+
+static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
+{
+	struct fxregs_state *fx = vcpu->guest_fpu;
+
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	/* RDX holds the CPU signature at reset; 0x600 without a CPUID table. */
+	vcpu->regs[VCPU_REGS_RDX] = 0x600;
+	vcpu->regs[VCPU_REGS_RIP] = 0xfff0;
+	vcpu->efer = 0;
+	vcpu->xcr0 = 1;	/* x87 only */
+	vcpu->apic_base = 0xfee00000ULL | (1ULL << 11) |
+			  (vcpu->vcpu_id == 0 ? (1ULL << 8) : 0);
+	memset(vcpu->db, 0, sizeof(vcpu->db));
+	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
+	fx->cwd = 0x37f;
+	fx->mxcsr = 0x1f80;
+	kvm_x86_ops.vcpu_reset(vcpu);
+}
+
+int kvm_arch_vcpu_init(struct kvm_vcpu *vcpu)
+{
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	/* XSAVE needs 64-byte alignment, which kmalloc of >= 64 gives. */
+	vcpu->guest_fpu = kzalloc(max(kvm_fpu_size, 576u), GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data || !vcpu->guest_fpu)
+		goto fail;
+	kvm_vcpu_reset(vcpu);
+	return 0;
+fail:
+	kfree(vcpu->guest_fpu);
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	return -ENOMEM;
+}
+
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_cpuid_free(vcpu);
+	kfree(vcpu->guest_fpu);
+	/* The pages may still be mapped by userspace; they hold a ref. */
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kvm_x86_ops.vcpu_free(vcpu);
+}
+
+/* ---- Exit helpers ------------------------------------------------------- */
+
+int kvm_exit_internal_error(struct kvm_vcpu *vcpu, u32 suberror,
+			    const char *why, u64 d0, u64 d1)
+{
+	struct kvm_run *run = vcpu->run;
+
+	kvm_pr_guest("vcpu %u: internal error at rip 0x%lx: %s (0x%llx 0x%llx)\n",
+		     vcpu->vcpu_id, kvm_rip(vcpu), why, d0, d1);
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 3;
+	run->internal.data[0] = d0;
+	run->internal.data[1] = d1;
+	run->internal.data[2] = kvm_rip(vcpu);
+	return 0;
+}
+
+int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason)
+{
+	vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
+	vcpu->run->fail_entry.cpu = vcpu->cpu;
+	return 0;
+}
+
+int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+void kvm_queue_ud(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_ops.queue_exception(vcpu, UD_VECTOR, false, 0);
+}
+
+void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code)
+{
+	kvm_x86_ops.queue_exception(vcpu, GP_VECTOR, true, error_code);
+}
+
+int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
+		    unsigned long next_rip)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->stat.io_exits++;
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = 1;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	if (in) {
+		vcpu->pio_in.pending = true;
+		vcpu->pio_in.size = size;
+		vcpu->pio_in.port = port;
+	} else {
+		memcpy(vcpu->pio_data, &vcpu->regs[VCPU_REGS_RAX], size);
+	}
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	return 0;
+}
+
+/* The data of a port read arrived from userspace: finish the IN. */
+static void kvm_complete_pio_in(struct kvm_vcpu *vcpu)
+{
+	unsigned long *rax = &vcpu->regs[VCPU_REGS_RAX];
+	u32 val = 0;
+
+	memcpy(&val, vcpu->pio_data, vcpu->pio_in.size);
+	switch (vcpu->pio_in.size) {
+	case 1:
+		*rax = (*rax & ~0xffUL) | (u8)val;
+		break;
+	case 2:
+		*rax = (*rax & ~0xffffUL) | (u16)val;
+		break;
+	default:
+		*rax = val;	/* 32-bit writes zero-extend */
+		break;
+	}
+	vcpu->pio_in.pending = false;
+}
+
+int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip)
+{
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	/* No in-kernel local APIC yet: userspace waits for the interrupt. */
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
+
+/* ---- MSRs ------------------------------------------------------------ */
+
+static bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer)
+{
+	u64 allowed = EFER_SCE;
+
+	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 29))
+		allowed |= EFER_LME | EFER_LMA;
+	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 20))
+		allowed |= EFER_NX;
+	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 25))
+		allowed |= EFER_FFXSR;
+	return !(efer & ~allowed);
+}
+
+static int kvm_set_efer(struct kvm_vcpu *vcpu, u64 efer, bool host)
+{
+	bool paging = kvm_x86_ops.get_cr(vcpu, 0) & X86_CR0_PG;
+
+	if (!kvm_valid_efer(vcpu, efer))
+		return 1;
+	if (!host) {
+		/* LME cannot change while paging is on; LMA is read-only. */
+		if (paging && ((vcpu->efer ^ efer) & EFER_LME))
+			return 1;
+		efer = (efer & ~EFER_LMA) | (vcpu->efer & EFER_LMA);
+	}
+	vcpu->efer = efer;
+	kvm_x86_ops.set_efer(vcpu, efer);
+	return 0;
+}
+
+/* Returns 0 on success, 1 if the access must fault (#GP). */
+static int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_EFER:
+		*data = vcpu->efer;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	default:
+		return kvm_x86_ops.get_msr(vcpu, index, data);
+	}
+}
+
+static int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data,
+		       bool host)
+{
+	switch (index) {
+	case MSR_EFER:
+		return kvm_set_efer(vcpu, data, host);
+	case MSR_IA32_APICBASE:
+		/* Bits 0-7, 9 and above MAXPHYADDR are reserved. */
+		if (data & 0x2ffULL || data >> boot_cpu_data.x86_phys_bits)
+			return 1;
+		vcpu->apic_base = data;
+		return 0;
+	default:
+		return kvm_x86_ops.set_msr(vcpu, index, data);
+	}
+}
+
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip)
+{
+	u32 index = vcpu->regs[VCPU_REGS_RCX];
+	u64 data;
+
+	if (kvm_get_msr(vcpu, index, &data)) {
+		kvm_pr_guest("vcpu %u: rdmsr of unhandled MSR 0x%x: #GP\n",
+			     vcpu->vcpu_id, index);
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vcpu->regs[VCPU_REGS_RAX] = (u32)data;
+	vcpu->regs[VCPU_REGS_RDX] = data >> 32;
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	return 1;
+}
+
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip)
+{
+	u32 index = vcpu->regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->regs[VCPU_REGS_RAX] |
+		   ((u64)(u32)vcpu->regs[VCPU_REGS_RDX] << 32);
+
+	if (kvm_set_msr(vcpu, index, data, false)) {
+		kvm_pr_guest("vcpu %u: wrmsr 0x%x <- 0x%llx refused: #GP\n",
+			     vcpu->vcpu_id, index, data);
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	return 1;
+}
+
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu, unsigned long next_rip)
+{
+	u64 xcr0 = (u32)vcpu->regs[VCPU_REGS_RAX] |
+		   ((u64)(u32)vcpu->regs[VCPU_REGS_RDX] << 32);
+	u32 index = vcpu->regs[VCPU_REGS_RCX];
+	u64 allowed = kvm_host_xcr0 & kvm_supported_xcr0();
+
+	/*
+	 * SDM vol. 1 13.3: x87 must stay set, AVX needs SSE, and only
+	 * XCR0 (index 0) exists.
+	 */
+	if (index != 0 || !(xcr0 & 1) || (xcr0 & ~allowed) ||
+	    ((xcr0 & 4) && !(xcr0 & 2))) {
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vcpu->xcr0 = xcr0;
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	return 1;
+}
+
+/* ---- Guest FPU and debug registers ------------------------------------ */
+
+void kvm_load_guest_fpu(struct kvm_vcpu *vcpu)
+{
+	if (kvm_host_xcr0) {
+		u32 lo = kvm_host_xcr0, hi = kvm_host_xcr0 >> 32;
+
+		asm volatile("xrstor64 %0" : : "m"(*(u8 *)vcpu->guest_fpu),
+			     "a"(lo), "d"(hi) : "memory");
+		if (vcpu->xcr0 != kvm_host_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	} else {
+		asm volatile("fxrstor64 %0" : : "m"(*(u8 *)vcpu->guest_fpu));
+	}
+	set_debugreg(vcpu->db[0], 0);
+	set_debugreg(vcpu->db[1], 1);
+	set_debugreg(vcpu->db[2], 2);
+	set_debugreg(vcpu->db[3], 3);
+}
+
+void kvm_put_guest_fpu(struct kvm_vcpu *vcpu)
+{
+	get_debugreg(vcpu->db[0], 0);
+	get_debugreg(vcpu->db[1], 1);
+	get_debugreg(vcpu->db[2], 2);
+	get_debugreg(vcpu->db[3], 3);
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+
+	if (kvm_host_xcr0) {
+		u32 lo = kvm_host_xcr0, hi = kvm_host_xcr0 >> 32;
+
+		if (vcpu->xcr0 != kvm_host_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, kvm_host_xcr0);
+		asm volatile("xsave64 %0" : "+m"(*(u8 *)vcpu->guest_fpu)
+			     : "a"(lo), "d"(hi) : "memory");
+	} else {
+		asm volatile("fxsave64 %0" : "=m"(*(u8 *)vcpu->guest_fpu));
+	}
+}
+
+/* ---- The run loop ------------------------------------------------------ */
+
+static void kvm_process_requests(struct kvm_vcpu *vcpu)
+{
+	if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests) &&
+	    kvm_x86_ops.flush_guest_tlb)
+		kvm_x86_ops.flush_guest_tlb(vcpu);
+}
+
+/* Enter the guest once; returns handle_exit's verdict. */
+static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	kvm_process_requests(vcpu);
+
+	preempt_disable();
+	kernel_fpu_begin();
+	local_irq_disable();
+
+	vcpu->mode = IN_GUEST_MODE;
+	/* Pairs with the barrier after setting a request bit. */
+	smp_mb();
+	if (READ_ONCE(vcpu->requests) || need_resched() ||
+	    signal_pending(current)) {
+		vcpu->mode = OUTSIDE_GUEST_MODE;
+		local_irq_enable();
+		kernel_fpu_end();
+		preempt_enable();
+		return 1;
+	}
+
+	vcpu->cpu = smp_processor_id();
+	kvm_load_guest_fpu(vcpu);
+	kvm_x86_ops.vcpu_run(vcpu);
+	kvm_put_guest_fpu(vcpu);
+	vcpu->mode = OUTSIDE_GUEST_MODE;
+	vcpu->stat.exits++;
+
+	local_irq_enable();
+	kernel_fpu_end();
+	preempt_enable();
+
+	return kvm_x86_ops.handle_exit(vcpu);
+}
+
+int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	if (vcpu->pio_in.pending)
+		kvm_complete_pio_in(vcpu);
+
+	/* No in-kernel APIC: userspace owns CR8 through kvm_run. */
+	if (run->cr8 > 15)
+		return -EINVAL;
+	kvm_x86_ops.set_cr(vcpu, 8, run->cr8);
+
+	if (run->immediate_exit) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+		r = kvm_vcpu_enter_guest(vcpu);
+		if (r <= 0)
+			break;
+	}
+out:
+	run->if_flag = !!(kvm_x86_ops.get_rflags(vcpu) & X86_EFLAGS_IF);
+	run->cr8 = kvm_x86_ops.get_cr(vcpu, 8);
+	run->apic_base = vcpu->apic_base;
+	run->ready_for_interrupt_injection = run->if_flag &&
+		!kvm_x86_ops.get_interrupt_shadow(vcpu);
+	return r;
+}
+
+/* ---- Register state ioctls -------------------------------------------- */
+
+static void kvm_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	r->rax = g[VCPU_REGS_RAX]; r->rbx = g[VCPU_REGS_RBX];
+	r->rcx = g[VCPU_REGS_RCX]; r->rdx = g[VCPU_REGS_RDX];
+	r->rsi = g[VCPU_REGS_RSI]; r->rdi = g[VCPU_REGS_RDI];
+	r->rsp = g[VCPU_REGS_RSP]; r->rbp = g[VCPU_REGS_RBP];
+	r->r8 = g[VCPU_REGS_R8];   r->r9 = g[VCPU_REGS_R9];
+	r->r10 = g[VCPU_REGS_R10]; r->r11 = g[VCPU_REGS_R11];
+	r->r12 = g[VCPU_REGS_R12]; r->r13 = g[VCPU_REGS_R13];
+	r->r14 = g[VCPU_REGS_R14]; r->r15 = g[VCPU_REGS_R15];
+	r->rip = g[VCPU_REGS_RIP];
+	r->rflags = kvm_x86_ops.get_rflags(vcpu);
+}
+
+static void kvm_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	g[VCPU_REGS_RAX] = r->rax; g[VCPU_REGS_RBX] = r->rbx;
+	g[VCPU_REGS_RCX] = r->rcx; g[VCPU_REGS_RDX] = r->rdx;
+	g[VCPU_REGS_RSI] = r->rsi; g[VCPU_REGS_RDI] = r->rdi;
+	g[VCPU_REGS_RSP] = r->rsp; g[VCPU_REGS_RBP] = r->rbp;
+	g[VCPU_REGS_R8] = r->r8;   g[VCPU_REGS_R9] = r->r9;
+	g[VCPU_REGS_R10] = r->r10; g[VCPU_REGS_R11] = r->r11;
+	g[VCPU_REGS_R12] = r->r12; g[VCPU_REGS_R13] = r->r13;
+	g[VCPU_REGS_R14] = r->r14; g[VCPU_REGS_R15] = r->r15;
+	g[VCPU_REGS_RIP] = r->rip;
+	kvm_x86_ops.set_rflags(vcpu, r->rflags | X86_EFLAGS_FIXED_BIT_VALUE);
+	/* A port read that was not completed is abandoned with new state. */
+	vcpu->pio_in.pending = false;
+}
+
+static void kvm_get_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	kvm_x86_ops.get_segment(vcpu, &s->cs, VCPU_SREG_CS);
+	kvm_x86_ops.get_segment(vcpu, &s->ds, VCPU_SREG_DS);
+	kvm_x86_ops.get_segment(vcpu, &s->es, VCPU_SREG_ES);
+	kvm_x86_ops.get_segment(vcpu, &s->fs, VCPU_SREG_FS);
+	kvm_x86_ops.get_segment(vcpu, &s->gs, VCPU_SREG_GS);
+	kvm_x86_ops.get_segment(vcpu, &s->ss, VCPU_SREG_SS);
+	kvm_x86_ops.get_segment(vcpu, &s->tr, VCPU_SREG_TR);
+	kvm_x86_ops.get_segment(vcpu, &s->ldt, VCPU_SREG_LDTR);
+	kvm_x86_ops.get_dtable(vcpu, &s->gdt, VCPU_DTABLE_GDT);
+	kvm_x86_ops.get_dtable(vcpu, &s->idt, VCPU_DTABLE_IDT);
+	s->cr0 = kvm_x86_ops.get_cr(vcpu, 0);
+	s->cr2 = kvm_x86_ops.get_cr(vcpu, 2);
+	s->cr3 = kvm_x86_ops.get_cr(vcpu, 3);
+	s->cr4 = kvm_x86_ops.get_cr(vcpu, 4);
+	s->cr8 = kvm_x86_ops.get_cr(vcpu, 8);
+	s->efer = vcpu->efer;
+	s->apic_base = vcpu->apic_base;
+}
+
+/* The consistency rules upstream enforces before accepting new sregs. */
+static bool kvm_valid_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	if (s->cr0 >> 32 || s->cr4 & KVM_CR4_RESERVED_BITS || s->cr8 > 15)
+		return false;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return false;
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return false;
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	return kvm_valid_efer(vcpu, s->efer);
+}
+
+static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	if (!kvm_valid_sregs(vcpu, s))
+		return -EINVAL;
+	if (s->apic_base & 0x2ffULL ||
+	    s->apic_base >> boot_cpu_data.x86_phys_bits)
+		return -EINVAL;
+
+	vcpu->apic_base = s->apic_base;
+	vcpu->efer = s->efer;
+	kvm_x86_ops.set_efer(vcpu, s->efer);
+	kvm_x86_ops.set_cr(vcpu, 0, s->cr0);
+	kvm_x86_ops.set_cr(vcpu, 2, s->cr2);
+	kvm_x86_ops.set_cr(vcpu, 3, s->cr3);
+	kvm_x86_ops.set_cr(vcpu, 4, s->cr4);
+	kvm_x86_ops.set_cr(vcpu, 8, s->cr8);
+	kvm_x86_ops.set_segment(vcpu, &s->cs, VCPU_SREG_CS);
+	kvm_x86_ops.set_segment(vcpu, &s->ds, VCPU_SREG_DS);
+	kvm_x86_ops.set_segment(vcpu, &s->es, VCPU_SREG_ES);
+	kvm_x86_ops.set_segment(vcpu, &s->fs, VCPU_SREG_FS);
+	kvm_x86_ops.set_segment(vcpu, &s->gs, VCPU_SREG_GS);
+	kvm_x86_ops.set_segment(vcpu, &s->ss, VCPU_SREG_SS);
+	kvm_x86_ops.set_segment(vcpu, &s->tr, VCPU_SREG_TR);
+	kvm_x86_ops.set_segment(vcpu, &s->ldt, VCPU_SREG_LDTR);
+	kvm_x86_ops.set_dtable(vcpu, &s->gdt, VCPU_DTABLE_GDT);
+	kvm_x86_ops.set_dtable(vcpu, &s->idt, VCPU_DTABLE_IDT);
+	/* Paging mode or CR3 may have changed under the guest's feet. */
+	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp)
+{
+	long r;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		if (argp)
+			return -EINVAL;
+		return kvm_arch_vcpu_run(vcpu);
+	case KVM_GET_REGS: {
+		struct kvm_regs regs;
+
+		kvm_get_regs(vcpu, &regs);
+		return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
+	}
+	case KVM_SET_REGS: {
+		struct kvm_regs regs;
+
+		if (copy_from_user(&regs, argp, sizeof(regs)))
+			return -EFAULT;
+		kvm_set_regs(vcpu, &regs);
+		return 0;
+	}
+	case KVM_GET_SREGS: {
+		struct kvm_sregs *s = kmalloc(sizeof(*s), GFP_KERNEL);
+
+		if (!s)
+			return -ENOMEM;
+		kvm_get_sregs(vcpu, s);
+		r = copy_to_user(argp, s, sizeof(*s)) ? -EFAULT : 0;
+		kfree(s);
+		return r;
+	}
+	case KVM_SET_SREGS: {
+		struct kvm_sregs *s = memdup_user(argp, sizeof(*s));
+
+		if (IS_ERR(s))
+			return PTR_ERR(s);
+		r = kvm_set_sregs(vcpu, s);
+		kfree(s);
+		return r;
+	}
+	case KVM_SET_CPUID2:
+		return kvm_vcpu_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return kvm_vcpu_get_cpuid2(vcpu, argp);
+	default:
+		return -EINVAL;
+	}
+}

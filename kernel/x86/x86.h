@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Common x86 vCPU code and the backend op table.  Nothing here knows
+ * which vendor it runs on: vendor code sits behind kvm_x86_ops.
+ */
+#ifndef KVM_X86_H
+#define KVM_X86_H
+
+#include "kvm_host.h"
+
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+
+#define X86_EFLAGS_FIXED_BIT_VALUE 0x2UL
+#define KVM_CR4_RESERVED_BITS						\
+	(~(0x1UL | 0x2UL | 0x4UL | 0x8UL | 0x10UL | 0x20UL | 0x40UL |	\
+	   0x80UL | 0x100UL | 0x200UL | 0x400UL | 0x800UL |		\
+	   0x10000UL | 0x20000UL | 0x40000UL | 0x100000UL |		\
+	   0x200000UL | 0x400000UL))
+
+#ifndef GP_VECTOR
+#define GP_VECTOR	13
+#define UD_VECTOR	6
+#endif
+
+struct kvm_x86_ops {
+	const char *name;
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
+	int (*vcpu_create)(struct kvm_vcpu **vcpu, struct kvm *kvm);
+	void (*vcpu_free)(struct kvm_vcpu *vcpu);
+	void (*vcpu_reset)(struct kvm_vcpu *vcpu);
+	void (*vcpu_run)(struct kvm_vcpu *vcpu);
+	int (*handle_exit)(struct kvm_vcpu *vcpu);
+	void (*get_segment)(struct kvm_vcpu *vcpu, struct kvm_segment *var,
+			    int seg);
+	void (*set_segment)(struct kvm_vcpu *vcpu,
+			    const struct kvm_segment *var, int seg);
+	void (*get_dtable)(struct kvm_vcpu *vcpu, struct kvm_dtable *dt,
+			   int which);
+	void (*set_dtable)(struct kvm_vcpu *vcpu, const struct kvm_dtable *dt,
+			   int which);
+	unsigned long (*get_cr)(struct kvm_vcpu *vcpu, int cr);
+	void (*set_cr)(struct kvm_vcpu *vcpu, int cr, unsigned long val);
+	void (*set_efer)(struct kvm_vcpu *vcpu, u64 efer);
+	unsigned long (*get_rflags)(struct kvm_vcpu *vcpu);
+	void (*set_rflags)(struct kvm_vcpu *vcpu, unsigned long rflags);
+	bool (*get_interrupt_shadow)(struct kvm_vcpu *vcpu);
+	void (*queue_exception)(struct kvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code);
+	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
+	void (*load_mmu_root)(struct kvm_vcpu *vcpu, phys_addr_t root);
+	void (*flush_guest_tlb)(struct kvm_vcpu *vcpu);
+};
+
+extern struct kvm_x86_ops kvm_x86_ops;
+
+/* Filled by each backend; svm/ and vmx/ export their probe. */
+struct kvm_x86_backend {
+	const char *name;
+	/* 0 if this CPU family can run it; -errno with a logged reason if not */
+	int (*probe)(void);
+	int (*setup)(void);	/* global resources, after probe */
+	void (*unsetup)(void);
+	const struct kvm_x86_ops *ops;
+};
+
+extern const struct kvm_x86_backend svm_backend;
+extern const struct kvm_x86_backend vmx_backend;
+
+static inline unsigned long kvm_rip(struct kvm_vcpu *vcpu)
+{
+	return vcpu->regs[VCPU_REGS_RIP];
+}
+
+/* Exit helpers the backends call; same return convention as handle_exit. */
+int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
+		    unsigned long next_rip);
+int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip);
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu, unsigned long next_rip);
+int kvm_exit_shutdown(struct kvm_vcpu *vcpu);
+int kvm_exit_internal_error(struct kvm_vcpu *vcpu, u32 suberror,
+			    const char *why, u64 d0, u64 d1);
+int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason);
+void kvm_queue_ud(struct kvm_vcpu *vcpu);
+void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
+
+/* Guest FPU state switch, called around the guest entry. */
+void kvm_load_guest_fpu(struct kvm_vcpu *vcpu);
+void kvm_put_guest_fpu(struct kvm_vcpu *vcpu);
+
+extern u64 kvm_host_xcr0;
+
+#endif /* KVM_X86_H */
