@@ -83,11 +83,19 @@ struct kvm_vcpu {
 	u64 apic_base;
 	u64 xcr0;
 
-	/* A port read handed to userspace, completed by the next KVM_RUN. */
+	/*
+	 * A port read handed to userspace, completed by the next KVM_RUN:
+	 * into RAX, or for INS into guest memory at string_gva (count
+	 * elements, descending when down is set).
+	 */
 	struct {
 		bool pending;
+		bool string;
+		bool down;
 		u8 size;
 		u16 port;
+		u32 count;
+		u64 string_gva;
 	} pio_in;
 
 	/* The guest's CPUID table, set by KVM_SET_CPUID2. */

@@ -333,6 +333,11 @@ static void svm_set_efer(struct kvm_vcpu *vcpu, u64 efer)
 	to_svm(vcpu)->vmcb->save.efer = efer | EFER_SVME;
 }
 
+static int svm_get_cpl(struct kvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cpl;
+}
+
 static unsigned long svm_get_rflags(struct kvm_vcpu *vcpu)
 {
 	return to_svm(vcpu)->vmcb->save.rflags;
@@ -627,11 +632,24 @@ static int svm_handle_ioio(struct vcpu_svm *svm)
 	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
 	u16 port = info >> SVM_IOIO_PORT_SHIFT;
 
-	if (info & SVM_IOIO_STR)
-		return kvm_exit_internal_error(&svm->vcpu,
-			KVM_INTERNAL_ERROR_EMULATION,
-			"string port I/O (ins/outs) needs the instruction emulator",
-			port, info);
+	if (info & SVM_IOIO_STR) {
+		struct kvm_string_pio p = {
+			.in = info & SVM_IOIO_TYPE_IN,
+			.rep = info & SVM_IOIO_REP,
+			.size = size,
+			/* Real CPUs always set one A* bit; QEMU's TCG none. */
+			.addr_size = (info & SVM_IOIO_A64) ? 8 :
+				     (info & SVM_IOIO_A32) ? 4 :
+				     (info & SVM_IOIO_A16) ? 2 : 0,
+			/* SEG (bits 12:10) is only filled with decode assists. */
+			.seg = boot_cpu_has(X86_FEATURE_DECODEASSISTS) ?
+			       (info >> SVM_IOIO_SEG_SHIFT) & 7 : -1,
+			.port = port,
+			.next_rip = svm->vmcb->control.exit_info_2,
+		};
+
+		return kvm_emulate_string_pio(&svm->vcpu, &p);
+	}
 	/* exit_info_2 holds the RIP of the next instruction for IOIO. */
 	return kvm_emulate_pio(&svm->vcpu, info & SVM_IOIO_TYPE_IN, size, port,
 			       svm->vmcb->control.exit_info_2);
@@ -714,6 +732,7 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.get_cr = svm_get_cr,
 	.set_cr = svm_set_cr,
 	.set_efer = svm_set_efer,
+	.get_cpl = svm_get_cpl,
 	.get_rflags = svm_get_rflags,
 	.set_rflags = svm_set_rflags,
 	.get_interrupt_shadow = svm_get_interrupt_shadow,

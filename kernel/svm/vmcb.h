@@ -204,6 +204,10 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define SVM_IOIO_REP		(1U << 3)
 #define SVM_IOIO_SIZE_SHIFT	4
 #define SVM_IOIO_SIZE_MASK	(7U << 4)
+#define SVM_IOIO_A16		(1U << 7)
+#define SVM_IOIO_A32		(1U << 8)
+#define SVM_IOIO_A64		(1U << 9)
+#define SVM_IOIO_SEG_SHIFT	10
 #define SVM_IOIO_PORT_SHIFT	16
 
 /* NPF exit_info_1 (page-fault error code bits) */

@@ -204,48 +204,10 @@ void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code)
 	kvm_x86_ops.queue_exception(vcpu, GP_VECTOR, true, error_code);
 }
 
-int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
-		    unsigned long next_rip)
+void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code)
 {
-	struct kvm_run *run = vcpu->run;
-
-	vcpu->stat.io_exits++;
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = port;
-	run->io.count = 1;
-	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	if (in) {
-		vcpu->pio_in.pending = true;
-		vcpu->pio_in.size = size;
-		vcpu->pio_in.port = port;
-	} else {
-		memcpy(vcpu->pio_data, &vcpu->regs[VCPU_REGS_RAX], size);
-	}
-	vcpu->regs[VCPU_REGS_RIP] = next_rip;
-	return 0;
-}
-
-/* The data of a port read arrived from userspace: finish the IN. */
-static void kvm_complete_pio_in(struct kvm_vcpu *vcpu)
-{
-	unsigned long *rax = &vcpu->regs[VCPU_REGS_RAX];
-	u32 val = 0;
-
-	memcpy(&val, vcpu->pio_data, vcpu->pio_in.size);
-	switch (vcpu->pio_in.size) {
-	case 1:
-		*rax = (*rax & ~0xffUL) | (u8)val;
-		break;
-	case 2:
-		*rax = (*rax & ~0xffffUL) | (u16)val;
-		break;
-	default:
-		*rax = val;	/* 32-bit writes zero-extend */
-		break;
-	}
-	vcpu->pio_in.pending = false;
+	kvm_x86_ops.set_cr(vcpu, 2, address);
+	kvm_x86_ops.queue_exception(vcpu, PF_VECTOR, true, error_code);
 }
 
 int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip)
@@ -464,8 +426,11 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
-	if (vcpu->pio_in.pending)
-		kvm_complete_pio_in(vcpu);
+	if (vcpu->pio_in.pending) {
+		r = kvm_complete_pio_in(vcpu);
+		if (r <= 0)
+			goto out;
+	}
 
 	/* No in-kernel APIC: userspace owns CR8 through kvm_run. */
 	if (run->cr8 > 15)

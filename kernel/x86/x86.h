@@ -18,10 +18,10 @@
 	   0x10000UL | 0x20000UL | 0x40000UL | 0x100000UL |		\
 	   0x200000UL | 0x400000UL))
 
-#ifndef GP_VECTOR
-#define GP_VECTOR	13
-#define UD_VECTOR	6
-#endif
+#include <asm/trapnr.h>
+#define GP_VECTOR	X86_TRAP_GP
+#define UD_VECTOR	X86_TRAP_UD
+#define PF_VECTOR	X86_TRAP_PF
 
 struct kvm_x86_ops {
 	const char *name;
@@ -43,6 +43,7 @@ struct kvm_x86_ops {
 	unsigned long (*get_cr)(struct kvm_vcpu *vcpu, int cr);
 	void (*set_cr)(struct kvm_vcpu *vcpu, int cr, unsigned long val);
 	void (*set_efer)(struct kvm_vcpu *vcpu, u64 efer);
+	int (*get_cpl)(struct kvm_vcpu *vcpu);
 	unsigned long (*get_rflags)(struct kvm_vcpu *vcpu);
 	void (*set_rflags)(struct kvm_vcpu *vcpu, unsigned long rflags);
 	bool (*get_interrupt_shadow)(struct kvm_vcpu *vcpu);
@@ -77,6 +78,20 @@ static inline unsigned long kvm_rip(struct kvm_vcpu *vcpu)
 /* Exit helpers the backends call; same return convention as handle_exit. */
 int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
 		    unsigned long next_rip);
+
+/* A string port instruction (INS/OUTS, maybe REP) as the exit decoded it. */
+struct kvm_string_pio {
+	bool in;
+	bool rep;
+	u8 size;		/* 1, 2 or 4 */
+	u8 addr_size;		/* 2, 4 or 8; 0 if the exit did not say */
+	s8 seg;			/* OUTS source segment, -1 if the exit did not say */
+	u16 port;
+	unsigned long next_rip;
+};
+int kvm_emulate_string_pio(struct kvm_vcpu *vcpu,
+			   const struct kvm_string_pio *info);
+int kvm_complete_pio_in(struct kvm_vcpu *vcpu);
 int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
@@ -87,6 +102,7 @@ int kvm_exit_internal_error(struct kvm_vcpu *vcpu, u32 suberror,
 int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason);
 void kvm_queue_ud(struct kvm_vcpu *vcpu);
 void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
+void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
 
 /* Guest FPU state switch, called around the guest entry. */
 void kvm_load_guest_fpu(struct kvm_vcpu *vcpu);

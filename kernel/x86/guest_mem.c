@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest memory access by physical and virtual address.  See guest_mem.h.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+
+#include "x86.h"
+#include "guest_mem.h"
+
+/* Host virtual address of @gpa, or 0.  Caller holds slots_lock. */
+static unsigned long kvm_gpa_to_hva(struct kvm *kvm, gpa_t gpa)
+{
+	struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
+
+	if (!slot)
+		return 0;
+	return slot->userspace_addr +
+	       (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT) +
+	       offset_in_page(gpa);
+}
+
+static int kvm_copy_guest(struct kvm *kvm, gpa_t gpa, void *buf,
+			  unsigned int len, bool write)
+{
+	int r = 0;
+
+	mutex_lock(&kvm->slots_lock);
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(gpa));
+		unsigned long hva = kvm_gpa_to_hva(kvm, gpa);
+
+		if (!hva ||
+		    (write ? copy_to_user((void __user *)hva, buf, n) :
+			     copy_from_user(buf, (void __user *)hva, n))) {
+			r = -EFAULT;
+			break;
+		}
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
+int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *buf, unsigned int len)
+{
+	return kvm_copy_guest(kvm, gpa, buf, len, false);
+}
+
+int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *buf,
+		    unsigned int len)
+{
+	return kvm_copy_guest(kvm, gpa, (void *)buf, len, true);
+}
+
+static int walker_read(void *ctx, u64 gpa, void *buf, unsigned int len)
+{
+	return kvm_read_guest(ctx, gpa, buf, len) ? -1 : 0;
+}
+
+/* Atomic update of a guest page-table entry (accessed/dirty bits). */
+static int walker_cmpxchg(void *ctx, u64 gpa, u64 old, u64 new,
+			  unsigned int len)
+{
+	struct kvm *kvm = ctx;
+	struct page *page;
+	unsigned long hva;
+	void *map;
+	bool swapped;
+
+	if (offset_in_page(gpa) + len > PAGE_SIZE)
+		return -1;
+	mutex_lock(&kvm->slots_lock);
+	hva = kvm_gpa_to_hva(kvm, gpa);
+	if (!hva || pin_user_pages_unlocked(hva & PAGE_MASK, 1, &page,
+					    FOLL_WRITE) != 1) {
+		mutex_unlock(&kvm->slots_lock);
+		return -1;
+	}
+	map = kmap_local_page(page);
+	if (len == 4) {
+		u32 o = old;
+
+		swapped = try_cmpxchg((u32 *)(map + offset_in_page(gpa)), &o,
+				      (u32)new);
+	} else {
+		swapped = try_cmpxchg64((u64 *)(map + offset_in_page(gpa)),
+					&old, new);
+	}
+	kunmap_local(map);
+	unpin_user_pages_dirty_lock(&page, 1, true);
+	mutex_unlock(&kvm->slots_lock);
+	return swapped ? 0 : 1;
+}
+
+void kvm_vcpu_init_walker(struct kvm_vcpu *vcpu, struct gpt_walker *w)
+{
+	unsigned long cr0 = kvm_x86_ops.get_cr(vcpu, 0);
+	unsigned long cr4 = kvm_x86_ops.get_cr(vcpu, 4);
+
+	memset(w, 0, sizeof(*w));
+	if (!(cr0 & X86_CR0_PG))
+		w->mode = GPT_NONE;
+	else if (vcpu->efer & EFER_LMA)
+		w->mode = (cr4 & X86_CR4_LA57) ? GPT_LONG5 : GPT_LONG4;
+	else if (cr4 & X86_CR4_PAE)
+		w->mode = GPT_PAE;
+	else
+		w->mode = GPT_32;
+	w->cr3 = kvm_x86_ops.get_cr(vcpu, 3);
+	w->wp = cr0 & X86_CR0_WP;
+	w->pse = cr4 & X86_CR4_PSE;
+	w->nx = vcpu->efer & EFER_NX;
+	w->smep = cr4 & X86_CR4_SMEP;
+	w->smap = cr4 & X86_CR4_SMAP;
+	w->ac = kvm_x86_ops.get_rflags(vcpu) & X86_EFLAGS_AC;
+	w->maxphyaddr = boot_cpu_data.x86_phys_bits;
+	w->read_gpa = walker_read;
+	w->cmpxchg_gpa = walker_cmpxchg;
+	w->ctx = vcpu->kvm;
+}
+
+enum kvm_gva_result kvm_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
+				   gpa_t *gpa)
+{
+	struct gpt_walker w;
+	u32 error_code;
+	u64 out;
+
+	kvm_vcpu_init_walker(vcpu, &w);
+	if (w.mode == GPT_NONE || w.mode == GPT_32 || w.mode == GPT_PAE)
+		gva = (u32)gva;
+	if (kvm_x86_ops.get_cpl(vcpu) == 3)
+		access |= PFERR_USER;
+	switch (gpt_translate(&w, gva, access, &out, &error_code)) {
+	case GPT_OK:
+		*gpa = out;
+		return KVM_GVA_OK;
+	case GPT_FAULT:
+		kvm_queue_pf(vcpu, gva, error_code);
+		return KVM_GVA_FAULT;
+	default:
+		return KVM_GVA_NO_MEMORY;
+	}
+}
+
+static enum kvm_gva_result kvm_copy_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
+					       void *buf, unsigned int len,
+					       u32 access, bool write)
+{
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(gva));
+		enum kvm_gva_result r;
+		gpa_t gpa;
+
+		r = kvm_gva_to_gpa(vcpu, gva, access | (write ? PFERR_WRITE : 0),
+				   &gpa);
+		if (r != KVM_GVA_OK)
+			return r;
+		if (write ? kvm_write_guest(vcpu->kvm, gpa, buf, n) :
+			    kvm_read_guest(vcpu->kvm, gpa, buf, n))
+			return KVM_GVA_NO_MEMORY;
+		gva += n;
+		buf += n;
+		len -= n;
+	}
+	return KVM_GVA_OK;
+}
+
+enum kvm_gva_result kvm_read_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
+					void *buf, unsigned int len,
+					u32 access)
+{
+	return kvm_copy_guest_virt(vcpu, gva, buf, len, access, false);
+}
+
+enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
+					 const void *buf, unsigned int len,
+					 u32 access)
+{
+	return kvm_copy_guest_virt(vcpu, gva, (void *)buf, len, access, true);
+}

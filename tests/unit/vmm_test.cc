@@ -1,0 +1,56 @@
+// The /dev/kvm wrappers' parts that work without KVM: error reporting and guest memory.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "vmm/error.h"
+#include "vmm/guest_memory.h"
+#include "vmm/kvm_device.h"
+
+namespace {
+
+TEST(KvmDevice, MissingDeviceGivesAnActionableMessage) {
+  auto kvm = vmm::KvmDevice::open("/nonexistent-dir/kvm");
+  ASSERT_FALSE(kvm.ok());
+  EXPECT_EQ(kvm.error().code, vmm::Errc::kDeviceMissing);
+  const std::string message = vmm::describe(kvm.error());
+  EXPECT_NE(message.find("load the module"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line";
+}
+
+TEST(KvmDevice, PermissionProblemSaysSo) {
+  const std::string message = vmm::describe({vmm::Errc::kPermissionDenied, EACCES, "/dev/kvm"});
+  EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
+  EXPECT_NE(message.find("group"), std::string::npos) << message;
+}
+
+TEST(KvmDevice, ANonKvmDeviceFailsTheApiVersionIoctl) {
+  auto kvm = vmm::KvmDevice::open("/dev/null");
+  ASSERT_FALSE(kvm.ok());
+  EXPECT_EQ(kvm.error().code, vmm::Errc::kSyscallFailed);
+  EXPECT_NE(vmm::describe(kvm.error()).find("KVM_GET_API_VERSION"), std::string::npos);
+}
+
+TEST(GuestMemory, BoundsAreCheckedNeverClamped) {
+  auto mem = vmm::GuestMemory::allocate(0x1000, 0x2000);
+  ASSERT_TRUE(mem.ok());
+  auto& ram = mem.value();
+  EXPECT_TRUE(ram.contains(0x1000, 0x2000));
+  EXPECT_TRUE(ram.contains(0x3000, 0));
+  EXPECT_FALSE(ram.contains(0xfff, 1));
+  EXPECT_FALSE(ram.contains(0x2fff, 2));
+  EXPECT_FALSE(ram.contains(0x1000, ~0ull));
+  EXPECT_EQ(ram.host_pointer(0x2fff, 2), nullptr);
+  const std::uint8_t bytes[4] = {1, 2, 3, 4};
+  EXPECT_TRUE(ram.write(0x2ffc, bytes).ok());
+  auto past = ram.write(0x2ffd, bytes);
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.error().code, vmm::Errc::kOutOfRange);
+  std::uint8_t back[4] = {};
+  EXPECT_TRUE(ram.read(0x2ffc, back).ok());
+  EXPECT_EQ(back[3], 4);
+  EXPECT_EQ(*ram.host_pointer(0x2fff, 1), 4) << "the failed write changed nothing";
+  EXPECT_FALSE(vmm::GuestMemory::allocate(0, 0).ok());
+}
+
+}  // namespace

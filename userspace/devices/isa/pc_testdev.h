@@ -1,0 +1,38 @@
+// pc-testdev: QEMU's test device for kvm-unit-tests, its I/O scratch register only.
+//
+// Models: the 32-bit scratch register at port 0xe0 (4 ports), with byte lanes as in QEMU:
+//   port 0xe0 + k is byte k of the register.
+// Works: a write of width N at offset k replaces bytes k..k+N-1 and leaves the others; a read
+//   of width N at offset k returns bytes k..k+N-1.  So outl 0x12345678 then inb 0xe1 gives
+//   0x56, and outb 0xab at 0xe0 then inl gives 0x123456ab.  Bytes that would lie past the
+//   register (a wide access at 0xe3) read as 0 and are dropped on write.
+// Missing: pc-testdev's other functions: the IRQ-line ports at 0x2000, the io-delay port 0xe4,
+//   the flush-page port 0xe8 and the MMIO scratch area at 0xff000000.
+//
+// Legend (locking): mutex_ guards bytes_.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <span>
+
+#include "bus/bus.h"
+
+namespace devices {
+
+class PcTestdev final : public bus::BusDevice {
+ public:
+  static constexpr std::uint64_t kIoportSize = 4;
+
+  void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
+  void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+  std::uint32_t value() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::array<std::uint8_t, kIoportSize> bytes_{};
+};
+
+}  // namespace devices

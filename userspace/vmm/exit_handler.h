@@ -1,0 +1,49 @@
+// Heavyweight exits: what kvm-run does when KVM_RUN returns.
+//
+// handle_exit() is a plain function over the kvm_run page and the machine's buses, with no
+// ioctl of its own, so tests drive it with fabricated kvm_run structs and no /dev/kvm.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "bus/bus.h"
+#include "uapi/kvm-abi.h"
+#include "vmm/machine_control.h"
+
+namespace vmm {
+
+// Process exit statuses kvm-run itself chooses (guests choose theirs through debug-exit).
+inline constexpr std::uint32_t kStatusHalted = 0;
+inline constexpr std::uint32_t kStatusTripleFault = 2;
+inline constexpr std::uint32_t kStatusVmmError = 3;
+
+enum class VcpuStop {
+  kNone,       // re-enter the guest
+  kGuestExit,  // a device (debug-exit) asked the machine to stop; status is the guest's
+  kHalted,     // HLT that nothing can ever end
+  kShutdown,   // triple fault
+  kError,      // an exit kvm-run cannot handle; the caller adds the register dump
+};
+
+struct ExitResult {
+  VcpuStop stop = VcpuStop::kNone;
+  std::uint32_t status = 0;  // process exit status when stop != kNone
+  std::string message;       // one line for stderr (without "kvm-run: "); empty for kNone
+};
+
+struct ExitContext {
+  bus::Bus& ports;
+  bus::Bus& mmio;
+  MachineControl& control;
+  std::size_t run_size;  // bytes mapped at the kvm_run pointer (bounds for io.data_offset)
+  int vcpu_id;
+};
+
+ExitResult handle_exit(kvm_run& run, const ExitContext& context);
+
+// "KVM_EXIT_IO" for 2, "exit reason 99" for numbers without a name.
+std::string exit_reason_name(std::uint32_t reason);
+
+}  // namespace vmm

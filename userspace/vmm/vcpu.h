@@ -1,0 +1,45 @@
+// A vCPU fd and its shared kvm_run page.
+//
+// Legend: a Vcpu is created by the machine before its thread starts and is then used only by
+// that vCPU's thread (KVM requires vCPU ioctls to come from one thread at a time).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "uapi/kvm-abi.h"
+#include "vmm/error.h"
+#include "vmm/unique_fd.h"
+
+namespace vmm {
+
+class Vcpu {
+ public:
+  Vcpu(int id, UniqueFd fd, Mapping run) : id_(id), fd_(std::move(fd)), run_(std::move(run)) {}
+
+  VmmResult<kvm_regs> get_regs() const;
+  VmmStatus set_regs(const kvm_regs& regs);
+  VmmResult<kvm_sregs> get_sregs() const;
+  VmmStatus set_sregs(const kvm_sregs& sregs);
+  // KVM_SET_CPUID2: what CPUID returns in the guest (and which CR4/EFER bits it may set).
+  VmmStatus set_cpuid(std::span<const kvm_cpuid_entry2> entries);
+
+  // One KVM_RUN.  On success the exit is described by run_page().  EINTR/EAGAIN come back as
+  // errors with that sys_errno; the caller decides to re-enter.
+  VmmStatus run();
+
+  kvm_run* run_page() const { return static_cast<kvm_run*>(run_.get()); }
+  std::size_t run_size() const { return run_.length(); }
+  int id() const { return id_; }
+
+ private:
+  int id_;
+  UniqueFd fd_;
+  Mapping run_;
+};
+
+// Multi-line register dump for error reports; pure so tests can call it.
+std::string format_registers(const kvm_regs& regs, const kvm_sregs& sregs);
+
+}  // namespace vmm
