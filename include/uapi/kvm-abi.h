@@ -172,6 +172,18 @@ struct kvm_vcpu_events {
 	__u64 exception_payload;
 };
 
+/* kvm_vcpu_events.flags: which optional parts are valid */
+#define KVM_VCPUEVENT_VALID_NMI_PENDING	0x00000001
+#define KVM_VCPUEVENT_VALID_SIPI_VECTOR	0x00000002
+#define KVM_VCPUEVENT_VALID_SHADOW	0x00000004
+#define KVM_VCPUEVENT_VALID_SMM		0x00000008
+#define KVM_VCPUEVENT_VALID_PAYLOAD	0x00000010
+#define KVM_VCPUEVENT_VALID_TRIPLE_FAULT 0x00000020
+
+/* kvm_vcpu_events.interrupt.shadow */
+#define KVM_X86_SHADOW_INT_MOV_SS	0x01
+#define KVM_X86_SHADOW_INT_STI		0x02
+
 /* What KVM_CAP_SYNC_REGS may place in kvm_run.s; we never set it. */
 struct kvm_sync_regs {
 	struct kvm_regs regs;

@@ -22,6 +22,27 @@ void kvm_get_kvm(struct kvm *kvm)
 	kref_get(&kvm->refcount);
 }
 
+static void kvm_free_memslot(struct kvm_memory_slot *slot)
+{
+	if (slot)
+		kvfree(slot->dirty_bitmap);
+	kfree(slot);
+}
+
+/* Bytes of a slot's dirty bitmap, as KVM_GET_DIRTY_LOG copies it. */
+static unsigned long kvm_dirty_bitmap_bytes(struct kvm_memory_slot *slot)
+{
+	return ALIGN(slot->npages, BITS_PER_LONG) / 8;
+}
+
+void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, gfn);
+
+	if (slot && slot->dirty_bitmap)
+		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
+}
+
 static void kvm_destroy_vm(struct kref *ref)
 {
 	struct kvm *kvm = container_of(ref, struct kvm, refcount);
@@ -34,7 +55,7 @@ static void kvm_destroy_vm(struct kref *ref)
 	}
 	kvm_tdp_destroy(kvm);
 	for (i = 0; i < KVM_USER_MEM_SLOTS; i++)
-		kfree(kvm->slots[i]);
+		kvm_free_memslot(kvm->slots[i]);
 	mmdrop(kvm->mm);
 	kvfree(kvm);
 }
@@ -98,7 +119,9 @@ static bool kvm_slots_overlap(struct kvm *kvm, u32 id, gfn_t base,
 /*
  * KVM_SET_USER_MEMORY_REGION: create, move, re-flag or delete (size 0) a
  * slot.  Any change to an existing slot drops every guest mapping; the
- * fault path rebuilds what the guest touches again.
+ * fault path rebuilds what the guest touches again (write-protected while
+ * dirty logging is on, so that writes are seen).  The checks and their
+ * order follow upstream, so errnos match.
  */
 static int kvm_set_memory_region(struct kvm *kvm,
 				 const struct kvm_userspace_memory_region *mem)
@@ -106,13 +129,10 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	struct kvm_memory_slot *old, *new = NULL;
 	u32 id = mem->slot & 0xffff, as_id = mem->slot >> 16;
 	unsigned long npages = mem->memory_size >> PAGE_SHIFT;
+	u64 max_gfn = 1ULL << (boot_cpu_data.x86_phys_bits - PAGE_SHIFT);
 	int r;
 
 	if (mem->flags & ~KVM_MEM_LOG_DIRTY_PAGES)
-		return -EINVAL;
-	if (mem->flags & KVM_MEM_LOG_DIRTY_PAGES)
-		return -EINVAL;	/* dirty logging is not advertised yet */
-	if (as_id != 0 || id >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	if ((mem->memory_size & (PAGE_SIZE - 1)) ||
 	    mem->memory_size != (unsigned long)mem->memory_size)
@@ -124,9 +144,11 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	    !access_ok((void __user *)(unsigned long)mem->userspace_addr,
 		       mem->memory_size))
 		return -EINVAL;
+	if (as_id != 0 || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
 		return -EINVAL;
-	if (npages > (1UL << 31))	/* upstream's KVM_MEM_MAX_NR_PAGES */
+	if (npages >= (1UL << 31))	/* upstream's KVM_MEM_MAX_NR_PAGES */
 		return -EINVAL;
 
 	mutex_lock(&kvm->slots_lock);
@@ -140,9 +162,13 @@ static int kvm_set_memory_region(struct kvm *kvm,
 		goto zap_and_free;
 	}
 
+	/* The nested page table reaches only MAXPHYADDR. */
+	r = -EINVAL;
+	if ((mem->guest_phys_addr >> PAGE_SHIFT) + npages > max_gfn)
+		goto out;
+
 	if (old) {
 		/* Only the base address and the flags may change. */
-		r = -EINVAL;
 		if (old->userspace_addr != mem->userspace_addr ||
 		    old->npages != npages)
 			goto out;
@@ -167,7 +193,16 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	new->base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	new->npages = npages;
 	new->userspace_addr = mem->userspace_addr;
+	if (new->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+		new->dirty_bitmap = kvzalloc(kvm_dirty_bitmap_bytes(new),
+					     GFP_KERNEL_ACCOUNT);
+		if (!new->dirty_bitmap) {
+			kfree(new);
+			goto out;
+		}
+	}
 	kvm->slots[id] = new;
+	WRITE_ONCE(kvm->had_memslot, true);
 	if (!old) {
 		r = 0;
 		goto out;
@@ -175,15 +210,55 @@ static int kvm_set_memory_region(struct kvm *kvm,
 
 zap_and_free:
 	kvm_tdp_zap_all(kvm);
-	kfree(old);
+	kvm_free_memslot(old);
 	r = 0;
 out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
 }
 
-int kvm_vm_create_vcpu(struct kvm *kvm, unsigned long id)
+/*
+ * KVM_GET_DIRTY_LOG: hand out and clear the pages written since the last
+ * call.  Writes after this must be seen again, so every mapping is dropped
+ * (the fault path maps pages of logged slots read-only until written).
+ */
+static int kvm_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 {
+	u32 id = log->slot & 0xffff, as_id = log->slot >> 16;
+	struct kvm_memory_slot *slot;
+	unsigned long bytes, i;
+	bool any = false;
+	int r;
+
+	if (as_id != 0 || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	slot = kvm->slots[id];
+	r = -ENOENT;
+	if (!slot || !slot->dirty_bitmap)
+		goto out;
+	bytes = kvm_dirty_bitmap_bytes(slot);
+	r = -EFAULT;
+	if (copy_to_user(log->dirty_bitmap, slot->dirty_bitmap, bytes))
+		goto out;
+	for (i = 0; i < bytes / sizeof(long); i++) {
+		if (slot->dirty_bitmap[i]) {
+			any = true;
+			slot->dirty_bitmap[i] = 0;
+		}
+	}
+	if (any)
+		kvm_tdp_zap_all(kvm);
+	r = 0;
+out:
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
+int kvm_vm_create_vcpu(struct kvm *kvm, unsigned long arg)
+{
+	u32 id = arg;	/* upstream takes the low 32 bits */
 	struct kvm_vcpu *vcpu;
 	int r, i;
 
@@ -251,6 +326,13 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		if (copy_from_user(&mem, argp, sizeof(mem)))
 			return -EFAULT;
 		return kvm_set_memory_region(kvm, &mem);
+	}
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return kvm_get_dirty_log(kvm, &log);
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvm_check_extension(arg);

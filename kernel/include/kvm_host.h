@@ -19,7 +19,8 @@
 #define KVM_MAX_VCPUS		256
 #define KVM_MAX_VCPU_IDS	1024
 #define KVM_USER_MEM_SLOTS	509
-#define KVM_VCPU_MMAP_PAGES	2	/* kvm_run page + PIO data page */
+/* kvm_run page, PIO data page, coalesced-MMIO ring page (kept empty) */
+#define KVM_VCPU_MMAP_PAGES	3
 
 /* Guest GPR indices into vcpu->regs, in the hardware encoding order. */
 enum kvm_reg {
@@ -50,6 +51,9 @@ struct kvm_memory_slot {
 	gfn_t base_gfn;
 	unsigned long npages;
 	unsigned long userspace_addr;
+	/* With KVM_MEM_LOG_DIRTY_PAGES: one bit per page written since the
+	 * last KVM_GET_DIRTY_LOG.  Set under slots_lock. */
+	unsigned long *dirty_bitmap;
 };
 
 struct kvm;
@@ -77,6 +81,7 @@ struct kvm_vcpu {
 	struct mutex mutex;
 	struct kvm_run *run;	/* page shared with userspace (mmap offset 0) */
 	void *pio_data;		/* page shared with userspace (mmap offset 1) */
+	void *mmio_ring;	/* page shared with userspace (mmap offset 2) */
 
 	unsigned long regs[NR_VCPU_REGS];
 	u64 efer;		/* as the guest sees it */
@@ -84,19 +89,37 @@ struct kvm_vcpu {
 	u64 xcr0;
 
 	/*
-	 * A port read handed to userspace, completed by the next KVM_RUN:
-	 * into RAX, or for INS into guest memory at string_gva (count
-	 * elements, descending when down is set).
+	 * A port access handed to userspace, completed by the next KVM_RUN
+	 * (as upstream: RIP still points at the instruction until then).  An
+	 * IN delivers its data into RAX, an INS into guest memory at
+	 * string_gva (count elements, stored descending when down is set).
+	 * The register values after the instruction are kept ready; if
+	 * userspace moved RIP away meanwhile, the completion is dropped.
 	 */
 	struct {
 		bool pending;
+		bool in;
 		bool string;
 		bool down;
 		u8 size;
 		u16 port;
 		u32 count;
 		u64 string_gva;
-	} pio_in;
+		unsigned long rip;	/* of the I/O instruction */
+		unsigned long next_rip;
+		int addr_reg;		/* string: RSI or RDI, else -1 */
+		unsigned long addr_reg_after;
+		bool rcx_update;
+		unsigned long rcx_after;
+	} pio;
+
+	u32 mp_state;
+
+	/* An external interrupt queued by KVM_INTERRUPT, injected at entry. */
+	struct {
+		bool pending;
+		u8 vector;
+	} irq;
 
 	/* The guest's CPUID table, set by KVM_SET_CPUID2. */
 	struct kvm_cpuid_entry2 *cpuid_entries;
@@ -144,6 +167,8 @@ struct kvm {
 	 */
 	struct mutex slots_lock;
 	struct kvm_memory_slot *slots[KVM_USER_MEM_SLOTS];
+	/* Upstream's KVM_RUN fails with ENOSPC until a first slot exists. */
+	bool had_memslot;
 
 	/* Guards the nested page table (tdp). */
 	spinlock_t mmu_lock;
@@ -173,6 +198,7 @@ int kvm_vm_create_fd(unsigned long type);
 int kvm_vm_create_vcpu(struct kvm *kvm, unsigned long id);
 int kvm_vcpu_create_fd(struct kvm_vcpu *vcpu);
 struct kvm_memory_slot *kvm_gfn_to_slot(struct kvm *kvm, gfn_t gfn);
+void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn);
 void kvm_make_all_vcpus_request(struct kvm *kvm, int req);
 long kvm_check_extension(long cap);
 

@@ -200,16 +200,27 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
 
 	n = pin_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
+	/*
+	 * With dirty logging, a page is mapped writable only once the guest
+	 * writes it, and that write is recorded.
+	 */
+	if (n == 1 && slot->dirty_bitmap) {
+		if (write)
+			kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
+		else
+			writable = false;
+	}
 	if (n != 1 && !write) {
 		/* Read-only host memory can still back guest reads. */
 		writable = false;
 		n = pin_user_pages_unlocked(hva, 1, &page, 0);
 	}
 	if (n != 1) {
+		/* Like upstream: the slot's host memory is gone: -EFAULT. */
 		mutex_unlock(&kvm->slots_lock);
-		r = kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-			"guest memory is not accessible in the host process",
-			gpa, hva);
+		kvm_pr_guest("vcpu %u: gpa 0x%llx (hva 0x%lx) has no host memory\n",
+			     vcpu->vcpu_id, gpa, hva);
+		r = -EFAULT;
 		goto out_free;
 	}
 

@@ -353,6 +353,54 @@ static bool svm_get_interrupt_shadow(struct kvm_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW;
 }
 
+static void svm_set_interrupt_shadow(struct kvm_vcpu *vcpu, bool shadow)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	if (shadow)
+		c->int_state |= SVM_INTERRUPT_SHADOW;
+	else
+		c->int_state &= ~SVM_INTERRUPT_SHADOW;
+}
+
+/* EVENTINJ already has the common event encoding (see x86.h). */
+static u32 svm_get_injected_event(struct kvm_vcpu *vcpu, u32 *error_code)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	*error_code = c->event_inj_err;
+	return c->event_inj;
+}
+
+static void svm_set_injected_event(struct kvm_vcpu *vcpu, u32 info,
+				   u32 error_code)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->event_inj = info;
+	c->event_inj_err = error_code;
+}
+
+/*
+ * Ask for an exit when the guest can take an interrupt: a virtual
+ * interrupt that ignores the TPR, with its delivery intercepted (VINTR).
+ */
+static void svm_enable_irq_window(struct kvm_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl |= V_IRQ | V_IGN_TPR | (0xfU << V_INTR_PRIO_SHIFT);
+	c->intercept_misc1 |= INTERCEPT_VINTR;
+}
+
+static void svm_clear_irq_window(struct vcpu_svm *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	c->int_ctl &= ~(V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK);
+	c->intercept_misc1 &= ~INTERCEPT_VINTR;
+}
+
 static void svm_queue_exception(struct kvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code)
 {
@@ -673,6 +721,10 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 	case SVM_EXIT_INIT:
 		/* The host takes it once interrupts are on; just go back. */
 		return 1;
+	case SVM_EXIT_VINTR:
+		/* The window is open; the run loop tells userspace. */
+		svm_clear_irq_window(svm);
+		return 1;
 	case SVM_EXIT_CPUID:
 		return kvm_emulate_cpuid(vcpu, svm_next_rip(svm, 2));
 	case SVM_EXIT_HLT:
@@ -736,6 +788,10 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.get_rflags = svm_get_rflags,
 	.set_rflags = svm_set_rflags,
 	.get_interrupt_shadow = svm_get_interrupt_shadow,
+	.set_interrupt_shadow = svm_set_interrupt_shadow,
+	.get_injected_event = svm_get_injected_event,
+	.set_injected_event = svm_set_injected_event,
+	.enable_irq_window = svm_enable_irq_window,
 	.queue_exception = svm_queue_exception,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,

@@ -150,6 +150,9 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 /* int_ctl */
 #define V_TPR_MASK		0xffU
 #define V_IRQ			(1U << 8)
+#define V_IGN_TPR		(1U << 20)
+#define V_INTR_PRIO_SHIFT	16
+#define V_INTR_PRIO_MASK	(0xfU << V_INTR_PRIO_SHIFT)
 #define V_INTR_MASKING		(1U << 24)
 
 #define SVM_INTERRUPT_SHADOW	(1U << 0)

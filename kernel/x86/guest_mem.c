@@ -38,6 +38,8 @@ static int kvm_copy_guest(struct kvm *kvm, gpa_t gpa, void *buf,
 			r = -EFAULT;
 			break;
 		}
+		if (write)
+			kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
 		gpa += n;
 		buf += n;
 		len -= n;
@@ -93,6 +95,8 @@ static int walker_cmpxchg(void *ctx, u64 gpa, u64 old, u64 new,
 	}
 	kunmap_local(map);
 	unpin_user_pages_dirty_lock(&page, 1, true);
+	if (swapped)
+		kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
 	mutex_unlock(&kvm->slots_lock);
 	return swapped ? 0 : 1;
 }

@@ -40,7 +40,17 @@ KVM_X86_OP(get_cpl)
 KVM_X86_OP(get_rflags)
 KVM_X86_OP(set_rflags)
 KVM_X86_OP(get_interrupt_shadow)
+KVM_X86_OP(set_interrupt_shadow)
 KVM_X86_OP(queue_exception)
+/*
+ * The event to be delivered at the next entry, in the format SVM's EVENTINJ
+ * and VMX's VM-entry interruption information share: vector in 7:0, type
+ * in 10:8, error code valid in 11, valid in 31.
+ */
+KVM_X86_OP(get_injected_event)
+KVM_X86_OP(set_injected_event)
+/* Exit as soon as the guest can take an external interrupt. */
+KVM_X86_OP(enable_irq_window)
 /* Read/write an MSR the backend keeps in its own state (VMCB/VMCS). */
 KVM_X86_OP(get_msr)
 KVM_X86_OP(set_msr)

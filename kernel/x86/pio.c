@@ -6,6 +6,10 @@
  * page, so a REP string instruction is done in chunks: RSI/RDI/RCX move
  * on after each chunk and RIP stays on the instruction until RCX reaches
  * zero, exactly as if it had been interrupted between iterations.
+ *
+ * As upstream does, the instruction completes (registers, RIP) only when
+ * userspace calls KVM_RUN again, so KVM_GET_REGS in between shows the
+ * state before it.
  */
 #include <linux/mm.h>
 
@@ -36,19 +40,27 @@ static void kvm_pio_exit(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 }
 
+/* Remember what completes the access at the next KVM_RUN. */
+static void kvm_pio_pending(struct kvm_vcpu *vcpu, bool in, int size,
+			    u16 port, unsigned long next_rip)
+{
+	memset(&vcpu->pio, 0, sizeof(vcpu->pio));
+	vcpu->pio.pending = true;
+	vcpu->pio.in = in;
+	vcpu->pio.size = size;
+	vcpu->pio.port = port;
+	vcpu->pio.rip = kvm_rip(vcpu);
+	vcpu->pio.next_rip = next_rip;
+	vcpu->pio.addr_reg = -1;
+}
+
 int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
 		    unsigned long next_rip)
 {
 	kvm_pio_exit(vcpu, in, size, port, 1);
-	if (in) {
-		vcpu->pio_in.pending = true;
-		vcpu->pio_in.string = false;
-		vcpu->pio_in.size = size;
-		vcpu->pio_in.port = port;
-	} else {
+	if (!in)
 		memcpy(vcpu->pio_data, &vcpu->regs[VCPU_REGS_RAX], size);
-	}
-	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	kvm_pio_pending(vcpu, in, size, port, next_rip);
 	return 0;
 }
 
@@ -119,14 +131,13 @@ static unsigned long kvm_addr_mask(int addr_size)
 	return addr_size == 8 ? ~0UL : addr_size == 4 ? 0xffffffffUL : 0xffffUL;
 }
 
-/* Write @val to a register the way an instruction of @addr_size does. */
-static void kvm_set_addr_reg(struct kvm_vcpu *vcpu, int reg, unsigned long val,
-			     int addr_size)
+/* @reg's value after an instruction of @addr_size writes @val to it. */
+static unsigned long kvm_addr_reg_value(struct kvm_vcpu *vcpu, int reg,
+					unsigned long val, int addr_size)
 {
 	if (addr_size == 2)
-		vcpu->regs[reg] = (vcpu->regs[reg] & ~0xffffUL) | (val & 0xffff);
-	else
-		vcpu->regs[reg] = val & kvm_addr_mask(addr_size);
+		return (vcpu->regs[reg] & ~0xffffUL) | (val & 0xffff);
+	return val & kvm_addr_mask(addr_size);
 }
 
 /* Reverse the order of @n elements of @size bytes. */
@@ -202,13 +213,6 @@ int kvm_emulate_string_pio(struct kvm_vcpu *vcpu,
 			return kvm_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION,
 				"INS into memory that is not RAM", start, p->port);
-		vcpu->pio_in.pending = true;
-		vcpu->pio_in.string = true;
-		vcpu->pio_in.down = down;
-		vcpu->pio_in.size = p->size;
-		vcpu->pio_in.port = p->port;
-		vcpu->pio_in.count = n;
-		vcpu->pio_in.string_gva = start;
 	} else {
 		switch (kvm_read_guest_virt(vcpu, start, vcpu->pio_data,
 					    n * p->size, 0)) {
@@ -226,50 +230,70 @@ int kvm_emulate_string_pio(struct kvm_vcpu *vcpu,
 			kvm_pio_reverse(vcpu->pio_data, n, p->size);
 	}
 
-	kvm_set_addr_reg(vcpu, reg, vcpu->regs[reg] +
-			 (down ? -(n * p->size) : n * p->size), p->addr_size);
-	if (p->rep)
-		kvm_set_addr_reg(vcpu, VCPU_REGS_RCX, count - n, p->addr_size);
-	if (!p->rep || count == n)
-		vcpu->regs[VCPU_REGS_RIP] = p->next_rip;
-
+	/* RIP moves on only once the last chunk is done. */
+	kvm_pio_pending(vcpu, p->in, p->size, p->port,
+			(!p->rep || count == n) ? p->next_rip : kvm_rip(vcpu));
+	vcpu->pio.string = true;
+	vcpu->pio.down = down;
+	vcpu->pio.count = n;
+	vcpu->pio.string_gva = start;
+	vcpu->pio.addr_reg = reg;
+	vcpu->pio.addr_reg_after = kvm_addr_reg_value(vcpu, reg,
+			vcpu->regs[reg] + (down ? -(n * p->size) : n * p->size),
+			p->addr_size);
+	if (p->rep) {
+		vcpu->pio.rcx_update = true;
+		vcpu->pio.rcx_after = kvm_addr_reg_value(vcpu, VCPU_REGS_RCX,
+							 count - n, p->addr_size);
+	}
 	kvm_pio_exit(vcpu, p->in, p->size, p->port, n);
 	return 0;
 }
 
-/* The data of a port read arrived from userspace: finish the IN/INS. */
-int kvm_complete_pio_in(struct kvm_vcpu *vcpu)
+/*
+ * Userspace handled the exit: finish the instruction (data of an IN/INS,
+ * registers, RIP).  Dropped if userspace has moved RIP meanwhile (it set
+ * new registers), like upstream's completion check.
+ */
+int kvm_complete_pio(struct kvm_vcpu *vcpu)
 {
 	unsigned long *rax = &vcpu->regs[VCPU_REGS_RAX];
 	u32 val = 0;
 
-	vcpu->pio_in.pending = false;
-	if (vcpu->pio_in.string) {
-		unsigned int len = vcpu->pio_in.count * vcpu->pio_in.size;
+	vcpu->pio.pending = false;
+	if (kvm_rip(vcpu) != vcpu->pio.rip)
+		return 1;
 
-		if (vcpu->pio_in.down)
-			kvm_pio_reverse(vcpu->pio_data, vcpu->pio_in.count,
-					vcpu->pio_in.size);
-		if (kvm_write_guest_virt(vcpu, vcpu->pio_in.string_gva,
+	if (vcpu->pio.in && vcpu->pio.string) {
+		unsigned int len = vcpu->pio.count * vcpu->pio.size;
+
+		if (vcpu->pio.down)
+			kvm_pio_reverse(vcpu->pio_data, vcpu->pio.count,
+					vcpu->pio.size);
+		if (kvm_write_guest_virt(vcpu, vcpu->pio.string_gva,
 					 vcpu->pio_data, len, 0) != KVM_GVA_OK)
 			return kvm_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION,
-				"INS destination vanished", vcpu->pio_in.string_gva,
-				vcpu->pio_in.port);
-		return 1;
+				"INS destination vanished", vcpu->pio.string_gva,
+				vcpu->pio.port);
+	} else if (vcpu->pio.in) {
+		memcpy(&val, vcpu->pio_data, vcpu->pio.size);
+		switch (vcpu->pio.size) {
+		case 1:
+			*rax = (*rax & ~0xffUL) | (u8)val;
+			break;
+		case 2:
+			*rax = (*rax & ~0xffffUL) | (u16)val;
+			break;
+		default:
+			*rax = val;	/* 32-bit writes zero-extend */
+			break;
+		}
 	}
-
-	memcpy(&val, vcpu->pio_data, vcpu->pio_in.size);
-	switch (vcpu->pio_in.size) {
-	case 1:
-		*rax = (*rax & ~0xffUL) | (u8)val;
-		break;
-	case 2:
-		*rax = (*rax & ~0xffffUL) | (u16)val;
-		break;
-	default:
-		*rax = val;	/* 32-bit writes zero-extend */
-		break;
-	}
+	if (vcpu->pio.addr_reg >= 0)
+		vcpu->regs[vcpu->pio.addr_reg] = vcpu->pio.addr_reg_after;
+	if (vcpu->pio.rcx_update)
+		vcpu->regs[VCPU_REGS_RCX] = vcpu->pio.rcx_after;
+	vcpu->regs[VCPU_REGS_RIP] = vcpu->pio.next_rip;
 	return 1;
 }

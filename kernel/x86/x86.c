@@ -24,6 +24,8 @@ static enum cpuhp_state kvm_cpuhp_state;
 
 u64 kvm_host_xcr0 __read_mostly;
 static unsigned int kvm_fpu_size __read_mostly;
+/* MXCSR bits this CPU accepts (FXSAVE's MXCSR_MASK, 0xffbf if zero). */
+static u32 kvm_mxcsr_mask __read_mostly;
 
 /* ---- Backend selection ---------------------------------------------- */
 
@@ -86,6 +88,18 @@ int kvm_x86_init(void)
 		kvm_fpu_size = 512;
 	}
 
+	{
+		struct fxregs_state *fx = kzalloc(sizeof(*fx), GFP_KERNEL);
+
+		if (!fx)
+			return -ENOMEM;
+		kernel_fpu_begin();
+		asm volatile("fxsave64 %0" : "=m"(*fx));
+		kernel_fpu_end();
+		kvm_mxcsr_mask = fx->mxcsr_mask ?: 0xffbf;
+		kfree(fx);
+	}
+
 	r = b->setup();
 	if (r)
 		return r;
@@ -129,6 +143,9 @@ static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
 	vcpu->apic_base = 0xfee00000ULL | (1ULL << 11) |
 			  (vcpu->vcpu_id == 0 ? (1ULL << 8) : 0);
 	memset(vcpu->db, 0, sizeof(vcpu->db));
+	memset(&vcpu->pio, 0, sizeof(vcpu->pio));
+	vcpu->irq.pending = false;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
 	fx->cwd = 0x37f;
 	fx->mxcsr = 0x1f80;
@@ -139,14 +156,16 @@ int kvm_arch_vcpu_init(struct kvm_vcpu *vcpu)
 {
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->mmio_ring = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	/* XSAVE needs 64-byte alignment, which kmalloc of >= 64 gives. */
 	vcpu->guest_fpu = kzalloc(max(kvm_fpu_size, 576u), GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->pio_data || !vcpu->guest_fpu)
+	if (!vcpu->run || !vcpu->pio_data || !vcpu->mmio_ring || !vcpu->guest_fpu)
 		goto fail;
 	kvm_vcpu_reset(vcpu);
 	return 0;
 fail:
 	kfree(vcpu->guest_fpu);
+	free_page((unsigned long)vcpu->mmio_ring);
 	free_page((unsigned long)vcpu->pio_data);
 	free_page((unsigned long)vcpu->run);
 	return -ENOMEM;
@@ -157,6 +176,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_cpuid_free(vcpu);
 	kfree(vcpu->guest_fpu);
 	/* The pages may still be mapped by userspace; they hold a ref. */
+	free_page((unsigned long)vcpu->mmio_ring);
 	free_page((unsigned long)vcpu->pio_data);
 	free_page((unsigned long)vcpu->run);
 	kvm_x86_ops.vcpu_free(vcpu);
@@ -190,6 +210,11 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason)
 
 int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
 {
+	/*
+	 * The guest state is undefined after a shutdown (APM 15.11); like
+	 * upstream, leave the vCPU in its INIT state for userspace.
+	 */
+	kvm_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;
 }
@@ -377,6 +402,44 @@ void kvm_put_guest_fpu(struct kvm_vcpu *vcpu)
 	}
 }
 
+static void kvm_get_fpu(struct kvm_vcpu *vcpu, struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = vcpu->guest_fpu;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->fpr, fx->st_space, sizeof(f->fpr));
+	f->fcw = fx->cwd;
+	f->fsw = fx->swd;
+	f->ftwx = fx->twd;
+	f->last_opcode = fx->fop;
+	f->last_ip = fx->rip;
+	f->last_dp = fx->rdp;
+	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
+	f->mxcsr = fx->mxcsr;
+}
+
+static int kvm_set_fpu(struct kvm_vcpu *vcpu, const struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = vcpu->guest_fpu;
+
+	/* A reserved MXCSR bit would make the restore fault: refuse it. */
+	if (f->mxcsr & ~kvm_mxcsr_mask)
+		return -EINVAL;
+	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
+	fx->cwd = f->fcw;
+	fx->swd = f->fsw;
+	fx->twd = f->ftwx;
+	fx->fop = f->last_opcode;
+	fx->rip = f->last_ip;
+	fx->rdp = f->last_dp;
+	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
+	fx->mxcsr = f->mxcsr;
+	/* XSAVE format: mark x87 and SSE state as present (XSTATE_BV). */
+	if (kvm_host_xcr0)
+		*(u64 *)(vcpu->guest_fpu + 512) |= 3;
+	return 0;
+}
+
 /* ---- The run loop ------------------------------------------------------ */
 
 static void kvm_process_requests(struct kvm_vcpu *vcpu)
@@ -390,6 +453,10 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	kvm_process_requests(vcpu);
+	kvm_inject_pending_events(vcpu);
+	if (vcpu->run->request_interrupt_window &&
+	    !kvm_ready_for_interrupt_injection(vcpu))
+		kvm_x86_ops.enable_irq_window(vcpu);
 
 	preempt_disable();
 	kernel_fpu_begin();
@@ -426,19 +493,28 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
-	if (vcpu->pio_in.pending) {
-		r = kvm_complete_pio_in(vcpu);
-		if (r <= 0)
-			goto out;
-	}
+	/* Upstream sizes its MMU from the slots: nothing runs before one. */
+	if (!READ_ONCE(vcpu->kvm->had_memslot))
+		return -ENOSPC;
+
+	/* KVM_CAP_SYNC_REGS is not offered: no register set may be named. */
+	if (run->kvm_valid_regs || run->kvm_dirty_regs)
+		return -EINVAL;
 
 	/* No in-kernel APIC: userspace owns CR8 through kvm_run. */
 	if (run->cr8 > 15)
 		return -EINVAL;
 	kvm_x86_ops.set_cr(vcpu, 8, run->cr8);
 
+	/* Finish the exit userspace just handled before anything else. */
+	if (vcpu->pio.pending) {
+		r = kvm_complete_pio(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+
+	/* Like upstream, this leaves exit_reason as it was. */
 	if (run->immediate_exit) {
-		run->exit_reason = KVM_EXIT_INTR;
 		r = -EINTR;
 		goto out;
 	}
@@ -453,13 +529,19 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 		r = kvm_vcpu_enter_guest(vcpu);
 		if (r <= 0)
 			break;
+		if (run->request_interrupt_window &&
+		    kvm_ready_for_interrupt_injection(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
 	}
 out:
 	run->if_flag = !!(kvm_x86_ops.get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->cr8 = kvm_x86_ops.get_cr(vcpu, 8);
 	run->apic_base = vcpu->apic_base;
-	run->ready_for_interrupt_injection = run->if_flag &&
-		!kvm_x86_ops.get_interrupt_shadow(vcpu);
+	run->ready_for_interrupt_injection =
+		kvm_ready_for_interrupt_injection(vcpu);
 	return r;
 }
 
@@ -495,8 +577,6 @@ static void kvm_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs *r)
 	g[VCPU_REGS_R14] = r->r14; g[VCPU_REGS_R15] = r->r15;
 	g[VCPU_REGS_RIP] = r->rip;
 	kvm_x86_ops.set_rflags(vcpu, r->rflags | X86_EFLAGS_FIXED_BIT_VALUE);
-	/* A port read that was not completed is abandoned with new state. */
-	vcpu->pio_in.pending = false;
 }
 
 static void kvm_get_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *s)
@@ -614,6 +694,61 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		r = kvm_set_sregs(vcpu, s);
 		kfree(s);
 		return r;
+	}
+	case KVM_GET_FPU: {
+		struct kvm_fpu *f = kmalloc(sizeof(*f), GFP_KERNEL);
+
+		if (!f)
+			return -ENOMEM;
+		kvm_get_fpu(vcpu, f);
+		r = copy_to_user(argp, f, sizeof(*f)) ? -EFAULT : 0;
+		kfree(f);
+		return r;
+	}
+	case KVM_SET_FPU: {
+		struct kvm_fpu *f = memdup_user(argp, sizeof(*f));
+
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+		r = kvm_set_fpu(vcpu, f);
+		kfree(f);
+		return r;
+	}
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		return kvm_vcpu_ioctl_interrupt(vcpu, &irq);
+	}
+	case KVM_GET_VCPU_EVENTS: {
+		struct kvm_vcpu_events ev;
+
+		kvm_get_vcpu_events(vcpu, &ev);
+		return copy_to_user(argp, &ev, sizeof(ev)) ? -EFAULT : 0;
+	}
+	case KVM_SET_VCPU_EVENTS: {
+		struct kvm_vcpu_events ev;
+
+		if (copy_from_user(&ev, argp, sizeof(ev)))
+			return -EFAULT;
+		return kvm_set_vcpu_events(vcpu, &ev);
+	}
+	case KVM_GET_MP_STATE: {
+		struct kvm_mp_state mp = { .mp_state = vcpu->mp_state };
+
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
+	case KVM_SET_MP_STATE: {
+		struct kvm_mp_state mp;
+
+		if (copy_from_user(&mp, argp, sizeof(mp)))
+			return -EFAULT;
+		/* Without an in-kernel APIC only RUNNABLE exists (upstream). */
+		if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
+			return -EINVAL;
+		vcpu->mp_state = mp.mp_state;
+		return 0;
 	}
 	case KVM_SET_CPUID2:
 		return kvm_vcpu_set_cpuid2(vcpu, argp);

@@ -47,8 +47,13 @@ struct kvm_x86_ops {
 	unsigned long (*get_rflags)(struct kvm_vcpu *vcpu);
 	void (*set_rflags)(struct kvm_vcpu *vcpu, unsigned long rflags);
 	bool (*get_interrupt_shadow)(struct kvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct kvm_vcpu *vcpu, bool shadow);
 	void (*queue_exception)(struct kvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code);
+	u32 (*get_injected_event)(struct kvm_vcpu *vcpu, u32 *error_code);
+	void (*set_injected_event)(struct kvm_vcpu *vcpu, u32 info,
+				   u32 error_code);
+	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
 	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
 	void (*load_mmu_root)(struct kvm_vcpu *vcpu, phys_addr_t root);
@@ -56,6 +61,16 @@ struct kvm_x86_ops {
 };
 
 extern struct kvm_x86_ops kvm_x86_ops;
+
+/* Injected-event encoding shared by SVM EVENTINJ and VMX entry info. */
+#define KVM_EVENT_VECTOR_MASK	0xffU
+#define KVM_EVENT_TYPE_MASK	(7U << 8)
+#define KVM_EVENT_TYPE_INTR	(0U << 8)
+#define KVM_EVENT_TYPE_NMI	(2U << 8)
+#define KVM_EVENT_TYPE_EXCEPT	(3U << 8)
+#define KVM_EVENT_TYPE_SOFT	(4U << 8)
+#define KVM_EVENT_HAS_ERROR	(1U << 11)
+#define KVM_EVENT_VALID		(1U << 31)
 
 /* Filled by each backend; svm/ and vmx/ export their probe. */
 struct kvm_x86_backend {
@@ -91,7 +106,7 @@ struct kvm_string_pio {
 };
 int kvm_emulate_string_pio(struct kvm_vcpu *vcpu,
 			   const struct kvm_string_pio *info);
-int kvm_complete_pio_in(struct kvm_vcpu *vcpu);
+int kvm_complete_pio(struct kvm_vcpu *vcpu);
 int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip);
@@ -103,6 +118,14 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason);
 void kvm_queue_ud(struct kvm_vcpu *vcpu);
 void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
 void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
+
+/* x86/events.c */
+int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq);
+void kvm_inject_pending_events(struct kvm_vcpu *vcpu);
+bool kvm_ready_for_interrupt_injection(struct kvm_vcpu *vcpu);
+void kvm_get_vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
+			const struct kvm_vcpu_events *ev);
 
 /* Guest FPU state switch, called around the guest entry. */
 void kvm_load_guest_fpu(struct kvm_vcpu *vcpu);

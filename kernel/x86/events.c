@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Event delivery without an in-kernel interrupt controller: interrupts
+ * queued by userspace (KVM_INTERRUPT), the interrupt window
+ * (request_interrupt_window / KVM_EXIT_IRQ_WINDOW_OPEN), and the
+ * KVM_GET/SET_VCPU_EVENTS view of what is about to be delivered.
+ *
+ * Protocol (as upstream): userspace calls KVM_INTERRUPT only when
+ * kvm_run.ready_for_interrupt_injection says the guest can take one; the
+ * vector is then delivered at the next entry.  Otherwise it sets
+ * request_interrupt_window and KVM_RUN returns KVM_EXIT_IRQ_WINDOW_OPEN
+ * once the guest has interrupts enabled and no interrupt shadow.
+ */
+#include "x86.h"
+
+int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq)
+{
+	if (irq->irq >= KVM_NR_INTERRUPTS)
+		return -EINVAL;
+	if (vcpu->irq.pending)
+		return -ENXIO;	/* the previous one is not delivered yet */
+	vcpu->irq.pending = true;
+	vcpu->irq.vector = irq->irq;
+	return 0;
+}
+
+/* Before entry: hand a queued interrupt to the hardware if nothing else
+ * (a re-injected exception, say) occupies the injection slot. */
+void kvm_inject_pending_events(struct kvm_vcpu *vcpu)
+{
+	u32 err;
+
+	if (!vcpu->irq.pending)
+		return;
+	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID)
+		return;
+	kvm_x86_ops.set_injected_event(vcpu, vcpu->irq.vector |
+				       KVM_EVENT_TYPE_INTR | KVM_EVENT_VALID, 0);
+	vcpu->irq.pending = false;
+}
+
+bool kvm_ready_for_interrupt_injection(struct kvm_vcpu *vcpu)
+{
+	u32 err;
+
+	return (kvm_x86_ops.get_rflags(vcpu) & X86_EFLAGS_IF) &&
+	       !kvm_x86_ops.get_interrupt_shadow(vcpu) &&
+	       !vcpu->irq.pending &&
+	       !(kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID);
+}
+
+void kvm_get_vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
+{
+	u32 err, info = kvm_x86_ops.get_injected_event(vcpu, &err);
+	u32 type = info & KVM_EVENT_TYPE_MASK;
+
+	memset(ev, 0, sizeof(*ev));
+	if (info & KVM_EVENT_VALID) {
+		switch (type) {
+		case KVM_EVENT_TYPE_EXCEPT:
+			ev->exception.injected = 1;
+			ev->exception.nr = info & KVM_EVENT_VECTOR_MASK;
+			ev->exception.has_error_code =
+				!!(info & KVM_EVENT_HAS_ERROR);
+			ev->exception.error_code = err;
+			break;
+		case KVM_EVENT_TYPE_NMI:
+			ev->nmi.injected = 1;
+			break;
+		case KVM_EVENT_TYPE_INTR:
+		case KVM_EVENT_TYPE_SOFT:
+			ev->interrupt.injected = 1;
+			ev->interrupt.nr = info & KVM_EVENT_VECTOR_MASK;
+			ev->interrupt.soft = type == KVM_EVENT_TYPE_SOFT;
+			break;
+		}
+	}
+	if (vcpu->irq.pending) {
+		ev->interrupt.injected = 1;
+		ev->interrupt.nr = vcpu->irq.vector;
+		ev->interrupt.soft = 0;
+	}
+	if (kvm_x86_ops.get_interrupt_shadow(vcpu))
+		ev->interrupt.shadow = KVM_X86_SHADOW_INT_MOV_SS;
+	ev->flags = KVM_VCPUEVENT_VALID_SHADOW;
+}
+
+int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
+			const struct kvm_vcpu_events *ev)
+{
+	u32 info = 0, err = 0;
+
+	if (ev->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
+			  KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			  KVM_VCPUEVENT_VALID_SHADOW |
+			  KVM_VCPUEVENT_VALID_SMM |
+			  KVM_VCPUEVENT_VALID_PAYLOAD |
+			  KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	/* Payloads and triple-fault events are opt-in caps we don't offer. */
+	if (ev->flags & (KVM_VCPUEVENT_VALID_PAYLOAD |
+			 KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	/* No SMM and no NMI injection in this version. */
+	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
+	    (ev->smi.smm || ev->smi.pending))
+		return -EINVAL;
+	if (ev->nmi.injected ||
+	    ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending))
+		return -EINVAL;
+	if (ev->exception.injected || ev->exception.pending) {
+		if (ev->exception.nr > 31 || ev->exception.nr == 2)
+			return -EINVAL;
+		info = ev->exception.nr | KVM_EVENT_TYPE_EXCEPT | KVM_EVENT_VALID;
+		if (ev->exception.has_error_code) {
+			info |= KVM_EVENT_HAS_ERROR;
+			err = ev->exception.error_code;
+		}
+	}
+
+	vcpu->irq.pending = false;
+	if (ev->interrupt.injected) {
+		if (info)
+			return -EINVAL;	/* one event at a time */
+		info = ev->interrupt.nr | KVM_EVENT_VALID |
+		       (ev->interrupt.soft ? KVM_EVENT_TYPE_SOFT :
+					     KVM_EVENT_TYPE_INTR);
+	}
+	kvm_x86_ops.set_injected_event(vcpu, info, err);
+	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
+		kvm_x86_ops.set_interrupt_shadow(vcpu, ev->interrupt.shadow != 0);
+	return 0;
+}
