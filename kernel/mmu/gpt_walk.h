@@ -51,7 +51,7 @@ struct gpt_walker {
 	 * value had changed (the walk restarts), -1 on no memory.
 	 */
 	int (*read_gpa)(void *ctx, u64 gpa, void *buf, unsigned int len);
-	int (*cmpxchg_gpa)(void *ctx, u64 gpa, u64 old, u64 new,
+	int (*cmpxchg_gpa)(void *ctx, u64 gpa, u64 old_val, u64 new_val,
 			   unsigned int len);
 	void *ctx;
 };

@@ -58,7 +58,7 @@ static u64 FNAME(reserved_bits)(const struct gpt_walker *w, u64 pte,
 #endif
 }
 
-static u64 FNAME(table_addr)(const struct gpt_walker *w, u64 pte)
+static u64 FNAME(table_addr)(u64 pte)
 {
 #if PTTYPE == 32
 	return pte & 0xfffff000ULL;
@@ -91,7 +91,12 @@ static enum gpt_result FNAME(translate)(const struct gpt_walker *w, u64 gva,
 	bool fetch = access & PFERR_FETCH;
 	u64 pte_gpa[PT_MAX_LEVELS + 1];
 	pt_element_t ptes[PT_MAX_LEVELS + 1];
-	u32 fetch_bit = (fetch && (w->nx || w->smep)) ? PFERR_FETCH : 0;
+	/*
+	 * I/D is reported only where execute-disable exists (PAE and long
+	 * mode with EFER.NXE) or with SMEP: SDM vol. 3A 4.7.
+	 */
+	u32 fetch_bit = (fetch && ((w->nx && PTTYPE == 64) || w->smep)) ?
+			PFERR_FETCH : 0;
 	int level, leaf_level, tries;
 
 	for (tries = 0; tries < 8; tries++) {
@@ -148,7 +153,7 @@ static enum gpt_result FNAME(translate)(const struct gpt_walker *w, u64 gva,
 			}
 			if (leaf)
 				break;
-			table = FNAME(table_addr)(w, pte);
+			table = FNAME(table_addr)(pte);
 		}
 		leaf_level = level;
 
