@@ -15,6 +15,7 @@
 #include <linux/mm_types.h>
 #include <linux/ratelimit.h>
 #include "kvm-abi.h"
+#include "../emulate/emulate.h"
 
 #define KVM_MAX_VCPUS		256
 #define KVM_MAX_VCPU_IDS	1024
@@ -112,6 +113,29 @@ struct kvm_vcpu {
 		bool rcx_update;
 		unsigned long rcx_after;
 	} pio;
+
+	/*
+	 * MMIO emulation (x86/mmio.c): device reads already answered by
+	 * userspace for the instruction being emulated, the read it waits
+	 * for, and the device write it produced.
+	 */
+	struct {
+		struct x86_emulate_ctxt ctxt;
+		struct {
+			u64 gpa;
+			u32 len;
+			u8 data[8];
+		} reads[4];
+		int nr_reads;
+		bool read_pending;
+		unsigned long rip;	/* of the instruction waiting */
+		u64 read_gpa;
+		u32 read_len;
+		bool write_pending;
+		u64 write_gpa;
+		u32 write_len;
+		u8 write_data[8];
+	} mmio;
 
 	u32 mp_state;
 

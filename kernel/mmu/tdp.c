@@ -190,11 +190,11 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	mutex_lock(&kvm->slots_lock);
 	slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
 	if (!slot) {
+		/* No RAM here: a device register.  Emulate the access. */
 		mutex_unlock(&kvm->slots_lock);
-		r = kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-			"access to guest-physical address without memory "
-			"(MMIO needs the instruction emulator)", gpa, write);
-		goto out_free;
+		tdp_prealloc_free(&pre);
+		vcpu->mmio.nr_reads = 0;
+		return kvm_emulate_mmio(vcpu);
 	}
 	hva = slot->userspace_addr +
 	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);

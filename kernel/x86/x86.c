@@ -144,6 +144,8 @@ static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
 			  (vcpu->vcpu_id == 0 ? (1ULL << 8) : 0);
 	memset(vcpu->db, 0, sizeof(vcpu->db));
 	memset(&vcpu->pio, 0, sizeof(vcpu->pio));
+	vcpu->mmio.read_pending = false;
+	vcpu->mmio.nr_reads = 0;
 	vcpu->irq.pending = false;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
@@ -509,6 +511,11 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 	/* Finish the exit userspace just handled before anything else. */
 	if (vcpu->pio.pending) {
 		r = kvm_complete_pio(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+	if (vcpu->mmio.read_pending) {
+		r = kvm_complete_mmio_read(vcpu);
 		if (r <= 0)
 			goto out;
 	}

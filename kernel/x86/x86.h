@@ -119,6 +119,10 @@ void kvm_queue_ud(struct kvm_vcpu *vcpu);
 void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
 void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
 
+/* x86/mmio.c */
+int kvm_emulate_mmio(struct kvm_vcpu *vcpu);
+int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
+
 /* x86/events.c */
 int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq);
 void kvm_inject_pending_events(struct kvm_vcpu *vcpu);
