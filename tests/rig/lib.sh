@@ -1,0 +1,184 @@
+# Helpers for rig scenarios, sourced by /init and by every scenario script
+# inside L1 (busybox sh).  Scenario scripts start with:
+#     . /rig/lib.sh
+#
+# Result lines go to fd 3 (the second serial port, parsed by rig.py) and,
+# for humans reading the log, to the console:
+#     RIG: <scenario> <check> PASS|FAIL|SKIP <detail>
+# A detail word of the form sig=<token> is compared between ours and the
+# reference when rig.py runs with --kvm=both.
+
+KVM_OURS=/kvm/ours
+KVM_REF=/kvm/reference
+RUN_TIMEOUT=${RUN_TIMEOUT:-30}
+
+# Kernel messages that mean the L1 kernel (and so a module) misbehaved.
+KERNEL_BAD_RE='BUG:|Oops|WARNING:|general protection|Call Trace|Kernel panic|RIP: '
+
+# fd 3 is set up by /init; keep scenarios usable when run by hand.
+{ true >&3; } 2>/dev/null || exec 3>/dev/null
+
+cmdline_get() {  # KEY DEFAULT -> value of KEY=value on the kernel command line
+	local w
+	for w in $(cat /proc/cmdline); do
+		case "$w" in
+		"$1"=*) echo "${w#*=}"; return 0 ;;
+		esac
+	done
+	echo "$2"
+}
+
+result() {  # NAME PASS|FAIL|SKIP DETAIL...
+	local name=$1 status=$2
+	shift 2
+	echo "RIG: ${RIG_SCENARIO:-adhoc} $name $status $*" >&3
+	echo "rig: [$status] ${RIG_SCENARIO:-adhoc}/$name $*"
+}
+
+check() {  # NAME COMMAND... : PASS when COMMAND succeeds
+	local name=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then
+		result "$name" PASS
+	else
+		local rc=$?
+		cat /tmp/check.out
+		result "$name" FAIL "rc=$rc: $*"
+	fi
+}
+
+kvm_loaded() { grep -q '^kvm ' /proc/modules; }
+
+wait_dev_kvm() {  # wait (up to 5 s) for devtmpfs to show /dev/kvm
+	local i=0
+	while [ ! -c /dev/kvm ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && return 1
+		sleep 0.1
+	done
+}
+
+# load_kvm ours|reference [module args...]
+# ours: our kvm.ko (SVM inside it); the args go to it.
+# reference: the distro's irqbypass, kvm, ccp, kvm-amd; the args go to kvm-amd.
+load_kvm() {
+	local which=${1:-$RIG_KVM}
+	shift
+	[ $# -eq 0 ] && set -- $RIG_MODARGS
+	case "$which" in
+	ours)
+		insmod $KVM_OURS/kvm.ko "$@" || return 1
+		;;
+	reference)
+		insmod $KVM_REF/irqbypass.ko &&
+		insmod $KVM_REF/kvm.ko &&
+		{ insmod $KVM_REF/ccp.ko || true; } &&
+		insmod $KVM_REF/kvm-amd.ko "$@" || return 1
+		;;
+	*)
+		echo "load_kvm: unknown kvm '$which'" >&2
+		return 1
+		;;
+	esac
+	wait_dev_kvm || { echo "load_kvm: /dev/kvm did not appear" >&2; return 1; }
+}
+
+unload_kvm() {  # remove whichever KVM is loaded; fails if it stays
+	local m
+	for m in kvm_amd kvm_intel kvm ccp irqbypass; do
+		grep -q "^$m " /proc/modules && { rmmod $m || return 1; }
+	done
+	# devtmpfs removes the node when the misc device goes away
+	local i=0
+	while [ -e /dev/kvm ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && { echo "unload_kvm: /dev/kvm still present" >&2; return 1; }
+		sleep 0.1
+	done
+	! kvm_loaded
+}
+
+# dmesg_mark; ...; dmesg_check NAME  -> one check: no splat since the mark
+dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+
+dmesg_new() { dmesg | tail -n +$((${DMESG_MARK:-0} + 1)); }
+
+dmesg_check() {
+	local name=${1:-dmesg-clean} bad
+	bad=$(dmesg_new | grep -E "$KERNEL_BAD_RE" | head -n 3)
+	if [ -n "$bad" ]; then
+		dmesg_new | tail -n 60
+		result "$name" FAIL "$(echo "$bad" | tr '\n' '|' | cut -c1-200)"
+	else
+		result "$name" PASS
+	fi
+}
+
+# payload_list: names of the payloads packed from tests/guest/guests.ini
+payload_list() { ls /rig/payloads 2>/dev/null; }
+
+# run_payload NAME OUTFILE: runs kvm-run on that payload under a timeout;
+# stdout (the guest serial) to OUTFILE, stderr appended to OUTFILE.err.
+# Returns kvm-run's exit status (124/137/143 on timeout).
+run_payload() {
+	local d=/rig/payloads/$1 args
+	args=$(cat $d/args 2>/dev/null)
+	case " $args " in *" -nographic "*) ;; *) args="$args -nographic" ;; esac
+	timeout -k 2 "$RUN_TIMEOUT" kvm-run -kernel $d/image $args \
+		<&- >"$2" 2>"$2.err"
+}
+
+# payload_run_compare NAME: runs the payload once and compares with
+# guests.ini.  Sets PAYLOAD_RC, PAYLOAD_SIG (exit=N,out=<md5 prefix>),
+# PAYLOAD_WHY (empty on a match) and PAYLOAD_OUT (the serial output file).
+payload_run_compare() {
+	local d=/rig/payloads/$1 want_exit
+	PAYLOAD_OUT=/tmp/payload.$1.out
+	want_exit=$(cat $d/exit)
+	run_payload "$1" $PAYLOAD_OUT
+	PAYLOAD_RC=$?
+	PAYLOAD_SIG="exit=$PAYLOAD_RC,out=$(md5sum <$PAYLOAD_OUT | cut -c1-12)"
+	PAYLOAD_WHY=""
+	[ $PAYLOAD_RC -eq "$want_exit" ] || PAYLOAD_WHY="exit $PAYLOAD_RC want $want_exit;"
+	case $PAYLOAD_RC in 124|137|143) PAYLOAD_WHY="timed out after ${RUN_TIMEOUT}s;" ;; esac
+	cmp -s $PAYLOAD_OUT $d/output ||
+		PAYLOAD_WHY="$PAYLOAD_WHY output differs ($(wc -c <$PAYLOAD_OUT) bytes, want $(wc -c <$d/output))"
+	[ -z "$PAYLOAD_WHY" ]
+}
+
+payload_show_failure() {  # NAME: what ran, what came out, what was expected
+	local d=/rig/payloads/$1
+	echo "--- $1: kvm-run exit $PAYLOAD_RC (want $(cat $d/exit)); serial output:"
+	head -c 2000 $PAYLOAD_OUT; echo
+	echo "--- expected:"
+	head -c 2000 $d/output; echo
+	echo "--- kvm-run stderr:"
+	head -c 2000 $PAYLOAD_OUT.err; echo
+}
+
+# payload_check NAME [CHECKNAME]: one check comparing exit status and
+# the exact serial output with guests.ini.
+payload_check() {
+	local name=$1 check=${2:-$1}
+	if payload_run_compare "$name"; then
+		result "$check" PASS "sig=$PAYLOAD_SIG"
+		return 0
+	fi
+	payload_show_failure "$name"
+	result "$check" FAIL "sig=$PAYLOAD_SIG $PAYLOAD_WHY"
+	return 1
+}
+
+# requires THING...: SKIP this scenario's checks when the rig packed no such
+# thing (rig.py decides pass/fail of missing build products on the host).
+requires() {
+	local t
+	for t in "$@"; do
+		case $t in
+		kvm-run) command -v kvm-run >/dev/null || { result setup SKIP "kvm-run not in initramfs"; exit 0; } ;;
+		payloads) [ -n "$(payload_list)" ] || { result setup SKIP "no payloads packed"; exit 0; } ;;
+		qemu) command -v qemu-system-x86_64 >/dev/null || { result setup SKIP "qemu not packed"; exit 0; } ;;
+		*) [ -e "$t" ] || { result setup SKIP "$t missing"; exit 0; } ;;
+		esac
+	done
+}
