@@ -25,6 +25,7 @@ long kvm_check_extension(long cap)
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_MP_STATE:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
 	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
