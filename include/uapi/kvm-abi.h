@@ -43,12 +43,16 @@
 #define KVM_CAP_INTERNAL_ERROR_DATA		40
 #define KVM_CAP_VCPU_EVENTS			41
 #define KVM_CAP_DEBUGREGS			50
+#define KVM_CAP_GET_TSC_KHZ			61
+#define KVM_CAP_TSC_DEADLINE_TIMER		72
+#define KVM_CAP_SIGNAL_MSI			77
 #define KVM_CAP_XSAVE				55
 #define KVM_CAP_XCRS				56
 #define KVM_CAP_MAX_VCPUS			66
 #define KVM_CAP_READONLY_MEM			81
 #define KVM_CAP_MAX_VCPU_ID			128
 #define KVM_CAP_IMMEDIATE_EXIT			136
+#define KVM_CAP_X2APIC_API			129
 
 /* ---- Exit reasons (kvm_run.exit_reason) ----------------------------- */
 #define KVM_EXIT_UNKNOWN		0
@@ -368,6 +372,184 @@ struct kvm_fpu {
 	__u32 pad2;
 };
 
+struct kvm_debugregs {
+	__u64 db[4];
+	__u64 dr6;
+	__u64 dr7;
+	__u64 flags;
+	__u64 reserved[9];
+};
+
+/* XSAVE standard (non-compacted) format, offsets as host CPUID 0xD. */
+struct kvm_xsave {
+	__u32 region[1024];
+};
+
+#define KVM_MAX_XCRS	16
+
+struct kvm_xcr {
+	__u32 xcr;
+	__u32 reserved;
+	__u64 value;
+};
+
+struct kvm_xcrs {
+	__u32 nr_xcrs;
+	__u32 flags;
+	struct kvm_xcr xcrs[KVM_MAX_XCRS];
+	__u64 padding[16];
+};
+
+/* ---- In-kernel interrupt controllers and timers ------------------------ */
+struct kvm_irq_level {
+	union {
+		__u32 irq;	/* GSI */
+		__s32 status;	/* KVM_IRQ_LINE_STATUS: delivered? */
+	};
+	__u32 level;
+};
+
+struct kvm_pic_state {
+	__u8 last_irr;
+	__u8 irr;
+	__u8 imr;
+	__u8 isr;
+	__u8 priority_add;
+	__u8 irq_base;
+	__u8 read_reg_select;
+	__u8 poll;
+	__u8 special_mask;
+	__u8 init_state;
+	__u8 auto_eoi;
+	__u8 rotate_on_auto_eoi;
+	__u8 special_fully_nested_mode;
+	__u8 init4;
+	__u8 elcr;
+	__u8 elcr_mask;
+};
+
+#define KVM_IOAPIC_NUM_PINS	24
+struct kvm_ioapic_state {
+	__u64 base_address;
+	__u32 ioregsel;
+	__u32 id;
+	__u32 irr;
+	__u32 pad;
+	union {
+		__u64 bits;
+		struct {
+			__u8 vector;
+			__u8 delivery_mode:3;
+			__u8 dest_mode:1;
+			__u8 delivery_status:1;
+			__u8 polarity:1;
+			__u8 remote_irr:1;
+			__u8 trig_mode:1;
+			__u8 mask:1;
+			__u8 reserve:7;
+			__u8 reserved[4];
+			__u8 dest_id;
+		} fields;
+	} redirtbl[KVM_IOAPIC_NUM_PINS];
+};
+
+#define KVM_IRQCHIP_PIC_MASTER	0
+#define KVM_IRQCHIP_PIC_SLAVE	1
+#define KVM_IRQCHIP_IOAPIC	2
+#define KVM_NR_IRQCHIPS		3
+
+struct kvm_irqchip {
+	__u32 chip_id;
+	__u32 pad;
+	union {
+		char dummy[512];
+		struct kvm_pic_state pic;
+		struct kvm_ioapic_state ioapic;
+	} chip;
+};
+
+#define KVM_APIC_REG_SIZE	0x400
+struct kvm_lapic_state {
+	char regs[KVM_APIC_REG_SIZE];
+};
+
+struct kvm_pit_config {
+	__u32 flags;
+	__u32 pad[15];
+};
+
+#define KVM_PIT_SPEAKER_DUMMY	1
+
+struct kvm_pit_channel_state {
+	__u32 count;	/* can be 65536 */
+	__u16 latched_count;
+	__u8 count_latched;
+	__u8 status_latched;
+	__u8 status;
+	__u8 read_state;
+	__u8 write_state;
+	__u8 write_latch;
+	__u8 rw_mode;
+	__u8 mode;
+	__u8 bcd;
+	__u8 gate;
+	__s64 count_load_time;
+};
+
+#define KVM_PIT_FLAGS_HPET_LEGACY	0x00000001
+#define KVM_PIT_FLAGS_SPEAKER_DATA_ON	0x00000002
+
+struct kvm_pit_state2 {
+	struct kvm_pit_channel_state channels[3];
+	__u32 flags;
+	__u32 reserved[9];
+};
+
+struct kvm_irq_routing_irqchip {
+	__u32 irqchip;
+	__u32 pin;
+};
+
+struct kvm_irq_routing_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	union {
+		__u32 pad;
+		__u32 devid;
+	};
+};
+
+#define KVM_IRQ_ROUTING_IRQCHIP	1
+#define KVM_IRQ_ROUTING_MSI	2
+
+struct kvm_irq_routing_entry {
+	__u32 gsi;
+	__u32 type;
+	__u32 flags;
+	__u32 pad;
+	union {
+		struct kvm_irq_routing_irqchip irqchip;
+		struct kvm_irq_routing_msi msi;
+		__u32 pad[8];
+	} u;
+};
+
+struct kvm_irq_routing {
+	__u32 nr;
+	__u32 flags;
+	struct kvm_irq_routing_entry entries[];
+};
+
+struct kvm_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 flags;
+	__u32 devid;
+	__u8 pad[12];
+};
+
 /* ---- ioctl numbers ---------------------------------------------------- */
 #define KVMIO 0xAE
 
@@ -386,6 +568,17 @@ struct kvm_fpu {
 					     struct kvm_userspace_memory_region)
 #define KVM_SET_TSS_ADDR		_IO(KVMIO, 0x47)
 #define KVM_SET_IDENTITY_MAP_ADDR	_IOW(KVMIO, 0x48, __u64)
+#define KVM_CREATE_IRQCHIP		_IO(KVMIO, 0x60)
+#define KVM_IRQ_LINE			_IOW(KVMIO, 0x61, struct kvm_irq_level)
+#define KVM_GET_IRQCHIP			_IOWR(KVMIO, 0x62, struct kvm_irqchip)
+#define KVM_SET_IRQCHIP			_IOR(KVMIO, 0x63, struct kvm_irqchip)
+#define KVM_IRQ_LINE_STATUS		_IOWR(KVMIO, 0x67, struct kvm_irq_level)
+#define KVM_SET_GSI_ROUTING		_IOW(KVMIO, 0x6a, struct kvm_irq_routing)
+#define KVM_CREATE_PIT2			_IOW(KVMIO, 0x77, struct kvm_pit_config)
+#define KVM_SET_BOOT_CPU_ID		_IO(KVMIO, 0x78)
+#define KVM_GET_PIT2			_IOR(KVMIO, 0x9f, struct kvm_pit_state2)
+#define KVM_SET_PIT2			_IOW(KVMIO, 0xa0, struct kvm_pit_state2)
+#define KVM_SIGNAL_MSI			_IOW(KVMIO, 0xa5, struct kvm_msi)
 
 /* on a vCPU fd */
 #define KVM_RUN				_IO(KVMIO, 0x80)
@@ -403,7 +596,17 @@ struct kvm_fpu {
 #define KVM_GET_MP_STATE		_IOR(KVMIO, 0x98, struct kvm_mp_state)
 #define KVM_SET_MP_STATE		_IOW(KVMIO, 0x99, struct kvm_mp_state)
 #define KVM_NMI				_IO(KVMIO, 0x9a)
+#define KVM_GET_LAPIC			_IOR(KVMIO, 0x8e, struct kvm_lapic_state)
+#define KVM_SET_LAPIC			_IOW(KVMIO, 0x8f, struct kvm_lapic_state)
 #define KVM_GET_VCPU_EVENTS		_IOR(KVMIO, 0x9f, struct kvm_vcpu_events)
 #define KVM_SET_VCPU_EVENTS		_IOW(KVMIO, 0xa0, struct kvm_vcpu_events)
+#define KVM_GET_DEBUGREGS		_IOR(KVMIO, 0xa1, struct kvm_debugregs)
+#define KVM_SET_DEBUGREGS		_IOW(KVMIO, 0xa2, struct kvm_debugregs)
+#define KVM_SET_TSC_KHZ			_IO(KVMIO, 0xa2)
+#define KVM_GET_TSC_KHZ			_IO(KVMIO, 0xa3)
+#define KVM_GET_XSAVE			_IOR(KVMIO, 0xa4, struct kvm_xsave)
+#define KVM_SET_XSAVE			_IOW(KVMIO, 0xa5, struct kvm_xsave)
+#define KVM_GET_XCRS			_IOR(KVMIO, 0xa6, struct kvm_xcrs)
+#define KVM_SET_XCRS			_IOW(KVMIO, 0xa7, struct kvm_xcrs)
 
 #endif /* KVM_ABI_H */
