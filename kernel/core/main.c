@@ -28,7 +28,16 @@ long kvm_check_extension(long cap)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_GET_TSC_KHZ:
 		return 1;
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+		return kvm_host_xcr0 != 0;
+	case KVM_CAP_IRQ_ROUTING:
+		/* Routes need the in-kernel irqchip; without it the ioctl
+		 * fails with EINVAL, exactly as upstream. */
+		return KVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), KVM_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:
@@ -58,6 +67,8 @@ static long kvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		if (arg)
 			return -EINVAL;
 		return KVM_VCPU_MMAP_PAGES * PAGE_SIZE;
+	case KVM_GET_MSR_INDEX_LIST:
+		return kvm_dev_get_msr_index_list((void __user *)arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvm_dev_get_supported_cpuid((void __user *)arg);
 	default:

@@ -336,6 +336,9 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvm_check_extension(arg);
+	case KVM_SET_GSI_ROUTING:
+		/* Routing targets the in-kernel irqchip, which this VM lacks. */
+		return -EINVAL;
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs the TSS; keep it. */
 		kvm->tss_addr = arg;

@@ -20,6 +20,7 @@
 #define KVM_MAX_VCPUS		256
 #define KVM_MAX_VCPU_IDS	1024
 #define KVM_USER_MEM_SLOTS	509
+#define KVM_MAX_IRQ_ROUTES	4096
 /* kvm_run page, PIO data page, coalesced-MMIO ring page (kept empty) */
 #define KVM_VCPU_MMAP_PAGES	3
 
@@ -136,6 +137,22 @@ struct kvm_vcpu {
 		u32 write_len;
 		u8 write_data[8];
 	} mmio;
+
+	/* MSRs kept in software (x86/msr.c). */
+	struct {
+		u64 misc_enable;
+		u64 ucode_rev;
+		u64 platform_info;
+		u64 vm_hsave_pa;
+		u64 hwcr;
+		u64 debugctl;
+		u64 mtrr_def_type;
+		u64 mtrr_fixed[11];
+		u64 mtrr_var[16];	/* PhysBase0, PhysMask0, ... */
+		u64 mcg_status;
+		u64 mcg_ctl;
+		u64 mce_banks[4 * 10];	/* CTL, STATUS, ADDR, MISC per bank */
+	} msr;
 
 	u32 mp_state;
 

@@ -338,6 +338,23 @@ static int svm_get_cpl(struct kvm_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->save.cpl;
 }
 
+static unsigned long svm_get_dr(struct kvm_vcpu *vcpu, int dr)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	return dr == 6 ? s->dr6 : s->dr7;
+}
+
+static void svm_set_dr(struct kvm_vcpu *vcpu, int dr, unsigned long val)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	if (dr == 6)
+		s->dr6 = val;
+	else
+		s->dr7 = val;
+}
+
 static unsigned long svm_get_rflags(struct kvm_vcpu *vcpu)
 {
 	return to_svm(vcpu)->vmcb->save.rflags;
@@ -784,6 +801,8 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.get_cr = svm_get_cr,
 	.set_cr = svm_set_cr,
 	.set_efer = svm_set_efer,
+	.get_dr = svm_get_dr,
+	.set_dr = svm_set_dr,
 	.get_cpl = svm_get_cpl,
 	.get_rflags = svm_get_rflags,
 	.set_rflags = svm_set_rflags,

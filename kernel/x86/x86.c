@@ -14,6 +14,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 #include <asm/msr-index.h>
+#include <asm/tsc.h>
 
 #include "x86.h"
 #include "cpuid.h"
@@ -148,6 +149,7 @@ static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
 	vcpu->mmio.nr_reads = 0;
 	vcpu->irq.pending = false;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	kvm_msr_reset(vcpu);
 	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
 	fx->cwd = 0x37f;
 	fx->mxcsr = 0x1f80;
@@ -245,120 +247,31 @@ int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip)
 	return 0;
 }
 
-/* ---- MSRs ------------------------------------------------------------ */
-
-static bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer)
+/*
+ * SDM vol. 1 13.3: only XCR0 (index 0) exists, x87 must stay set, AVX
+ * needs SSE, and only features we support may be enabled.
+ */
+static int kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr0)
 {
-	u64 allowed = EFER_SCE;
+	u64 allowed = kvm_host_xcr0 & kvm_supported_xcr0();
 
-	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 29))
-		allowed |= EFER_LME | EFER_LMA;
-	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 20))
-		allowed |= EFER_NX;
-	if (kvm_guest_cpuid_has(vcpu, 0x80000001, 0, CPUID_EDX, 25))
-		allowed |= EFER_FFXSR;
-	return !(efer & ~allowed);
-}
-
-static int kvm_set_efer(struct kvm_vcpu *vcpu, u64 efer, bool host)
-{
-	bool paging = kvm_x86_ops.get_cr(vcpu, 0) & X86_CR0_PG;
-
-	if (!kvm_valid_efer(vcpu, efer))
+	if (index != 0 || !(xcr0 & 1) || (xcr0 & ~allowed) ||
+	    ((xcr0 & 4) && !(xcr0 & 2)))
 		return 1;
-	if (!host) {
-		/* LME cannot change while paging is on; LMA is read-only. */
-		if (paging && ((vcpu->efer ^ efer) & EFER_LME))
-			return 1;
-		efer = (efer & ~EFER_LMA) | (vcpu->efer & EFER_LMA);
-	}
-	vcpu->efer = efer;
-	kvm_x86_ops.set_efer(vcpu, efer);
+	vcpu->xcr0 = xcr0;
 	return 0;
-}
-
-/* Returns 0 on success, 1 if the access must fault (#GP). */
-static int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
-{
-	switch (index) {
-	case MSR_EFER:
-		*data = vcpu->efer;
-		return 0;
-	case MSR_IA32_APICBASE:
-		*data = vcpu->apic_base;
-		return 0;
-	default:
-		return kvm_x86_ops.get_msr(vcpu, index, data);
-	}
-}
-
-static int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data,
-		       bool host)
-{
-	switch (index) {
-	case MSR_EFER:
-		return kvm_set_efer(vcpu, data, host);
-	case MSR_IA32_APICBASE:
-		/* Bits 0-7, 9 and above MAXPHYADDR are reserved. */
-		if (data & 0x2ffULL || data >> boot_cpu_data.x86_phys_bits)
-			return 1;
-		vcpu->apic_base = data;
-		return 0;
-	default:
-		return kvm_x86_ops.set_msr(vcpu, index, data);
-	}
-}
-
-int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu, unsigned long next_rip)
-{
-	u32 index = vcpu->regs[VCPU_REGS_RCX];
-	u64 data;
-
-	if (kvm_get_msr(vcpu, index, &data)) {
-		kvm_pr_guest("vcpu %u: rdmsr of unhandled MSR 0x%x: #GP\n",
-			     vcpu->vcpu_id, index);
-		kvm_queue_gp(vcpu, 0);
-		return 1;
-	}
-	vcpu->regs[VCPU_REGS_RAX] = (u32)data;
-	vcpu->regs[VCPU_REGS_RDX] = data >> 32;
-	vcpu->regs[VCPU_REGS_RIP] = next_rip;
-	return 1;
-}
-
-int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu, unsigned long next_rip)
-{
-	u32 index = vcpu->regs[VCPU_REGS_RCX];
-	u64 data = (u32)vcpu->regs[VCPU_REGS_RAX] |
-		   ((u64)(u32)vcpu->regs[VCPU_REGS_RDX] << 32);
-
-	if (kvm_set_msr(vcpu, index, data, false)) {
-		kvm_pr_guest("vcpu %u: wrmsr 0x%x <- 0x%llx refused: #GP\n",
-			     vcpu->vcpu_id, index, data);
-		kvm_queue_gp(vcpu, 0);
-		return 1;
-	}
-	vcpu->regs[VCPU_REGS_RIP] = next_rip;
-	return 1;
 }
 
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu, unsigned long next_rip)
 {
 	u64 xcr0 = (u32)vcpu->regs[VCPU_REGS_RAX] |
 		   ((u64)(u32)vcpu->regs[VCPU_REGS_RDX] << 32);
-	u32 index = vcpu->regs[VCPU_REGS_RCX];
-	u64 allowed = kvm_host_xcr0 & kvm_supported_xcr0();
 
-	/*
-	 * SDM vol. 1 13.3: x87 must stay set, AVX needs SSE, and only
-	 * XCR0 (index 0) exists.
-	 */
-	if (index != 0 || !(xcr0 & 1) || (xcr0 & ~allowed) ||
-	    ((xcr0 & 4) && !(xcr0 & 2))) {
+	if (kvm_x86_ops.get_cpl(vcpu) ||
+	    kvm_set_xcr(vcpu, vcpu->regs[VCPU_REGS_RCX], xcr0)) {
 		kvm_queue_gp(vcpu, 0);
 		return 1;
 	}
-	vcpu->xcr0 = xcr0;
 	vcpu->regs[VCPU_REGS_RIP] = next_rip;
 	return 1;
 }
@@ -439,6 +352,97 @@ static int kvm_set_fpu(struct kvm_vcpu *vcpu, const struct kvm_fpu *f)
 	/* XSAVE format: mark x87 and SSE state as present (XSTATE_BV). */
 	if (kvm_host_xcr0)
 		*(u64 *)(vcpu->guest_fpu + 512) |= 3;
+	return 0;
+}
+
+#define XSAVE_HDR_OFFSET	512
+#define XSAVE_HDR_SIZE		64
+
+/* KVM_GET_XSAVE: the guest's state in standard XSAVE format. */
+static void kvm_get_xsave(struct kvm_vcpu *vcpu, struct kvm_xsave *x)
+{
+	u8 *buf = (u8 *)x->region;
+	u64 *xstate_bv = (u64 *)(buf + XSAVE_HDR_OFFSET);
+
+	memset(x, 0, sizeof(*x));
+	if (!kvm_host_xcr0) {
+		memcpy(buf, vcpu->guest_fpu, 512);
+		*xstate_bv = 3;	/* x87 and SSE */
+		return;
+	}
+	memcpy(buf, vcpu->guest_fpu, min_t(unsigned int, kvm_fpu_size,
+					   sizeof(*x)));
+	/* Only what the guest may use; the rest stays private. */
+	*xstate_bv &= kvm_supported_xcr0();
+	memset(buf + XSAVE_HDR_OFFSET + 8, 0, XSAVE_HDR_SIZE - 8);
+}
+
+/*
+ * KVM_SET_XSAVE.  XRSTOR faults on a malformed header or MXCSR, so those
+ * are refused here rather than met at the next entry.
+ */
+static int kvm_set_xsave(struct kvm_vcpu *vcpu, const struct kvm_xsave *x)
+{
+	const u8 *buf = (const u8 *)x->region;
+	const struct fxregs_state *fx = (const void *)buf;
+	u64 xstate_bv = *(const u64 *)(buf + XSAVE_HDR_OFFSET);
+	unsigned int i;
+
+	if (fx->mxcsr & ~kvm_mxcsr_mask)
+		return -EINVAL;
+	if (!kvm_host_xcr0) {
+		memcpy(vcpu->guest_fpu, buf, 512);
+		return 0;
+	}
+	if (xstate_bv & ~kvm_supported_xcr0())
+		return -EINVAL;
+	for (i = 8; i < XSAVE_HDR_SIZE; i++)	/* XCOMP_BV, reserved */
+		if (buf[XSAVE_HDR_OFFSET + i])
+			return -EINVAL;
+	memcpy(vcpu->guest_fpu, buf, min_t(unsigned int, kvm_fpu_size,
+					   sizeof(*x)));
+	return 0;
+}
+
+static void kvm_get_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (!kvm_host_xcr0)
+		return;
+	x->nr_xcrs = 1;
+	x->xcrs[0].xcr = 0;
+	x->xcrs[0].value = vcpu->xcr0;
+}
+
+static int kvm_set_xcrs(struct kvm_vcpu *vcpu, const struct kvm_xcrs *x)
+{
+	u32 i;
+
+	if (!kvm_host_xcr0 || x->nr_xcrs > KVM_MAX_XCRS || x->flags)
+		return -EINVAL;
+	for (i = 0; i < x->nr_xcrs; i++)
+		if (x->xcrs[i].xcr == 0 &&
+		    kvm_set_xcr(vcpu, 0, x->xcrs[i].value))
+			return -EINVAL;
+	return 0;
+}
+
+static void kvm_get_debugregs(struct kvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->db, vcpu->db, sizeof(d->db));
+	d->dr6 = kvm_x86_ops.get_dr(vcpu, 6);
+	d->dr7 = kvm_x86_ops.get_dr(vcpu, 7);
+}
+
+static int kvm_set_debugregs(struct kvm_vcpu *vcpu,
+			     const struct kvm_debugregs *d)
+{
+	if (d->flags || d->dr6 >> 32 || d->dr7 >> 32)
+		return -EINVAL;
+	memcpy(vcpu->db, d->db, sizeof(vcpu->db));
+	kvm_x86_ops.set_dr(vcpu, 6, d->dr6);
+	kvm_x86_ops.set_dr(vcpu, 7, d->dr7);
 	return 0;
 }
 
@@ -606,6 +610,17 @@ static void kvm_get_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->cr8 = kvm_x86_ops.get_cr(vcpu, 8);
 	s->efer = vcpu->efer;
 	s->apic_base = vcpu->apic_base;
+	/* An external interrupt queued but not yet delivered. */
+	if (vcpu->irq.pending) {
+		__set_bit(vcpu->irq.vector, (unsigned long *)s->interrupt_bitmap);
+	} else {
+		u32 err, info = kvm_x86_ops.get_injected_event(vcpu, &err);
+
+		if ((info & KVM_EVENT_VALID) &&
+		    (info & KVM_EVENT_TYPE_MASK) == KVM_EVENT_TYPE_INTR)
+			__set_bit(info & KVM_EVENT_VECTOR_MASK,
+				  (unsigned long *)s->interrupt_bitmap);
+	}
 }
 
 /* The consistency rules upstream enforces before accepting new sregs. */
@@ -625,7 +640,7 @@ static bool kvm_valid_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
-	return kvm_valid_efer(vcpu, s->efer);
+	return kvm_efer_is_valid(vcpu, s->efer);
 }
 
 static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
@@ -654,6 +669,18 @@ static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
 	kvm_x86_ops.set_segment(vcpu, &s->ldt, VCPU_SREG_LDTR);
 	kvm_x86_ops.set_dtable(vcpu, &s->gdt, VCPU_DTABLE_GDT);
 	kvm_x86_ops.set_dtable(vcpu, &s->idt, VCPU_DTABLE_IDT);
+	/* interrupt_bitmap names an interrupt to deliver (upstream: the first). */
+	{
+		unsigned long v = find_first_bit((unsigned long *)s->interrupt_bitmap,
+						 KVM_NR_INTERRUPTS);
+		u32 err, info = kvm_x86_ops.get_injected_event(vcpu, &err);
+
+		if ((info & KVM_EVENT_VALID) &&
+		    (info & KVM_EVENT_TYPE_MASK) == KVM_EVENT_TYPE_INTR)
+			kvm_x86_ops.set_injected_event(vcpu, 0, 0);
+		vcpu->irq.pending = v < KVM_NR_INTERRUPTS;
+		vcpu->irq.vector = v < KVM_NR_INTERRUPTS ? v : 0;
+	}
 	/* Paging mode or CR3 may have changed under the guest's feet. */
 	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
 	return 0;
@@ -757,6 +784,60 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		vcpu->mp_state = mp.mp_state;
 		return 0;
 	}
+	case KVM_GET_XSAVE: {
+		struct kvm_xsave *x = kmalloc(sizeof(*x), GFP_KERNEL);
+
+		if (!x)
+			return -ENOMEM;
+		kvm_get_xsave(vcpu, x);
+		r = copy_to_user(argp, x, sizeof(*x)) ? -EFAULT : 0;
+		kfree(x);
+		return r;
+	}
+	case KVM_SET_XSAVE: {
+		struct kvm_xsave *x = memdup_user(argp, sizeof(*x));
+
+		if (IS_ERR(x))
+			return PTR_ERR(x);
+		r = kvm_set_xsave(vcpu, x);
+		kfree(x);
+		return r;
+	}
+	case KVM_GET_XCRS: {
+		struct kvm_xcrs x;
+
+		kvm_get_xcrs(vcpu, &x);
+		return copy_to_user(argp, &x, sizeof(x)) ? -EFAULT : 0;
+	}
+	case KVM_SET_XCRS: {
+		struct kvm_xcrs x;
+
+		if (copy_from_user(&x, argp, sizeof(x)))
+			return -EFAULT;
+		return kvm_set_xcrs(vcpu, &x);
+	}
+	case KVM_GET_DEBUGREGS: {
+		struct kvm_debugregs d;
+
+		kvm_get_debugregs(vcpu, &d);
+		return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
+	}
+	case KVM_SET_DEBUGREGS: {
+		struct kvm_debugregs d;
+
+		if (copy_from_user(&d, argp, sizeof(d)))
+			return -EFAULT;
+		return kvm_set_debugregs(vcpu, &d);
+	}
+	case KVM_GET_TSC_KHZ:
+		return tsc_khz;
+	case KVM_SET_TSC_KHZ:
+		/* No TSC scaling: only the host's own rate can be had. */
+		return (unsigned long)argp == tsc_khz ? 0 : -EINVAL;
+	case KVM_GET_MSRS:
+		return kvm_vcpu_ioctl_msrs(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return kvm_vcpu_ioctl_msrs(vcpu, argp, true);
 	case KVM_SET_CPUID2:
 		return kvm_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:

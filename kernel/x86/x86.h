@@ -43,6 +43,8 @@ struct kvm_x86_ops {
 	unsigned long (*get_cr)(struct kvm_vcpu *vcpu, int cr);
 	void (*set_cr)(struct kvm_vcpu *vcpu, int cr, unsigned long val);
 	void (*set_efer)(struct kvm_vcpu *vcpu, u64 efer);
+	unsigned long (*get_dr)(struct kvm_vcpu *vcpu, int dr);
+	void (*set_dr)(struct kvm_vcpu *vcpu, int dr, unsigned long val);
 	int (*get_cpl)(struct kvm_vcpu *vcpu);
 	unsigned long (*get_rflags)(struct kvm_vcpu *vcpu);
 	void (*set_rflags)(struct kvm_vcpu *vcpu, unsigned long rflags);
@@ -118,6 +120,15 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason);
 void kvm_queue_ud(struct kvm_vcpu *vcpu);
 void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
 void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
+
+/* x86/msr.c */
+int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host);
+bool kvm_efer_is_valid(struct kvm_vcpu *vcpu, u64 efer);
+void kvm_msr_reset(struct kvm_vcpu *vcpu);
+int kvm_dev_get_msr_index_list(struct kvm_msr_list __user *ul);
+int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *um,
+			bool set);
 
 /* x86/mmio.c */
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu);

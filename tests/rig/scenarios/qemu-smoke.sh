@@ -16,7 +16,7 @@ for p in $(payload_list); do
 	n=$((n + 1))
 	out=/tmp/qemu.$p.out
 	rm -f $out
-	timeout -k 5 120 qemu-system-x86_64 -accel kvm -cpu host -m 128 \
+	timeout -k 5 120 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off -cpu host -m 128 \
 		-display none -monitor none -vga none -nic none -no-reboot \
 		-serial file:$out -device isa-debug-exit,iobase=0xf4,iosize=4 -device pc-testdev \
 		-kernel $d/image </dev/null >/tmp/qemu.$p.log 2>&1
