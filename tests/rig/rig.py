@@ -306,6 +306,9 @@ class Inputs:
             return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
+        if need == "l2linux":
+            return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
+                "FAIL", "tests/rig/l2/init.sh missing")
         if need.startswith("progs/"):
             prog = need[len("progs/"):]
             if os.path.exists(os.path.join(self.progs_dir, prog)):
@@ -371,6 +374,34 @@ def build_base_initramfs(inp, path):
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
     c.data("rig/payload.default", inp.default_payload().encode())
     c.close()
+
+
+L2DIR = os.path.join(RIG, "l2")
+
+
+def build_l2_initramfs(path, vmlinuz):
+    """An L2 Linux for QEMU or kvm-run inside L1: the distro kernel that L1
+    runs (rig/l2/vmlinuz) and a busybox initramfs (rig/l2/initrd.cpio)
+    whose /init runs the script named by l2.cmd= (tests/rig/l2/*.sh)."""
+    inner = path + ".initrd"
+    c = Cpio(inner)
+    for d in ("dev", "proc", "sys", "tmp", "bin", "sbin", "usr/bin", "usr/sbin", "l2"):
+        c.mkdir(d)
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3)
+    c.file("bin/busybox", "/bin/busybox", 0o755)
+    c.symlink("bin/sh", "busybox")
+    c.file("init", os.path.join(L2DIR, "init.sh"), 0o755)
+    for sc in glob.glob(os.path.join(L2DIR, "*.sh")):
+        if os.path.basename(sc) != "init.sh":
+            c.file("l2/" + os.path.basename(sc), sc, 0o755)
+    c.close()
+    c = Cpio(path)
+    c.mkdir("rig/l2")
+    c.file("rig/l2/vmlinuz", vmlinuz, 0o644)
+    c.file("rig/l2/initrd.cpio", inner, 0o644)
+    c.close()
+    os.unlink(inner)
 
 
 def build_qemu_initramfs(path):
@@ -655,7 +686,7 @@ def main():
     build_base_initramfs(inp, base)
     note("L1 kernel %s; initramfs %s (%.1f MiB, %.1fs)" % (
         inp.kver, rel(base), os.path.getsize(base) / 2**20, time.monotonic() - t0))
-    initrd_with_qemu = None
+    composed, extra_parts = {}, {}  # extra initramfs parts, built once per run
 
     sigs = {}  # (scenario, check) -> {kvm: sig}
     retries = []  # logs of boots that froze and were retried
@@ -673,20 +704,30 @@ def main():
                 report.add(kvm, s + "/setup", status, "; ".join(m[1] for m in miss))
                 continue
             initrd = base
-            if "qemu" in needs:
-                if initrd_with_qemu is None:
+            extras = [n for n in ("qemu", "l2linux") if n in needs]
+            if extras:
+                key = "+".join(extras)
+                if key not in composed:
                     t0 = time.monotonic()
-                    qpart = os.path.join(RIGBUILD, "initramfs-%s-qemu.part" % run_id)
-                    build_qemu_initramfs(qpart)
-                    initrd_with_qemu = os.path.join(RIGBUILD, "initramfs-%s-with-qemu.cpio" % run_id)
-                    temp_files += [qpart, initrd_with_qemu]
-                    with open(initrd_with_qemu, "wb") as out:
-                        for part in (base, qpart):
+                    parts = [base]
+                    for n in extras:
+                        if n not in extra_parts:
+                            part = os.path.join(RIGBUILD, "initramfs-%s-%s.part" % (run_id, n))
+                            (build_qemu_initramfs(part) if n == "qemu"
+                             else build_l2_initramfs(part, inp.vmlinuz))
+                            temp_files.append(part)
+                            extra_parts[n] = part
+                        parts.append(extra_parts[n])
+                    out_path = os.path.join(RIGBUILD, "initramfs-%s-with-%s.cpio" % (run_id, key))
+                    temp_files.append(out_path)
+                    with open(out_path, "wb") as out:
+                        for part in parts:
                             with open(part, "rb") as f:
                                 shutil.copyfileobj(f, out)
-                    note("initramfs with QEMU: %.1f MiB (%.1fs)" % (
-                        os.path.getsize(initrd_with_qemu) / 2**20, time.monotonic() - t0))
-                initrd = initrd_with_qemu
+                    composed[key] = out_path
+                    note("initramfs with %s: %.1f MiB (%.1fs)" % (
+                        key, os.path.getsize(out_path) / 2**20, time.monotonic() - t0))
+                initrd = composed[key]
             tag = "%s-%s-%s" % (run_id, kvm, s)
             boot = Boot(inp, kvm, [s], initrd, args, tag)
             note("boot %s: kvm=%s scenario=%s (timeout %ds) log %s" % (
