@@ -108,4 +108,59 @@ TEST(PcTestdev, ThroughThePortBusAtItsMachineAddress) {
   EXPECT_EQ(ports.unassigned_reads(), 0u);
 }
 
+TEST(PcTestdevIomem, ReadsBackWhatWasWrittenAtEveryWidthAndAlignment) {
+  devices::PcTestdevIomem dev;
+  std::array<std::uint8_t, 8> zero{9, 9, 9, 9, 9, 9, 9, 9};
+  dev.read(0x1234, zero);
+  EXPECT_EQ(zero, (std::array<std::uint8_t, 8>{})) << "starts zero-filled";
+  const std::array<std::uint8_t, 8> q = {1, 2, 3, 4, 5, 6, 7, 8};
+  dev.write(0x103, q);  // unaligned 8-byte store
+  std::array<std::uint8_t, 8> rq{};
+  dev.read(0x103, rq);
+  EXPECT_EQ(rq, q);
+  std::array<std::uint8_t, 2> rw{};
+  dev.read(0x105, rw);
+  EXPECT_EQ(rw, (std::array<std::uint8_t, 2>{3, 4}));
+  const std::uint8_t b = 0xaa;
+  dev.write(0x104, std::span(&b, 1));
+  std::array<std::uint8_t, 4> rd{};
+  dev.read(0x103, rd);
+  EXPECT_EQ(rd, (std::array<std::uint8_t, 4>{1, 0xaa, 3, 4}));
+  std::uint8_t before = 9;
+  dev.read(0x102, std::span(&before, 1));
+  EXPECT_EQ(before, 0) << "bytes outside the store are untouched";
+}
+
+TEST(PcTestdevIomem, LastBytesWorkAndBytesPastTheEndAreDropped) {
+  devices::PcTestdevIomem dev;
+  const auto v = le(0x44332211);
+  dev.write(devices::PcTestdevIomem::kSize - 2, v);
+  std::array<std::uint8_t, 4> r{9, 9, 9, 9};
+  dev.read(devices::PcTestdevIomem::kSize - 2, r);
+  EXPECT_EQ(r, (std::array<std::uint8_t, 4>{0x11, 0x22, 0, 0}));
+  std::array<std::uint8_t, 2> first{9, 9};
+  dev.read(0, first);
+  EXPECT_EQ(first, (std::array<std::uint8_t, 2>{})) << "no wrap-around to offset 0";
+}
+
+TEST(PcTestdevIomem, ThroughTheMmioBusAtItsMachineAddress) {
+  bus::Bus mmio(~0ull);
+  devices::PcTestdevIomem dev;
+  ASSERT_TRUE(mmio.add(machine::kPcTestdevIomemBase, devices::PcTestdevIomem::kSize, dev,
+                       "pc-testdev-iomem")
+                  .ok());
+  const auto v = le(0xcafef00d);
+  mmio.write(0xff00fffc, v);
+  std::array<std::uint8_t, 4> r{};
+  mmio.read(0xff00fffc, r);
+  EXPECT_EQ(r, v);
+  std::array<std::uint8_t, 4> direct{};
+  dev.read(0xfffc, direct);
+  EXPECT_EQ(direct, v);
+  std::uint8_t past = 0;
+  mmio.read(0xff010000, std::span(&past, 1));
+  EXPECT_EQ(past, 0xff) << "the region ends after 64 KiB";
+  EXPECT_EQ(mmio.unassigned_reads(), 1u);
+}
+
 }  // namespace

@@ -120,6 +120,12 @@ vmm::Status<PcError> Pc::wire_devices() {
                      vmm::kStatusVmmError};
     }
   }
+  if (auto s = mmio_.add(kPcTestdevIomemBase, devices::PcTestdevIomem::kSize, testdev_iomem_,
+                         "pc-testdev-iomem");
+      !s) {
+    return PcError{std::string("cannot place pc-testdev-iomem: ") + bus::describe(s.error()),
+                   vmm::kStatusVmmError};
+  }
   return vmm::kOk;
 }
 

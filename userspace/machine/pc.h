@@ -5,6 +5,7 @@
 //   RAM        0x0 .. ram_bytes      one memory slot
 //   COM1       ports 0x3f8-0x3ff     16550 UART, output to the serial sink
 //   pc-testdev ports 0xe0-0xe3       I/O scratch register
+//   pc-testdev 0xff000000 (64 KiB)   MMIO scratch area (iomem)
 //   debug-exit ports 0xf4-0xf7       exit status (V << 1) | 1
 //   TSS        0xfffbd000 (3 pages)  KVM_SET_TSS_ADDR, for Intel VMX real mode (when supported)
 // Not there yet: interrupt controllers, timers, firmware, PCI.
@@ -34,6 +35,7 @@ namespace machine {
 
 inline constexpr std::uint64_t kCom1Base = 0x3f8;
 inline constexpr std::uint64_t kPcTestdevIoportBase = 0xe0;
+inline constexpr std::uint64_t kPcTestdevIomemBase = 0xff000000;
 inline constexpr std::uint64_t kDebugExitBase = 0xf4;
 inline constexpr std::uint64_t kTssAddr = 0xfffbd000;
 
@@ -74,6 +76,7 @@ class Pc {
   bus::Bus mmio_{~0ull};
   devices::Uart16550 com1_;
   devices::PcTestdev testdev_;
+  devices::PcTestdevIomem testdev_iomem_;
   devices::DebugExit debug_exit_;
 };
 

@@ -24,4 +24,20 @@ std::uint32_t PcTestdev::value() const {
          static_cast<std::uint32_t>(bytes_[2]) << 16 | static_cast<std::uint32_t>(bytes_[3]) << 24;
 }
 
+void PcTestdevIomem::read(std::uint64_t offset, std::span<std::uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    data[i] = offset + i < kSize ? bytes_[offset + i] : 0;
+  }
+}
+
+void PcTestdevIomem::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (offset + i < kSize) {
+      bytes_[offset + i] = data[i];
+    }
+  }
+}
+
 }  // namespace devices

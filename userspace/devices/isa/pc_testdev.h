@@ -1,15 +1,20 @@
-// pc-testdev: QEMU's test device for kvm-unit-tests, its I/O scratch register only.
+// pc-testdev: QEMU's test device for kvm-unit-tests: its I/O scratch register and its MMIO
+// scratch area.
 //
-// Models: the 32-bit scratch register at port 0xe0 (4 ports), with byte lanes as in QEMU:
+// PcTestdev models the 32-bit scratch register at port 0xe0 (4 ports), with byte lanes as in QEMU:
 //   port 0xe0 + k is byte k of the register.
 // Works: a write of width N at offset k replaces bytes k..k+N-1 and leaves the others; a read
 //   of width N at offset k returns bytes k..k+N-1.  So outl 0x12345678 then inb 0xe1 gives
 //   0x56, and outb 0xab at 0xe0 then inl gives 0x123456ab.  Bytes that would lie past the
 //   register (a wide access at 0xe3) read as 0 and are dropped on write.
-// Missing: pc-testdev's other functions: the IRQ-line ports at 0x2000, the io-delay port 0xe4,
-//   the flush-page port 0xe8 and the MMIO scratch area at 0xff000000.
+// PcTestdevIomem models the 64 KiB "iomem" scratch area QEMU maps at guest-physical 0xff000000:
+//   plain memory behind MMIO exits.  A write of width N at offset k stores bytes k..k+N-1 and a
+//   read returns what was last stored there (zero-filled at start), at every width and
+//   alignment; bytes past the end read as 0 and are dropped on write.
+// Missing: pc-testdev's other functions: the IRQ-line ports at 0x2000, the io-delay port 0xe4
+//   and the flush-page port 0xe8.
 //
-// Legend (locking): mutex_ guards bytes_.
+// Legend (locking): each class's mutex_ guards its bytes_.
 #pragma once
 
 #include <array>
@@ -33,6 +38,18 @@ class PcTestdev final : public bus::BusDevice {
  private:
   mutable std::mutex mutex_;
   std::array<std::uint8_t, kIoportSize> bytes_{};
+};
+
+class PcTestdevIomem final : public bus::BusDevice {
+ public:
+  static constexpr std::uint64_t kSize = 0x10000;
+
+  void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
+  void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+ private:
+  std::mutex mutex_;
+  std::array<std::uint8_t, kSize> bytes_{};
 };
 
 }  // namespace devices
