@@ -30,6 +30,9 @@ long kvm_check_extension(long cap)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_VCPU_EVENTS:
 		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:

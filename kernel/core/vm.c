@@ -132,7 +132,7 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	u64 max_gfn = 1ULL << (boot_cpu_data.x86_phys_bits - PAGE_SHIFT);
 	int r;
 
-	if (mem->flags & ~KVM_MEM_LOG_DIRTY_PAGES)
+	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	if ((mem->memory_size & (PAGE_SIZE - 1)) ||
 	    mem->memory_size != (unsigned long)mem->memory_size)
@@ -168,7 +168,10 @@ static int kvm_set_memory_region(struct kvm *kvm,
 		goto out;
 
 	if (old) {
-		/* Only the base address and the flags may change. */
+		/* Only the base address and the flags may change, and not
+		 * read-only-ness (upstream refuses that too). */
+		if ((old->flags ^ mem->flags) & KVM_MEM_READONLY)
+			goto out;
 		if (old->userspace_addr != mem->userspace_addr ||
 		    old->npages != npages)
 			goto out;

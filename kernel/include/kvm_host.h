@@ -162,6 +162,20 @@ struct kvm_vcpu {
 		u8 vector;
 	} irq;
 
+	/*
+	 * NMIs: pending ones (KVM_NMI; at most 2 are kept, like a real CPU
+	 * latching one while another is being handled), and whether the
+	 * guest is inside an NMI handler (NMIs blocked until its IRET).
+	 * iret_rip: the IRET was intercepted there; once RIP has moved on,
+	 * the IRET has completed and NMIs are unblocked.
+	 */
+	struct {
+		u8 pending;
+		bool masked;
+		bool awaiting_iret;
+		unsigned long iret_rip;
+	} nmi;
+
 	/* The guest's CPUID table, set by KVM_SET_CPUID2. */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	int cpuid_nent;

@@ -189,8 +189,11 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 
 	mutex_lock(&kvm->slots_lock);
 	slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
-	if (!slot) {
-		/* No RAM here: a device register.  Emulate the access. */
+	/*
+	 * No RAM here: a device register.  Emulate the access.  A write to a
+	 * read-only slot (ROM) goes the same way: userspace sees it as MMIO.
+	 */
+	if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 		mutex_unlock(&kvm->slots_lock);
 		tdp_prealloc_free(&pre);
 		vcpu->mmio.nr_reads = 0;
@@ -199,7 +202,12 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	hva = slot->userspace_addr +
 	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
 
-	n = pin_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
+	if (slot->flags & KVM_MEM_READONLY) {
+		writable = false;
+		n = pin_user_pages_unlocked(hva, 1, &page, 0);
+	} else {
+		n = pin_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
+	}
 	/*
 	 * With dirty logging, a page is mapped writable only once the guest
 	 * writes it, and that write is recorded.

@@ -410,6 +410,16 @@ static void svm_enable_irq_window(struct kvm_vcpu *vcpu)
 	c->intercept_misc1 |= INTERCEPT_VINTR;
 }
 
+static void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	if (on)
+		c->intercept_misc1 |= INTERCEPT_IRET;
+	else
+		c->intercept_misc1 &= ~INTERCEPT_IRET;
+}
+
 static void svm_clear_irq_window(struct vcpu_svm *svm)
 {
 	struct vmcb_control *c = &svm->vmcb->control;
@@ -742,6 +752,10 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 		/* The window is open; the run loop tells userspace. */
 		svm_clear_irq_window(svm);
 		return 1;
+	case SVM_EXIT_IRET:
+		/* Intercepted before it runs: see kvm_nmi_iret_exit(). */
+		kvm_nmi_iret_exit(vcpu);
+		return 1;
 	case SVM_EXIT_CPUID:
 		return kvm_emulate_cpuid(vcpu, svm_next_rip(svm, 2));
 	case SVM_EXIT_HLT:
@@ -811,6 +825,7 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.get_injected_event = svm_get_injected_event,
 	.set_injected_event = svm_set_injected_event,
 	.enable_irq_window = svm_enable_irq_window,
+	.set_iret_intercept = svm_set_iret_intercept,
 	.queue_exception = svm_queue_exception,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,

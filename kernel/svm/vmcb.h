@@ -129,6 +129,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define INTERCEPT_INIT		(1U << 3)
 #define INTERCEPT_VINTR		(1U << 4)
 #define INTERCEPT_CPUID		(1U << 18)
+#define INTERCEPT_IRET		(1U << 20)
 #define INTERCEPT_INVD		(1U << 22)
 #define INTERCEPT_HLT		(1U << 24)
 #define INTERCEPT_INVLPGA	(1U << 26)
@@ -182,6 +183,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define SVM_EXIT_INIT		0x063
 #define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_INVLPGA	0x07a

@@ -24,15 +24,54 @@ int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq)
 	return 0;
 }
 
-/* Before entry: hand a queued interrupt to the hardware if nothing else
- * (a re-injected exception, say) occupies the injection slot. */
+/*
+ * NMIs.  SVM has no NMI-blocking state of its own for the guest, so it is
+ * kept here: delivering an NMI blocks further ones until the handler's
+ * IRET.  The IRET is intercepted before it executes; NMIs are unblocked
+ * at the first exit after RIP has left it (in the worst case the next
+ * host timer tick), and a pending one is delivered then.
+ */
+int kvm_vcpu_ioctl_nmi(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->nmi.pending < 2)
+		vcpu->nmi.pending++;
+	return 0;
+}
+
+void kvm_nmi_iret_exit(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_ops.set_iret_intercept(vcpu, false);
+	vcpu->nmi.awaiting_iret = true;
+	vcpu->nmi.iret_rip = kvm_rip(vcpu);
+}
+
+void kvm_nmi_after_exit(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->nmi.awaiting_iret && kvm_rip(vcpu) != vcpu->nmi.iret_rip) {
+		vcpu->nmi.awaiting_iret = false;
+		vcpu->nmi.masked = false;
+	}
+}
+
+/* Before entry: hand a pending NMI or queued interrupt to the hardware
+ * if nothing else (a re-injected exception, say) occupies the slot. */
 void kvm_inject_pending_events(struct kvm_vcpu *vcpu)
 {
 	u32 err;
 
-	if (!vcpu->irq.pending)
-		return;
 	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID)
+		return;
+	if (vcpu->nmi.pending && !vcpu->nmi.masked &&
+	    !kvm_x86_ops.get_interrupt_shadow(vcpu)) {
+		kvm_x86_ops.set_injected_event(vcpu, 2 | KVM_EVENT_TYPE_NMI |
+					       KVM_EVENT_VALID, 0);
+		vcpu->nmi.pending--;
+		vcpu->nmi.masked = true;
+		vcpu->nmi.awaiting_iret = false;
+		kvm_x86_ops.set_iret_intercept(vcpu, true);
+		return;
+	}
+	if (!vcpu->irq.pending)
 		return;
 	kvm_x86_ops.set_injected_event(vcpu, vcpu->irq.vector |
 				       KVM_EVENT_TYPE_INTR | KVM_EVENT_VALID, 0);
@@ -82,6 +121,8 @@ void kvm_get_vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 	}
 	if (kvm_x86_ops.get_interrupt_shadow(vcpu))
 		ev->interrupt.shadow = KVM_X86_SHADOW_INT_MOV_SS;
+	ev->nmi.pending = vcpu->nmi.pending != 0;
+	ev->nmi.masked = vcpu->nmi.masked;
 	ev->flags = KVM_VCPUEVENT_VALID_SHADOW;
 }
 
@@ -101,12 +142,9 @@ int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
 	if (ev->flags & (KVM_VCPUEVENT_VALID_PAYLOAD |
 			 KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
 		return -EINVAL;
-	/* No SMM and no NMI injection in this version. */
+	/* No SMM in this version. */
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
 	    (ev->smi.smm || ev->smi.pending))
-		return -EINVAL;
-	if (ev->nmi.injected ||
-	    ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending))
 		return -EINVAL;
 	if (ev->exception.injected || ev->exception.pending) {
 		if (ev->exception.nr > 31 || ev->exception.nr == 2)
@@ -126,7 +164,17 @@ int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
 		       (ev->interrupt.soft ? KVM_EVENT_TYPE_SOFT :
 					     KVM_EVENT_TYPE_INTR);
 	}
+	if (ev->nmi.injected) {
+		if (info)
+			return -EINVAL;
+		info = 2 | KVM_EVENT_TYPE_NMI | KVM_EVENT_VALID;
+	}
 	kvm_x86_ops.set_injected_event(vcpu, info, err);
+	if (ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		vcpu->nmi.pending = ev->nmi.pending ? 1 : 0;
+	vcpu->nmi.masked = ev->nmi.masked || ev->nmi.injected;
+	vcpu->nmi.awaiting_iret = false;
+	kvm_x86_ops.set_iret_intercept(vcpu, vcpu->nmi.masked);
 	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
 		kvm_x86_ops.set_interrupt_shadow(vcpu, ev->interrupt.shadow != 0);
 	return 0;

@@ -9,12 +9,15 @@
 #include "x86.h"
 #include "guest_mem.h"
 
-/* Host virtual address of @gpa, or 0.  Caller holds slots_lock. */
-static unsigned long kvm_gpa_to_hva(struct kvm *kvm, gpa_t gpa)
+/*
+ * Host virtual address of @gpa, or 0 (no RAM, or a write to a read-only
+ * slot).  Caller holds slots_lock.
+ */
+static unsigned long kvm_gpa_to_hva(struct kvm *kvm, gpa_t gpa, bool write)
 {
 	struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
 
-	if (!slot)
+	if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 		return 0;
 	return slot->userspace_addr +
 	       (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT) +
@@ -30,7 +33,7 @@ static int kvm_copy_guest(struct kvm *kvm, gpa_t gpa, void *buf,
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
 				       PAGE_SIZE - offset_in_page(gpa));
-		unsigned long hva = kvm_gpa_to_hva(kvm, gpa);
+		unsigned long hva = kvm_gpa_to_hva(kvm, gpa, write);
 
 		if (!hva ||
 		    (write ? copy_to_user((void __user *)hva, buf, n) :
@@ -77,7 +80,7 @@ static int walker_cmpxchg(void *ctx, u64 gpa, u64 old, u64 new,
 	if (offset_in_page(gpa) + len > PAGE_SIZE)
 		return -1;
 	mutex_lock(&kvm->slots_lock);
-	hva = kvm_gpa_to_hva(kvm, gpa);
+	hva = kvm_gpa_to_hva(kvm, gpa, true);
 	if (!hva || pin_user_pages_unlocked(hva & PAGE_MASK, 1, &page,
 					    FOLL_WRITE) != 1) {
 		mutex_unlock(&kvm->slots_lock);

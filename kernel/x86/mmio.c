@@ -49,12 +49,15 @@ static int emul_translate(struct x86_emulate_ctxt *ctxt, u64 linear,
 	}
 }
 
-static bool gpa_is_ram(struct kvm *kvm, gpa_t gpa)
+/* RAM for this access?  A read-only slot is RAM for reads only. */
+static bool gpa_is_ram(struct kvm *kvm, gpa_t gpa, bool write)
 {
+	struct kvm_memory_slot *slot;
 	bool ram;
 
 	mutex_lock(&kvm->slots_lock);
-	ram = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT) != NULL;
+	slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
+	ram = slot && !(write && (slot->flags & KVM_MEM_READONLY));
 	mutex_unlock(&kvm->slots_lock);
 	return ram;
 }
@@ -74,13 +77,14 @@ static int emul_access(struct x86_emulate_ctxt *ctxt, u64 linear,
 	r = emul_translate(ctxt, linear, access, gpa);
 	if (r != X86EMUL_CONTINUE)
 		return r;
-	*ram = gpa_is_ram(emul_vcpu(ctxt)->kvm, *gpa);
+	*ram = gpa_is_ram(emul_vcpu(ctxt)->kvm, *gpa, access & PFERR_WRITE);
 	if (first == bytes)
 		return X86EMUL_CONTINUE;
 	r = emul_translate(ctxt, linear + first, access, &gpa2);
 	if (r != X86EMUL_CONTINUE)
 		return r;
-	if (!*ram || !gpa_is_ram(emul_vcpu(ctxt)->kvm, gpa2))
+	if (!*ram || !gpa_is_ram(emul_vcpu(ctxt)->kvm, gpa2,
+				 access & PFERR_WRITE))
 		return X86EMUL_UNHANDLEABLE;
 	return X86EMUL_CONTINUE;
 }

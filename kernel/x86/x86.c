@@ -148,6 +148,7 @@ static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
 	vcpu->mmio.read_pending = false;
 	vcpu->mmio.nr_reads = 0;
 	vcpu->irq.pending = false;
+	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	kvm_msr_reset(vcpu);
 	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
@@ -484,6 +485,7 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kvm_load_guest_fpu(vcpu);
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
+	kvm_nmi_after_exit(vcpu);
 	vcpu->mode = OUTSIDE_GUEST_MODE;
 	vcpu->stat.exits++;
 
@@ -748,6 +750,8 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		kfree(f);
 		return r;
 	}
+	case KVM_NMI:
+		return kvm_vcpu_ioctl_nmi(vcpu);
 	case KVM_INTERRUPT: {
 		struct kvm_interrupt irq;
 

@@ -56,6 +56,7 @@ struct kvm_x86_ops {
 	void (*set_injected_event)(struct kvm_vcpu *vcpu, u32 info,
 				   u32 error_code);
 	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
+	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
 	void (*load_mmu_root)(struct kvm_vcpu *vcpu, phys_addr_t root);
@@ -137,6 +138,9 @@ int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
 /* x86/events.c */
 int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq);
 void kvm_inject_pending_events(struct kvm_vcpu *vcpu);
+int kvm_vcpu_ioctl_nmi(struct kvm_vcpu *vcpu);
+void kvm_nmi_iret_exit(struct kvm_vcpu *vcpu);
+void kvm_nmi_after_exit(struct kvm_vcpu *vcpu);
 bool kvm_ready_for_interrupt_injection(struct kvm_vcpu *vcpu);
 void kvm_get_vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
