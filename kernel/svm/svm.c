@@ -549,6 +549,7 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 
 	clear_page(vmcb);
 
+	c->intercept_cr = INTERCEPT_CR4_WRITE;
 	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI |
 			     INTERCEPT_INIT | INTERCEPT_CPUID |
 			     INTERCEPT_INVD | INTERCEPT_HLT |
@@ -730,6 +731,28 @@ static int svm_handle_ioio(struct vcpu_svm *svm)
 			       svm->vmcb->control.exit_info_2);
 }
 
+static int svm_handle_cr4_write(struct vcpu_svm *svm)
+{
+	struct kvm_vcpu *vcpu = &svm->vcpu;
+	u64 info = svm->vmcb->control.exit_info_1;
+	int cr, gpr, len;
+
+	/* With decode assists the exit names the register (APM 15.33). */
+	if (info & SVM_CR_INFO_VALID) {
+		gpr = info & SVM_CR_INFO_GPR_MASK;
+		len = 3;	/* only used without NRIPS, which implies it */
+	} else {
+		len = kvm_decode_mov_to_cr(vcpu, &cr, &gpr);
+		if (!len || cr != 4)
+			return kvm_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION,
+				"CR4 write by an instruction other than MOV",
+				kvm_rip(vcpu), info);
+	}
+	/* RSP lives in the VMCB while the guest runs; regs[] has it now. */
+	return kvm_emulate_cr4_write(vcpu, gpr, svm_next_rip(svm, len));
+}
+
 static int svm_handle_exit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
@@ -752,6 +775,8 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 		/* The window is open; the run loop tells userspace. */
 		svm_clear_irq_window(svm);
 		return 1;
+	case SVM_EXIT_WRITE_CR4:
+		return svm_handle_cr4_write(svm);
 	case SVM_EXIT_IRET:
 		/* Intercepted before it runs: see kvm_nmi_iret_exit(). */
 		kvm_nmi_iret_exit(vcpu);

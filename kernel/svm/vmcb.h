@@ -122,6 +122,13 @@ static_assert(offsetof(struct vmcb_save, rax) == 0x1f8);
 static_assert(offsetof(struct vmcb_save, cr2) == 0x240);
 static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 
+/* intercept_cr: reads of CRn at bit n, writes at bit 16 + n */
+#define INTERCEPT_CR4_WRITE	(1U << (16 + 4))
+
+/* exit_info_1 of CR accesses with decode assists: GPR valid, number */
+#define SVM_CR_INFO_VALID	(1ULL << 63)
+#define SVM_CR_INFO_GPR_MASK	0xfULL
+
 /* intercept_misc1 */
 #define INTERCEPT_INTR		(1U << 0)
 #define INTERCEPT_NMI		(1U << 1)
@@ -176,6 +183,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 /* Exit codes (APM vol. 2, appendix C) */
 #define SVM_EXIT_READ_CR0	0x000
 #define SVM_EXIT_WRITE_CR0	0x010
+#define SVM_EXIT_WRITE_CR4	0x014
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061

@@ -192,3 +192,27 @@ enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
 {
 	return kvm_copy_guest_virt(vcpu, gva, (void *)buf, len, access, true);
 }
+
+/*
+ * Fetch up to 15 instruction bytes at CS:RIP into @insn; returns how many
+ * (fewer when the next page is not mapped), 0 when none can be fetched.
+ */
+int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode)
+{
+	struct kvm_segment cs;
+	unsigned int n = 15;
+	u64 ip;
+
+	kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
+	*long_mode = (vcpu->efer & EFER_LMA) && cs.l;
+	ip = (*long_mode ? 0 : cs.base) + kvm_rip(vcpu);
+	if (!*long_mode)
+		ip = (u32)ip;
+	memset(insn, 0, 15);
+	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) == KVM_GVA_OK)
+		return n;
+	n = min_t(unsigned int, n, PAGE_SIZE - offset_in_page(ip));
+	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) == KVM_GVA_OK)
+		return n;
+	return 0;
+}

@@ -34,4 +34,6 @@ enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
 					 const void *buf, unsigned int len,
 					 u32 access);
 
+int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode);
+
 #endif

@@ -81,22 +81,14 @@ static int kvm_string_pio_decode(struct kvm_vcpu *vcpu, bool long_mode,
 				 int *seg, u8 *addr_size)
 {
 	struct kvm_segment cs;
-	u64 ip;
 	u8 insn[15];
-	unsigned int i, n = sizeof(insn);
-	bool addr_override = false;
+	unsigned int i, n;
+	bool addr_override = false, lm;
 
+	n = kvm_fetch_insn(vcpu, insn, &lm);
+	if (!n)
+		return -1;
 	kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
-	ip = (long_mode ? 0 : cs.base) + kvm_rip(vcpu);
-	if (!long_mode)
-		ip = (u32)ip;
-	/* Don't read past the instruction's page unless it continues there. */
-	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) != KVM_GVA_OK) {
-		n = min_t(unsigned int, n, PAGE_SIZE - offset_in_page(ip));
-		if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) !=
-		    KVM_GVA_OK)
-			return -1;
-	}
 	*seg = X86_SEG_DS;
 	for (i = 0; i < n; i++) {
 		switch (insn[i]) {

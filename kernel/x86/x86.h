@@ -122,6 +122,12 @@ void kvm_queue_ud(struct kvm_vcpu *vcpu);
 void kvm_queue_gp(struct kvm_vcpu *vcpu, u32 error_code);
 void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
 
+/* x86/cr.c */
+int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4);
+int kvm_decode_mov_to_cr(struct kvm_vcpu *vcpu, int *cr, int *gpr);
+int kvm_emulate_cr4_write(struct kvm_vcpu *vcpu, int gpr,
+			  unsigned long next_rip);
+
 /* x86/msr.c */
 int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest writes to CR4, which are intercepted so that only the features
+ * the guest's CPUID offers can be turned on (SDM vol. 3A 2.5; AMD APM
+ * vol. 2 3.1.3), and so that mode rules hold (no PAE off or LA57 change in
+ * long mode).  Writing CR4 through the VMCB/VMCS skips the TLB flush the
+ * real instruction implies, so changes to paging-related bits flush the
+ * guest's TLB here.
+ */
+#include "x86.h"
+#include "cpuid.h"
+#include "guest_mem.h"
+
+static bool kvm_cr4_allowed(struct kvm_vcpu *vcpu, unsigned long cr4)
+{
+	struct {
+		unsigned long bit;
+		u32 func;
+		enum cpuid_regs_idx reg;
+		int cpuid_bit;
+	} const needs[] = {
+		{ X86_CR4_OSXSAVE, 1, CPUID_ECX, 26 },
+		{ X86_CR4_PCIDE, 1, CPUID_ECX, 17 },
+		{ X86_CR4_VMXE, 1, CPUID_ECX, 5 },
+		{ X86_CR4_SMXE, 1, CPUID_ECX, 6 },
+		{ X86_CR4_FSGSBASE, 7, CPUID_EBX, 0 },
+		{ X86_CR4_SMEP, 7, CPUID_EBX, 7 },
+		{ X86_CR4_SMAP, 7, CPUID_EBX, 20 },
+		{ X86_CR4_UMIP, 7, CPUID_ECX, 2 },
+		{ X86_CR4_PKE, 7, CPUID_ECX, 3 },
+		{ X86_CR4_LA57, 7, CPUID_ECX, 16 },
+	};
+	int i;
+
+	if (cr4 & KVM_CR4_RESERVED_BITS)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(needs); i++)
+		if ((cr4 & needs[i].bit) &&
+		    !kvm_guest_cpuid_has(vcpu, needs[i].func, 0, needs[i].reg,
+					 needs[i].cpuid_bit))
+			return false;
+	return true;
+}
+
+/* Returns 0, or 1 when the write must #GP. */
+int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4)
+{
+	unsigned long old = kvm_x86_ops.get_cr(vcpu, 4);
+	const unsigned long paging_bits = X86_CR4_PGE | X86_CR4_PSE |
+		X86_CR4_PAE | X86_CR4_SMEP | X86_CR4_PCIDE | X86_CR4_LA57;
+
+	if (!kvm_cr4_allowed(vcpu, cr4))
+		return 1;
+	if (vcpu->efer & EFER_LMA) {
+		if (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57))
+			return 1;
+		/* PCIDE may only be set with CR3[11:0] zero (SDM 4.10.1). */
+		if ((cr4 & ~old & X86_CR4_PCIDE) &&
+		    (kvm_x86_ops.get_cr(vcpu, 3) & 0xfff))
+			return 1;
+	} else if (cr4 & X86_CR4_PCIDE) {
+		return 1;
+	}
+	kvm_x86_ops.set_cr(vcpu, 4, cr4);
+	if ((cr4 ^ old) & paging_bits)
+		set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+/*
+ * Decode MOV to CRn (0F 22 /r) at RIP, for exits that do not name the
+ * source register.  Returns the instruction length, or 0 if the bytes
+ * are not that instruction.
+ */
+int kvm_decode_mov_to_cr(struct kvm_vcpu *vcpu, int *cr, int *gpr)
+{
+	bool long_mode;
+	u8 insn[15];
+	int n, i = 0, rex = 0;
+
+	n = kvm_fetch_insn(vcpu, insn, &long_mode);
+	/* Prefixes: operand-size, segment and LOCK mean nothing to MOV CR. */
+	while (i < n && (insn[i] == 0x66 || insn[i] == 0x2e ||
+			 insn[i] == 0x3e || insn[i] == 0x26 || insn[i] == 0x36 ||
+			 insn[i] == 0x64 || insn[i] == 0x65 || insn[i] == 0xf0))
+		i++;
+	if (i < n && long_mode && (insn[i] & 0xf0) == 0x40)
+		rex = insn[i++];
+	if (i + 3 > n || insn[i] != 0x0f || insn[i + 1] != 0x22)
+		return 0;
+	/* The register form is implied: mod is ignored (SDM MOV CR). */
+	*cr = ((insn[i + 2] >> 3) & 7) | ((rex & 4) ? 8 : 0);
+	*gpr = (insn[i + 2] & 7) | ((rex & 1) ? 8 : 0);
+	return i + 3;
+}
+
+int kvm_emulate_cr4_write(struct kvm_vcpu *vcpu, int gpr,
+			  unsigned long next_rip)
+{
+	unsigned long val = vcpu->regs[gpr];
+	struct kvm_segment cs;
+
+	kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
+	if (!((vcpu->efer & EFER_LMA) && cs.l))
+		val = (u32)val;
+	if (kvm_x86_ops.get_cpl(vcpu) || kvm_set_cr4(vcpu, val)) {
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vcpu->regs[VCPU_REGS_RIP] = next_rip;
+	return 1;
+}
