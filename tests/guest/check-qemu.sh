@@ -31,12 +31,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Parse guests.ini into parallel arrays (order of appearance kept).
-names=() images=() exits=() outputs=() qemus=()
+names=() images=() exits=() outputs=() qemus=() qargs=()
 section=""
 flush() {
 	[ -n "$section" ] || return 0
 	names+=("$section"); images+=("$image"); exits+=("$exit_code")
-	outputs+=("$output"); qemus+=("$qemu_flag")
+	outputs+=("$output"); qemus+=("$qemu_flag"); qargs+=("$qemu_args")
 }
 while IFS= read -r line || [ -n "$line" ]; do
 	case $line in
@@ -44,7 +44,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	'['*']')
 		flush
 		section=${line#[}; section=${section%]}
-		image="" exit_code="" output="" qemu_flag="no"
+		image="" exit_code="" output="" qemu_flag="no" qemu_args=""
 		;;
 	*=*)
 		key=${line%%=*}; val=${line#*=}
@@ -56,6 +56,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		exit) exit_code=$val ;;
 		output) output=$val ;;
 		qemu) qemu_flag=$val ;;
+		qemu_args) qemu_args=$val ;;
 		esac
 		;;
 	esac
@@ -79,7 +80,8 @@ for i in "${!names[@]}"; do
 		echo "FAIL $name (missing $img)"; failed=$((failed + 1)); continue
 	fi
 	printf '%b' "${outputs[$i]}" > "$tmp/$name.expected"
-	timeout "$timeout_s" "$qemu" -accel tcg -kernel "$img" \
+	# shellcheck disable=SC2086 # qemu_args is a word list
+	timeout "$timeout_s" "$qemu" -accel tcg ${qargs[$i]} -kernel "$img" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -device pc-testdev \
 		-serial stdio -display none -monitor none -no-reboot -m 128 \
 		< /dev/null > "$tmp/$name.out" 2> "$tmp/$name.err"
