@@ -6,6 +6,8 @@
 #   make test       deps + build + unit tests + rig tests; one summary line
 #   make demo       deps + build + boot a greeting guest on our kvm.ko
 #   make deps       install the Debian packages we need (scripts/deps.sh)
+#   make bench      exit-cost benchmarks in the rig, ratios ours/reference
+#                   (scripts/bench.sh; not part of make test)
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
 #   make clean
 #
@@ -24,7 +26,7 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 RIG_PROG_SRCS := $(wildcard tests/rig/progs/*.c)
 RIG_PROGS := $(patsubst tests/rig/progs/%.c,$(BUILD)/rig-progs/%,$(RIG_PROG_SRCS))
 
-.PHONY: all module userspace guests rig-progs deps test unit rig demo clean help
+.PHONY: all module userspace guests rig-progs deps test unit rig bench demo clean help
 
 all: module userspace guests rig-progs
 
@@ -76,6 +78,11 @@ unit:
 
 rig:
 	@tests/rig/rig.py $(RIG_ARGS)
+
+bench:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh
 
 demo:
 	@scripts/deps.sh

@@ -274,6 +274,8 @@ class Inputs:
         self.refmods = reference_modules(self.kver)
         self.guests = (read_guests_ini(self.guests_ini)
                        if os.path.exists(self.guests_ini) else {})
+        bench_ini = os.path.join(ROOT, "tests", "guest", "bench.ini")
+        self.bench = read_guests_ini(bench_ini) if os.path.exists(bench_ini) else {}
 
     def kvm_missing(self, kvm):
         """None when usable, else (SKIP|FAIL, why)."""
@@ -372,6 +374,12 @@ def build_base_initramfs(inp, path):
         c.data(d + "exit", (kv.get("exit", "0").strip() or "0").encode())
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
+    for g, kv in inp.bench.items():  # bench.ini: /rig/bench/<name>/{image,args,exit}
+        img = os.path.join(inp.guest_dir, kv.get("image", ""))
+        if os.path.isfile(img):
+            c.file("rig/bench/%s/image" % g, img, 0o644)
+            c.data("rig/bench/%s/args" % g, kv.get("args", "").encode())
+            c.data("rig/bench/%s/exit" % g, (kv.get("exit", "0").strip() or "0").encode())
     c.data("rig/payload.default", inp.default_payload().encode())
     c.close()
 

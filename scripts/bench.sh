@@ -1,0 +1,43 @@
+#!/bin/bash
+# bench.sh - make bench: run the rig's bench scenario on the reference and on
+# our kvm.ko in one rig invocation and print, per row, the cycles per op each
+# measured inside the guest and the ratio ours/reference. Absolute numbers
+# under the rig's emulated CPU mean little; the ratio is the result.
+# Exits non-zero when the bench itself is broken (a boot or a bench payload
+# failed, or a row is missing on one side); never because of a number.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+"$root/tests/rig/rig.py" --kvm=both --scenario bench "$@" | tee "$log"
+rc=${PIPESTATUS[0]}
+logs=$root/build/rig/logs
+python3 - "$logs/latest-reference-bench.results" "$logs/latest-ours-bench.results" <<'PY'
+import re, sys
+def rows(path):
+    out = {}
+    try:
+        for line in open(path, errors="replace"):
+            m = re.match(r"RIG: bench (\S+)\.(\S+) PASS value=(\d+)", line.strip())
+            if m:
+                out["%s.%s" % (m.group(1), m.group(2))] = int(m.group(3))
+    except OSError:
+        pass
+    return out
+ref, ours = rows(sys.argv[1]), rows(sys.argv[2])
+names = list(dict.fromkeys(list(ref) + list(ours)))
+print()
+print("%-24s %14s %14s %8s" % ("row (cycles/op)", "reference", "ours", "ours/ref"))
+missing = 0
+for n in names:
+    r, o = ref.get(n), ours.get(n)
+    ratio = "%.2f" % (o / r) if r and o is not None else "-"
+    missing += r is None or o is None
+    print("%-24s %14s %14s %8s" % (n, r if r is not None else "missing",
+                                    o if o is not None else "missing", ratio))
+if not names or missing:
+    print("bench: rows missing", file=sys.stderr)
+    sys.exit(1)
+PY
+table_rc=$?
+[ "$rc" -eq 0 ] && [ "$table_rc" -eq 0 ]
