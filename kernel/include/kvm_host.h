@@ -59,6 +59,35 @@ struct kvm_memory_slot {
 };
 
 struct kvm;
+struct kvm_vcpu;
+
+/*
+ * In-kernel devices on the port-I/O and MMIO buses (core/iodev.c).  The
+ * device sees offsets into its range.  Return 0, or -errno to let the
+ * access go to userspace as if no device were there.
+ */
+enum kvm_bus { KVM_PIO_BUS, KVM_MMIO_BUS, KVM_NR_BUSES };
+
+struct kvm_io_device_ops {
+	int (*read)(struct kvm_vcpu *vcpu, void *opaque, u64 offset,
+		    void *val, u32 len);
+	int (*write)(struct kvm_vcpu *vcpu, void *opaque, u64 offset,
+		     const void *val, u32 len);
+};
+
+struct kvm_io_range {
+	u64 addr;
+	u32 len;
+	const struct kvm_io_device_ops *ops;
+	void *opaque;
+};
+
+#define KVM_IO_BUS_MAX	16
+
+struct kvm_io_bus {
+	int nr;		/* published with smp_store_release() */
+	struct kvm_io_range ranges[KVM_IO_BUS_MAX];
+};
 
 /*
  * The nested page table (NPT/EPT) of one VM: guest-physical to
@@ -231,6 +260,9 @@ struct kvm {
 
 	u64 tss_addr;
 	u64 identity_map_addr;
+
+	/* In-kernel devices; ranges are added under lock, never removed. */
+	struct kvm_io_bus buses[KVM_NR_BUSES];
 };
 
 #define kvm_for_each_vcpu(idx, vcpup, kvm)				\
@@ -256,6 +288,13 @@ struct kvm_memory_slot *kvm_gfn_to_slot(struct kvm *kvm, gfn_t gfn);
 void kvm_mark_page_dirty(struct kvm *kvm, gfn_t gfn);
 void kvm_make_all_vcpus_request(struct kvm *kvm, int req);
 long kvm_check_extension(long cap);
+
+int kvm_io_bus_register(struct kvm *kvm, enum kvm_bus bus, u64 addr, u32 len,
+			const struct kvm_io_device_ops *ops, void *opaque);
+int kvm_io_bus_read(struct kvm_vcpu *vcpu, enum kvm_bus bus, u64 addr,
+		    void *val, u32 len);
+int kvm_io_bus_write(struct kvm_vcpu *vcpu, enum kvm_bus bus, u64 addr,
+		     const void *val, u32 len);
 
 /* x86/ */
 int kvm_x86_init(void);

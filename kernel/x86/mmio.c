@@ -126,6 +126,10 @@ static int emul_read(struct x86_emulate_ctxt *ctxt, u64 linear, void *val,
 		       KVM_GVA_OK ? X86EMUL_CONTINUE : X86EMUL_UNHANDLEABLE;
 	}
 
+	/* An in-kernel device (LAPIC, IOAPIC) answers without leaving. */
+	if (!kvm_io_bus_read(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
+		return X86EMUL_CONTINUE;
+
 	/* A device read: answered already, or ask userspace. */
 	for (i = 0; i < vcpu->mmio.nr_reads; i++) {
 		if (vcpu->mmio.reads[i].gpa == gpa &&
@@ -158,6 +162,9 @@ static int emul_write(struct x86_emulate_ctxt *ctxt, u64 linear,
 		return kvm_write_guest_virt(vcpu, linear, val, bytes, 0) ==
 		       KVM_GVA_OK ? X86EMUL_CONTINUE : X86EMUL_UNHANDLEABLE;
 	}
+	if (!kvm_io_bus_write(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
+		return X86EMUL_CONTINUE;
+
 	/* One device write per instruction: it leaves as the exit. */
 	if (vcpu->mmio.write_pending || bytes > 8)
 		return X86EMUL_UNHANDLEABLE;

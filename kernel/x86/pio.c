@@ -57,6 +57,25 @@ static void kvm_pio_pending(struct kvm_vcpu *vcpu, bool in, int size,
 int kvm_emulate_pio(struct kvm_vcpu *vcpu, bool in, int size, u16 port,
 		    unsigned long next_rip)
 {
+	unsigned long *rax = &vcpu->regs[VCPU_REGS_RAX];
+	u32 val = 0;
+
+	/* An in-kernel device (PIC, PIT...) answers without leaving. */
+	if (in && !kvm_io_bus_read(vcpu, KVM_PIO_BUS, port, &val, size)) {
+		if (size == 1)
+			*rax = (*rax & ~0xffUL) | (u8)val;
+		else if (size == 2)
+			*rax = (*rax & ~0xffffUL) | (u16)val;
+		else
+			*rax = val;
+		vcpu->regs[VCPU_REGS_RIP] = next_rip;
+		return 1;
+	}
+	if (!in && !kvm_io_bus_write(vcpu, KVM_PIO_BUS, port, rax, size)) {
+		vcpu->regs[VCPU_REGS_RIP] = next_rip;
+		return 1;
+	}
+
 	kvm_pio_exit(vcpu, in, size, port, 1);
 	if (!in)
 		memcpy(vcpu->pio_data, &vcpu->regs[VCPU_REGS_RAX], size);
