@@ -139,4 +139,58 @@ TEST_F(UartTest, WideAccessReachesConsecutiveRegisters) {
   EXPECT_EQ(in(Uart16550::kIerDlm), 'k' & 0x0f);
 }
 
+TEST_F(UartTest, ReceiveSpaceFollowsTheFifoSoInputNeedNotOverrun) {
+  EXPECT_EQ(uart.receive_space(), 1u) << "FIFOs off: the holding register only";
+  uart.receive('a');
+  EXPECT_EQ(uart.receive_space(), 0u);
+  EXPECT_EQ(in(Uart16550::kRbrThrDll), 'a');
+  out(Uart16550::kIirFcr, 0x01);  // FIFOs on
+  EXPECT_EQ(uart.receive_space(), Uart16550::kFifoSize);
+  for (int i = 0; i < 5; ++i) {
+    uart.receive(static_cast<std::uint8_t>('0' + i));
+  }
+  EXPECT_EQ(uart.receive_space(), Uart16550::kFifoSize - 5);
+  EXPECT_EQ(in(Uart16550::kLsr) & Uart16550::kLsrOverrun, 0) << "no byte was lost";
+  std::string got;
+  while (in(Uart16550::kLsr) & Uart16550::kLsrDataReady) {
+    got.push_back(static_cast<char>(in(Uart16550::kRbrThrDll)));
+  }
+  EXPECT_EQ(got, "01234");
+}
+
+// What Linux's 8250 driver does with a typed line: received-data interrupt, drain RBR while
+// LSR.DR, interrupt goes away; a second line raises it again (a new edge for the IOAPIC).
+TEST_F(UartTest, EachBurstOfInputGivesANewInterruptEdge) {
+  uart.connect_irq([this](bool level) { irq_changes.push_back(level); });
+  out(Uart16550::kIirFcr, 0x07);  // FIFOs on, both cleared
+  out(Uart16550::kMcr, 0x0b);     // DTR, RTS, OUT2
+  out(Uart16550::kIerDlm, 0x05);  // received data + line status
+  for (char c : std::string("ls\r")) {
+    uart.receive(static_cast<std::uint8_t>(c));
+  }
+  EXPECT_TRUE(uart.irq_level());
+  EXPECT_EQ(in(Uart16550::kIirFcr), 0xc4);
+  std::string got;
+  while (in(Uart16550::kLsr) & Uart16550::kLsrDataReady) {
+    got.push_back(static_cast<char>(in(Uart16550::kRbrThrDll)));
+  }
+  EXPECT_EQ(got, "ls\r");
+  EXPECT_EQ(in(Uart16550::kIirFcr), 0xc1);
+  uart.receive('x');
+  EXPECT_EQ(irq_changes, (std::vector<bool>{true, false, true}));
+}
+
+TEST_F(UartTest, OverrunRaisesALineStatusInterruptWhenEnabled) {
+  uart.connect_irq([this](bool level) { irq_changes.push_back(level); });
+  out(Uart16550::kMcr, 0x08);
+  out(Uart16550::kIerDlm, 0x04);  // line status only
+  uart.receive('a');
+  EXPECT_FALSE(uart.irq_level()) << "data alone is not a line-status cause";
+  uart.receive('b');  // FIFOs off: overrun
+  EXPECT_TRUE(uart.irq_level());
+  EXPECT_EQ(in(Uart16550::kIirFcr), 0x06);
+  EXPECT_TRUE(in(Uart16550::kLsr) & Uart16550::kLsrOverrun);
+  EXPECT_FALSE(uart.irq_level()) << "reading LSR clears the cause";
+}
+
 }  // namespace

@@ -36,6 +36,12 @@ void Uart16550::receive(std::uint8_t byte) {
   update_irq();
 }
 
+std::size_t Uart16550::receive_space() const {
+  std::lock_guard lock(mutex_);
+  const std::size_t capacity = fcr_ ? kFifoSize : 1;
+  return rx_fifo_.size() >= capacity ? 0 : capacity - rx_fifo_.size();
+}
+
 bool Uart16550::irq_level() const {
   std::lock_guard lock(mutex_);
   return irq_level_;

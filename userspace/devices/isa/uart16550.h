@@ -8,9 +8,11 @@
 //   (receiver line status, received data, THR empty, modem status) and the FIFO-enabled bits;
 //   loopback (MCR.LOOP): transmitted bytes are received, MSR mirrors MCR's DTR/RTS/OUT1/OUT2,
 //   which is what Linux's 8250 probe checks.
-// Missing: the interrupt line is computed (irq_level()) and offered to an optional callback,
-//   but the machine does not connect it to an interrupt controller yet; no baud-rate timing,
-//   FIFO trigger levels or character timeout; no parity/framing errors or break; no host input.
+// Works too: the interrupt output goes to the machine's IRQ line (IRQ 4 for COM1) through
+//   connect_irq(); host input arrives through receive(), and receive_space() lets the input
+//   side wait instead of overrunning the FIFO.
+// Missing: baud-rate timing, FIFO trigger levels and the character-timeout interrupt (received
+//   data interrupts as soon as one byte is there), parity/framing errors and break.
 //
 // Legend (locking): all state is guarded by mutex_, so a vCPU thread and an input thread may
 // call in concurrently.  The sink and IRQ callbacks run with mutex_ held: they must not call
@@ -57,6 +59,8 @@ class Uart16550 final : public bus::BusDevice {
   void connect_irq(IrqLine line);
   // A byte arriving on the serial line (host input).  Dropped with LSR.OE when the FIFO is full.
   void receive(std::uint8_t byte);
+  // Bytes the receive FIFO (or, with FIFOs off, the holding register) can still take.
+  std::size_t receive_space() const;
   // The interrupt output: an enabled cause is pending and MCR.OUT2 (the PC's IRQ gate) is set.
   bool irq_level() const;
 
