@@ -123,8 +123,11 @@ void ioapic_eoi(struct ioapic *io, u8 vector)
 	for (pin = 0; pin < IOAPIC_NR_PINS; pin++) {
 		u64 *e = &io->redir[pin];
 
-		if ((*e & IOAPIC_RTE_VECTOR) != vector || !rte_level(*e) ||
-		    !(*e & IOAPIC_RTE_REMOTE_IRR))
+		if ((*e & IOAPIC_RTE_VECTOR) != vector)
+			continue;
+		if (io->ops && io->ops->pin_acked)
+			io->ops->pin_acked(io->opaque, pin);
+		if (!rte_level(*e) || !(*e & IOAPIC_RTE_REMOTE_IRR))
 			continue;
 		*e &= ~IOAPIC_RTE_REMOTE_IRR;
 		if (io->line & (1u << pin))

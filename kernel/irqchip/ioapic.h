@@ -13,7 +13,10 @@
  *   ioapic_get/set_state()  KVM_GET/SET_IRQCHIP chip 2.
  * Callbacks (struct ioapic_ops): deliver(msg) sends the interrupt message
  * to the local APICs and returns how many accepted it (<= 0: none);
- * optional mask_changed(pin, masked) when a redirection mask bit flips.
+ * optional mask_changed(pin, masked) when a redirection mask bit flips;
+ * optional pin_acked(pin) for every pin whose vector an EOI matched, edge
+ * pins included (the PIT's ack notifier; have the LAPICs report that
+ * edge vector with lapic_set_eoi_notify()).
  *
  * Locking: the caller serialises all calls on one struct ioapic.  deliver
  * runs under that lock and takes the target LAPICs' locks (order: IOAPIC
@@ -33,6 +36,8 @@
 struct ioapic_ops {
 	int (*deliver)(void *opaque, const struct irq_msg *msg);
 	void (*mask_changed)(void *opaque, unsigned int pin, bool masked); /* optional */
+	/* optional: ioapic_eoi() matched pin's vector (edge or level) */
+	void (*pin_acked)(void *opaque, unsigned int pin);
 };
 
 /*

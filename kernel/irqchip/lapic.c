@@ -16,7 +16,8 @@
  *    highest IRR vector is deliverable when its class is above PPR's.
  *  - EOI clears the highest ISR bit; a vector whose TMR bit is set (it
  *    arrived level-triggered) is broadcast to the IOAPIC.  Directed EOI
- *    (SVR bit 12) is not offered.
+ *    (SVR bit 12) is not offered.  Edge vectors the glue marked with
+ *    lapic_set_eoi_notify() are reported too (ack notifiers).
  *  - Accepting: fixed/lowest-priority set IRR (and TMR for level), with
  *    vectors 0..15 rejected into ESR bit 6; NMI, SMI, INIT, SIPI and
  *    ExtINT become pending events for the glue.  A software-disabled APIC
@@ -183,8 +184,17 @@ static void lapic_eoi(struct lapic *apic)
 		return;
 	vec_clear(apic, LAPIC_ISR, v);
 	update_ppr(apic);
-	if (vec_test(apic, LAPIC_TMR, v) && apic->ops && apic->ops->eoi_broadcast)
+	if ((vec_test(apic, LAPIC_TMR, v) || (apic->eoi_notify[v >> 5] & (1u << (v & 31)))) &&
+	    apic->ops && apic->ops->eoi_broadcast)
 		apic->ops->eoi_broadcast(apic->opaque, v);
+}
+
+void lapic_set_eoi_notify(struct lapic *apic, u8 vector, bool notify)
+{
+	if (notify)
+		apic->eoi_notify[vector >> 5] |= 1u << (vector & 31);
+	else
+		apic->eoi_notify[vector >> 5] &= ~(1u << (vector & 31));
 }
 
 u64 lapic_get_cr8(const struct lapic *apic)
@@ -637,7 +647,12 @@ static int reg_write(struct lapic *apic, u32 off, u32 val, bool strict, u64 now)
 	case LAPIC_LVT1:
 	case LAPIC_LVTERR:
 		mask = lvt_writable(apic, off);
-		if (strict && (val & ~mask))
+		/*
+		 * Delivery status (12) and remote IRR (14) are read-only:
+		 * software writes back what it read, so they never fault
+		 * (upstream KVM ignores them too).
+		 */
+		if (strict && (val & ~(mask | (1u << 12) | (1u << 14))))
 			return LAPIC_MSR_GP;
 		old = REG(apic, off);
 		val &= mask;
@@ -857,23 +872,26 @@ int lapic_set_base(struct lapic *apic, u64 value, bool host_initiated)
 
 void lapic_get_state(const struct lapic *apic, struct kvm_lapic_state *st, u64 now)
 {
-	u32 *regs = (u32 *)st->regs;
+	u32 v;
 
 	memcpy(st->regs, apic->regs, sizeof(st->regs));
-	regs[LAPIC_TMCCT >> 2] = lapic_timer_current_count(apic, now);
-	if (lapic_x2apic_mode(apic))
-		regs[LAPIC_ID >> 2] = REG(apic, LAPIC_ID) << 24;
+	v = lapic_timer_current_count(apic, now);
+	memcpy(st->regs + LAPIC_TMCCT, &v, 4);
+	if (lapic_x2apic_mode(apic)) {
+		v = REG(apic, LAPIC_ID) << 24;
+		memcpy(st->regs + LAPIC_ID, &v, 4);
+	}
 }
 
 int lapic_set_state(struct lapic *apic, const struct kvm_lapic_state *st, u64 now)
 {
-	const u32 *regs = (const u32 *)st->regs;
-	u32 tmcct = regs[LAPIC_TMCCT >> 2], tmict;
+	u32 tmcct, tmict;
 
 	memcpy(apic->regs, st->regs, sizeof(apic->regs));
+	tmcct = REG(apic, LAPIC_TMCCT);
 	REG(apic, LAPIC_LVR) = LAPIC_VERSION;
 	if (lapic_x2apic_mode(apic)) {
-		REG(apic, LAPIC_ID) = regs[LAPIC_ID >> 2] >> 24;
+		REG(apic, LAPIC_ID) >>= 24;
 		REG(apic, LAPIC_LDR) = x2apic_ldr(REG(apic, LAPIC_ID));
 	}
 	REG(apic, LAPIC_DFR) |= 0x0fffffffu;

@@ -31,7 +31,8 @@
  * Callbacks (struct lapic_ops), all called with the caller's lock held:
  *   send_ipi(msg)         an ICR write; msg->shorthand set; the glue
  *                         finds the targets (lapic_deliver_msg).
- *   eoi_broadcast(vec)    EOI of a level-triggered vector (TMR set):
+ *   eoi_broadcast(vec)    EOI of a level-triggered vector (TMR set) or
+ *                         of one marked with lapic_set_eoi_notify():
  *                         call ioapic_eoi().
  *   timer_changed(ns)     the next timer expiry moved: arm the hrtimer at
  *                         ns (absolute, caller's clock), 0 = cancel.
@@ -128,6 +129,14 @@ struct lapic {
 	u64 timer_deadline_ns;	/* next expiry, 0 = not armed */
 	u64 tsc_deadline;	/* IA32_TSC_DEADLINE */
 	u32 esr_pending;	/* errors since the last ESR write */
+	/*
+	 * Vectors whose EOI the glue wants to hear about even when they
+	 * arrived edge-triggered (TMR clear): upstream forwards EOIs of IOAPIC
+	 * pins that have ack notifiers, e.g. the PIT's, so that edge IRQ0
+	 * through the IOAPIC can drive lost-tick reinjection.  Set with
+	 * lapic_set_eoi_notify().
+	 */
+	u32 eoi_notify[8];
 	/* Events for the glue. */
 	u32 nmi_pending;
 	bool smi_pending, init_pending, sipi_pending, extint_pending;
@@ -156,6 +165,7 @@ void lapic_write_tsc_deadline(struct lapic *apic, u64 value, u64 guest_tsc, u64 
 u64 lapic_get_cr8(const struct lapic *apic);
 void lapic_set_cr8(struct lapic *apic, u64 cr8);
 
+void lapic_set_eoi_notify(struct lapic *apic, u8 vector, bool notify);
 int lapic_has_interrupt(const struct lapic *apic);
 int lapic_acknowledge(struct lapic *apic);
 int lapic_accept_interrupt(struct lapic *apic, u8 delivery_mode, u8 vector, bool level_trigger);

@@ -25,7 +25,9 @@ struct IoapicFixture : ::testing::Test {
     f->sent.push_back(*m);
     return f->accept;
   }
-  static constexpr ioapic_ops kOps = {Deliver, nullptr};
+  std::vector<unsigned> acked;
+  static void PinAcked(void* o, unsigned pin) { static_cast<IoapicFixture*>(o)->acked.push_back(pin); }
+  static constexpr ioapic_ops kOps = {Deliver, nullptr, PinAcked};
 
   void SetUp() override { ioapic_init(&io, &kOps, this); }
 
@@ -107,6 +109,14 @@ TEST_F(IoapicFixture, LevelRemoteIrrAndEoiRedelivery) {
   ioapic_eoi(&io, 0x45);
   EXPECT_EQ(sent.size(), 2u);
   EXPECT_FALSE(ReadReg(0x10 + 10) & kRemoteIrr);
+}
+
+TEST_F(IoapicFixture, EoiReportsEveryPinWithThatVector) {
+  Program(2, 0x30, 0);           // edge, e.g. the PIT
+  Program(8, 0x30 | kLevel, 0);  // level, same vector
+  Program(9, 0x31, 0);
+  ioapic_eoi(&io, 0x30);
+  EXPECT_EQ(acked, (std::vector<unsigned>{2, 8}));
 }
 
 TEST_F(IoapicFixture, UnmaskingAnAssertedLevelLineDelivers) {

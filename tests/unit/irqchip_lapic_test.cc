@@ -165,6 +165,19 @@ TEST_F(LapicFixture, EoiOfLevelVectorReachesTheIoapic) {
   EXPECT_EQ(m.cpu[0].eois.size(), 1u);  // edge: no broadcast
 }
 
+TEST_F(LapicFixture, EoiNotifyReportsChosenEdgeVectors) {
+  lapic_set_eoi_notify(a, 0x38, true);
+  lapic_accept_interrupt(a, LAPIC_DM_FIXED, 0x38, false);
+  EXPECT_EQ(lapic_acknowledge(a), 0x38);
+  Wr(a, LAPIC_EOI, 0);
+  EXPECT_EQ(m.cpu[0].eois, std::vector<uint8_t>{0x38});
+  lapic_set_eoi_notify(a, 0x38, false);
+  lapic_accept_interrupt(a, LAPIC_DM_FIXED, 0x38, false);
+  lapic_acknowledge(a);
+  Wr(a, LAPIC_EOI, 0);
+  EXPECT_EQ(m.cpu[0].eois.size(), 1u);
+}
+
 TEST_F(LapicFixture, CoalescingAndKicks) {
   int k = m.cpu[1].kicks;
   EXPECT_EQ(lapic_accept_interrupt(&m.cpu[1].apic, LAPIC_DM_FIXED, 0x80, false), 1);
