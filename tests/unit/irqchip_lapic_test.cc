@@ -484,7 +484,10 @@ TEST_F(X2apicFixture, GpRules) {
   EXPECT_EQ(lapic_msr_write(x, 0x808, 0x100, 0), LAPIC_MSR_GP);  // TPR reserved bits
   EXPECT_EQ(lapic_msr_write(x, 0x808, 1ull << 32, 0), LAPIC_MSR_GP);
   EXPECT_EQ(lapic_msr_write(x, 0x80f, 0x1000 | 0x1ff, 0), LAPIC_MSR_GP);  // no directed EOI
-  EXPECT_EQ(lapic_msr_write(x, 0x835, 1u << 14, 0), LAPIC_MSR_GP);  // LINT0 remote IRR RO
+  EXPECT_EQ(lapic_msr_write(x, 0x835, 1u << 17, 0), LAPIC_MSR_GP);  // LINT0 reserved bit
+  // Read-only status bits written back as read are ignored, not faulted (read-modify-write).
+  EXPECT_EQ(lapic_msr_write(x, 0x835, (1u << 14) | (1u << 12) | 0x10000, 0), 0);
+  EXPECT_EQ(R(0x835), 0x10000u);
   EXPECT_EQ(lapic_msr_write(x, 0x839, 0, 0), LAPIC_MSR_GP);  // TMCCT read-only
   EXPECT_EQ(lapic_msr_write(x, 0x83f, 0x100, 0), LAPIC_MSR_GP);
   EXPECT_EQ(lapic_msr_write(x, 0x83e, 0x4, 0), LAPIC_MSR_GP);  // TDCR bit 2 reserved
