@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <charconv>
+#include <set>
 #include <string_view>
 
 namespace cli {
@@ -8,8 +9,11 @@ namespace cli {
 namespace {
 
 vmm::Result<std::uint64_t, CliError> parse_ram_mib(std::string_view text) {
-  std::uint64_t multiplier = 1;
   std::string_view digits = text;
+  if (digits.substr(0, 5) == "size=") {
+    digits.remove_prefix(5);
+  }
+  std::uint64_t multiplier = 1;
   if (!digits.empty()) {
     const char last = digits.back();
     if (last == 'M' || last == 'm') {
@@ -37,15 +41,56 @@ vmm::Result<std::uint64_t, CliError> parse_ram_mib(std::string_view text) {
   return value;
 }
 
+vmm::Result<unsigned, CliError> parse_cpus(std::string_view text) {
+  std::string_view digits = text;
+  if (digits.substr(0, 5) == "cpus=") {
+    digits.remove_prefix(5);
+  }
+  if (digits.find(',') != std::string_view::npos || digits.find('=') != std::string_view::npos) {
+    return CliError{"-smp: '" + std::string(text) +
+                    "': only a CPU count is supported (N or cpus=N), no topology"};
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+    return CliError{"-smp: '" + std::string(text) + "' is not a CPU count"};
+  }
+  if (value < 1 || value > kMaxCpus) {
+    return CliError{"-smp: " + std::string(text) + " is outside 1.." + std::to_string(kMaxCpus)};
+  }
+  return value;
+}
+
+vmm::Result<std::monostate, CliError> parse_serial(std::string_view text, Options& options) {
+  if (text == "stdio") {
+    options.serial = SerialMode::kStdio;
+  } else if (text == "none" || text == "null") {
+    options.serial = SerialMode::kNone;
+  } else if (text.substr(0, 5) == "file:" && text.size() > 5) {
+    options.serial = SerialMode::kFile;
+    options.serial_path = std::string(text.substr(5));
+  } else {
+    return CliError{"-serial: '" + std::string(text) +
+                    "' is not supported; use stdio, none or file:PATH"};
+  }
+  return vmm::kOk;
+}
+
 }  // namespace
 
 vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> args) {
   Options options;
-  bool have_kernel = false;
+  std::set<std::string> seen;
   for (std::size_t i = 1; i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (arg.size() > 2 && arg.substr(0, 2) == "--") {
       arg.remove_prefix(1);
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      const std::string key(arg);
+      if (!seen.insert(key).second && key != "-h" && key != "-help") {
+        return CliError{"option " + key + " given twice"};
+      }
     }
     auto next_value = [&](std::string_view option) -> vmm::Result<std::string_view, CliError> {
       if (i + 1 >= args.size()) {
@@ -53,8 +98,23 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       }
       return std::string_view(args[++i]);
     };
+    auto file_value = [&](std::string_view option) -> vmm::Result<std::string, CliError> {
+      auto value = next_value(option);
+      if (!value) {
+        return value.error();
+      }
+      if (value.value().empty()) {
+        return CliError{std::string(option) + ": empty file name"};
+      }
+      return std::string(value.value());
+    };
+
     if (arg == "-h" || arg == "-help") {
       options.help = true;
+      return options;
+    }
+    if (arg == "-version") {
+      options.version = true;
       return options;
     }
     if (arg == "-m") {
@@ -67,41 +127,118 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
         return mib.error();
       }
       options.ram_mib = mib.value();
-    } else if (arg == "-kernel") {
+    } else if (arg == "-smp") {
       auto value = next_value(arg);
       if (!value) {
         return value.error();
       }
-      if (value.value().empty()) {
-        return CliError{"-kernel: empty file name"};
+      auto cpus = parse_cpus(value.value());
+      if (!cpus) {
+        return cpus.error();
       }
-      options.kernel_path = std::string(value.value());
-      have_kernel = true;
+      options.cpus = cpus.value();
+    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios") {
+      auto value = file_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      (arg == "-kernel" ? options.kernel_path
+                        : arg == "-initrd" ? options.initrd_path : options.bios_path) =
+          value.value();
+    } else if (arg == "-append") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      options.cmdline = std::string(value.value());
+      options.cmdline_given = true;
+    } else if (arg == "-serial") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      if (auto s = parse_serial(value.value(), options); !s) {
+        return s.error();
+      }
+    } else if (arg == "-display") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      if (value.value() != "none") {
+        return CliError{"-display " + std::string(value.value()) +
+                        ": kvm-run has no display; only -display none"};
+      }
+      options.display_none = true;
+    } else if (arg == "-name") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      std::string_view name = value.value();
+      if (name.substr(0, 6) == "guest=") {
+        name.remove_prefix(6);
+      }
+      if (name.empty() || name.find(',') != std::string_view::npos) {
+        return CliError{"-name: '" + std::string(value.value()) +
+                        "': give a plain name (or guest=NAME)"};
+      }
+      options.name = std::string(name);
     } else if (arg == "-nographic") {
       options.nographic = true;
+    } else if (arg == "-no-reboot") {
+      options.no_reboot = true;
+    } else if (arg == "-hda") {
+      return CliError{"-hda: kvm-run has no disk controller yet"};
     } else if (!arg.empty() && arg[0] == '-') {
       return CliError{"unknown option '" + std::string(args[i]) + "'"};
     } else {
       return CliError{"unexpected argument '" + std::string(args[i]) + "'"};
     }
   }
-  if (!have_kernel) {
+  if (options.nographic && options.display_none) {
+    return CliError{"-nographic and -display cannot be combined (-nographic already means no "
+                    "display)"};
+  }
+  if (options.kernel_path.empty()) {
+    if (!options.bios_path.empty()) {
+      return CliError{"booting through -bios is not implemented yet; use -kernel IMAGE"};
+    }
+    if (!options.initrd_path.empty() || options.cmdline_given) {
+      return CliError{"-initrd and -append need -kernel IMAGE"};
+    }
     return CliError{"no guest image given; use -kernel IMAGE"};
   }
   return options;
 }
 
 std::string usage() {
-  return "usage: kvm-run [-m MB] -kernel IMAGE [-nographic]\n"
-         "  -m MB          guest RAM in MiB (default 128, " +
+  return "usage: kvm-run [options] -kernel IMAGE\n"
+         "  -kernel IMAGE      a Linux bzImage (booted directly, 64-bit entry), a multiboot\n"
+         "                     image (a.out kludge), or a flat image run in real mode at 0000:7C00\n"
+         "  -initrd FILE       initial ramdisk (Linux only)\n"
+         "  -append CMDLINE    kernel command line (Linux only), e.g. \"console=ttyS0\"\n"
+         "  -m SIZE            guest RAM in MiB (default 128, " +
          std::to_string(kMinRamMib) + ".." + std::to_string(kMaxRamMib) +
          "; suffix M or G allowed)\n"
-         "  -kernel IMAGE  multiboot (a.out kludge) image, or a flat image run in real mode at "
-         "0000:7C00\n"
-         "  -nographic     accepted; there is no display yet (serial output goes to stdout)\n"
-         "exit status: the guest's (V << 1) | 1 after it writes V to port 0xf4; 0 when it halts\n"
-         "with nothing to wake it; 2 on a usage error or guest triple fault; 3 on a kvm-run or\n"
-         "KVM error\n";
+         "  -smp N             vCPUs (default 1, up to " +
+         std::to_string(kMaxCpus) +
+         "; more than 1 needs KVM's in-kernel irqchip)\n"
+         "  -serial DEV        COM1: stdio (default), none, or file:PATH\n"
+         "  -nographic         no display (there is none anyway); serial on stdio\n"
+         "  -display none      the same, in the other spelling\n"
+         "  -no-reboot         exit (status 0) when the guest resets instead of rebooting it\n"
+         "  -bios FILE         accepted and remembered; booting through a BIOS comes later\n"
+         "  -name NAME         a name for kvm-run's messages and its main thread\n"
+         "  -h, --help         this text;  --version  the version\n"
+         "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"
+         "exit status: 0 on guest power-off (or reset with -no-reboot); the guest's (V << 1) | 1\n"
+         "after it writes V to port 0xf4; 2 on a usage error (or a test image's triple fault);\n"
+         "3 on a kvm-run or KVM error; 128+N when stopped by signal N\n";
+}
+
+std::string version() {
+  return "kvm-run 0.5 (KVM API 12)\n";
 }
 
 }  // namespace cli

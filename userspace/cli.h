@@ -1,10 +1,20 @@
-// kvm-run's command line, QEMU-style: kvm-run [-m MB] -kernel IMAGE [-nographic]
+// kvm-run's command line, in QEMU's spelling so habits carry over:
 //
-// Exit statuses kvm-run itself uses (a guest picks its own through debug-exit, (V << 1) | 1,
-// and those are odd, so only 0 and 2 can be confused with a guest's choice):
-//   0  help printed, or the guest halted with nothing left to wake it
-//   2  command-line error (one line on stderr, then the usage hint), or guest triple fault
-//   3  kvm-run or KVM error: no /dev/kvm, bad image, an exit kvm-run cannot handle
+//   kvm-run [-m SIZE] [-smp N] -kernel IMAGE [-initrd FILE] [-append CMDLINE] [-nographic]
+//           [-serial stdio|none|file:PATH] [-display none] [-no-reboot] [-bios FILE]
+//           [-name NAME] | --help | --version
+//
+// Every option may also be spelled with two dashes.  Each may be given once; anything unknown,
+// repeated or contradictory is refused with a one-line reason.
+//
+// Exit statuses (a guest picks its own through debug-exit, (V << 1) | 1, and those are odd):
+//   0    the guest powered off (ACPI S5), or reset with -no-reboot; a test image halted with
+//        nothing left to wake it; Ctrl-A x; --help or --version
+//   2    command-line error (one line on stderr, then the usage hint), or a test image's
+//        triple fault
+//   3    kvm-run or KVM error: no /dev/kvm, bad image, a vCPU exit kvm-run cannot handle
+//        (the exit and the registers are printed)
+//   128+N  stopped by signal N (SIGINT: 130, SIGTERM: 143)
 #pragma once
 
 #include <cstdint>
@@ -17,24 +27,42 @@ namespace cli {
 
 inline constexpr int kStatusUsage = 2;
 inline constexpr std::uint64_t kMinRamMib = 2;
-// Below the 3 GiB mark, where a PCI hole will go; RAM is one slot at 0 for now.
-inline constexpr std::uint64_t kMaxRamMib = 3072;
+inline constexpr std::uint64_t kMaxRamMib = 1ull << 20;  // 1 TiB
+inline constexpr unsigned kMaxCpus = 254;                // xAPIC IDs 0-253
+
+enum class SerialMode {
+  kStdio,  // output to stdout, input from stdin (raw when it is a terminal)
+  kNone,   // COM1 exists but is connected to nothing
+  kFile,   // output appended to a file (created or truncated), no input
+};
 
 struct Options {
   std::uint64_t ram_mib = 128;
+  unsigned cpus = 1;
   std::string kernel_path;
-  bool nographic = false;  // accepted for QEMU compatibility; there is no display yet
-  bool help = false;       // -h/--help: print usage and exit 0
+  std::string initrd_path;
+  std::string cmdline;
+  bool cmdline_given = false;
+  SerialMode serial = SerialMode::kStdio;
+  std::string serial_path;  // kFile
+  bool nographic = false;     // accepted; there is no display anyway
+  bool display_none = false;  // -display none
+  bool no_reboot = false;     // a guest reset ends kvm-run (status 0) instead of rebooting
+  std::string bios_path;      // -bios: remembered for the BIOS boot path (not used by -kernel)
+  std::string name;           // -name: shown in kvm-run's messages and as the main thread's name
+  bool help = false;          // -h/--help: print usage and exit 0
+  bool version = false;       // --version: print the version and exit 0
 };
 
 struct CliError {
   std::string message;  // one line, without "kvm-run: "
 };
 
-// args[0] is the program name.  Options may also be spelled with two dashes (--kernel), as
-// QEMU allows.  -m takes MiB, optionally suffixed M or G (-m 512, -m 512M, -m 1G).
+// args[0] is the program name.  -m takes MiB, optionally suffixed M or G (-m 512, -m 512M,
+// -m 1G, also -m size=1G); -smp takes N or cpus=N.
 vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> args);
 
 std::string usage();
+std::string version();
 
 }  // namespace cli

@@ -1,45 +1,211 @@
 // kvm-run: a PC-style virtual machine monitor on /dev/kvm.
+//
+// main() wires the command line to the machine and owns what outlives one machine: the
+// terminal, the console input thread, signal handling and the reboot loop (a guest reset
+// builds a fresh machine from the same options unless -no-reboot).
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
 
+#include "backends/console.h"
 #include "cli.h"
 #include "machine/pc.h"
 
 namespace {
 
-// Serial output goes straight to stdout, unbuffered, so it interleaves correctly with
-// kvm-run's own messages on stderr.
-void write_to_stdout(std::uint8_t byte) {
-  while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
+// What the signal thread and the console's Ctrl-A x reach: the machine running now, if any.
+// Legend (locking): mutex_ guards all fields; it is never taken by a vCPU thread.
+class Session {
+ public:
+  void attach(vmm::MachineControl* control) {
+    std::lock_guard lock(mutex_);
+    control_ = control;
+    if (quit_ && control_) {
+      control_->request_exit(quit_status_);
+    }
+  }
+  void detach() {
+    std::lock_guard lock(mutex_);
+    control_ = nullptr;
+  }
+  void quit(std::uint32_t status) {
+    std::lock_guard lock(mutex_);
+    if (!quit_) {
+      quit_ = true;
+      quit_status_ = status;
+    }
+    if (control_) {
+      control_->request_exit(quit_status_);
+    }
+  }
+  bool quitting(std::uint32_t* status) {
+    std::lock_guard lock(mutex_);
+    *status = quit_status_;
+    return quit_;
+  }
+
+ private:
+  std::mutex mutex_;
+  vmm::MachineControl* control_ = nullptr;
+  bool quit_ = false;
+  std::uint32_t quit_status_ = 0;
+};
+
+void write_all(int fd, std::uint8_t byte) {
+  while (::write(fd, &byte, 1) < 0 && errno == EINTR) {
+  }
+}
+
+// A closed stdin/stdout/stderr would let /dev/kvm or a file take fd 0-2.
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null >= 0 && null != fd) {
+        ::dup2(null, fd);
+        ::close(null);
+      }
+    }
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ensure_standard_fds();
   auto options = cli::parse_command_line(std::span<const char* const>(argv, argc));
   if (!options) {
-    std::fprintf(stderr, "kvm-run: %s (see kvm-run -h)\n", options.error().message.c_str());
+    std::fprintf(stderr, "kvm-run: %s (see kvm-run --help)\n", options.error().message.c_str());
     return cli::kStatusUsage;
   }
   if (options->help) {
     std::fputs(cli::usage().c_str(), stdout);
     return 0;
   }
+  if (options->version) {
+    std::fputs(cli::version().c_str(), stdout);
+    return 0;
+  }
+  const std::string who = options->name.empty() ? "kvm-run" : "kvm-run (" + options->name + ")";
+  if (!options->name.empty()) {
+    pthread_setname_np(pthread_self(), options->name.substr(0, 15).c_str());
+  }
+  if (!options->bios_path.empty()) {
+    std::fprintf(stderr, "%s: note: -bios %s is remembered but not used: -kernel boots without "
+                 "firmware\n", who.c_str(), options->bios_path.c_str());
+  }
+
+  // SIGINT/SIGTERM/SIGHUP are taken by one thread with sigwait(); every other thread (the vCPU
+  // threads too) inherits them blocked.  SIGPIPE: a closed stdout must not kill us mid-run.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto* session = new Session;  // never freed: the detached signal thread may use it to the end
+  std::thread([session, stop_signals] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&stop_signals, &sig) == 0) {
+        session->quit(128 + static_cast<std::uint32_t>(sig));
+      }
+    }
+  }).detach();
 
   machine::PcConfig config;
   config.ram_bytes = options->ram_mib << 20;
+  config.cpus = options->cpus;
   config.kernel_path = options->kernel_path;
-  config.serial_output = write_to_stdout;
+  config.initrd_path = options->initrd_path;
+  config.cmdline = options->cmdline;
+  config.cmdline_given = options->cmdline_given;
+  config.message_prefix = who;
 
-  auto pc = machine::Pc::create(config);
-  if (!pc) {
-    std::fprintf(stderr, "kvm-run: %s\n", pc.error().message.c_str());
-    return static_cast<int>(pc.error().status);
+  int serial_fd = -1;
+  switch (options->serial) {
+    case cli::SerialMode::kStdio:
+      serial_fd = STDOUT_FILENO;
+      break;
+    case cli::SerialMode::kFile:
+      serial_fd = ::open(options->serial_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                         0644);
+      if (serial_fd < 0) {
+        std::fprintf(stderr, "%s: -serial file:%s: %s\n", who.c_str(),
+                     options->serial_path.c_str(), std::strerror(errno));
+        return 3;
+      }
+      break;
+    case cli::SerialMode::kNone:
+      break;
   }
-  const std::uint32_t status = pc.value()->run();
-  return static_cast<int>(status & 0xff);
+  if (serial_fd >= 0) {
+    config.serial_output = [serial_fd](std::uint8_t byte) { write_all(serial_fd, byte); };
+  }
+
+  // The console: only -serial stdio reads input; the terminal is raw while the guest runs.
+  std::unique_ptr<backends::RawTerminal> terminal;
+  std::unique_ptr<backends::InputPump> input;
+  if (options->serial == cli::SerialMode::kStdio) {
+    terminal = backends::RawTerminal::enter(STDIN_FILENO);
+    input = std::make_unique<backends::InputPump>(STDIN_FILENO, [session] { session->quit(0); });
+  }
+
+  int status = 0;
+  for (;;) {
+    auto pc = machine::Pc::create(config);
+    if (!pc) {
+      std::fprintf(stderr, "%s: %s\n", who.c_str(), pc.error().message.c_str());
+      status = static_cast<int>(pc.error().status);
+      break;
+    }
+    machine::Pc& machine = *pc.value();
+    session->attach(&machine.control());
+    if (input) {
+      input->set_sink([&machine](std::span<const std::uint8_t> bytes) {
+        std::size_t n = std::min(bytes.size(), machine.com1().receive_space());
+        for (std::size_t i = 0; i < n; ++i) {
+          machine.com1().receive(bytes[i]);
+        }
+        return n;
+      });
+    }
+    const machine::RunOutcome outcome = machine.run();
+    if (input) {
+      input->set_sink(nullptr);
+    }
+    session->detach();
+    pc.value().reset();
+
+    std::uint32_t quit_status = 0;
+    if (session->quitting(&quit_status)) {
+      status = static_cast<int>(quit_status);
+      break;
+    }
+    if (outcome.kind == vmm::StopKind::kReset) {
+      if (options->no_reboot) {
+        status = 0;
+        break;
+      }
+      continue;  // reboot: a fresh machine from the same options
+    }
+    status = static_cast<int>(outcome.status & 0xff);
+    break;
+  }
+  input.reset();
+  terminal.reset();
+  if (serial_fd > STDERR_FILENO) {
+    ::close(serial_fd);
+  }
+  return status;
 }

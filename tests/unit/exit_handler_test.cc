@@ -201,4 +201,61 @@ TEST_F(ExitHandlerTest, UnknownExitsAreErrorsNamingTheReason) {
   EXPECT_NE(r.message.find("999"), std::string::npos) << r.message;
 }
 
+TEST_F(ExitHandlerTest, ResetRequestedByADeviceStopsWithReset) {
+  control.request_reset();
+  set_io(KVM_EXIT_IO_OUT, 0x3f8, 1, 1);
+  pio()[0] = '!';
+  auto r = handle();
+  EXPECT_EQ(r.stop, VcpuStop::kReset);
+  EXPECT_EQ(serial, "!") << "the access itself completed";
+}
+
+TEST_F(ExitHandlerTest, SystemEventShutdownIsAPowerOff) {
+  run().exit_reason = KVM_EXIT_SYSTEM_EVENT;
+  run().system_event.type = KVM_SYSTEM_EVENT_SHUTDOWN;
+  auto r = handle();
+  EXPECT_EQ(r.stop, VcpuStop::kGuestExit);
+  EXPECT_EQ(r.status, 0u);
+  EXPECT_EQ(control.stop_kind(), vmm::StopKind::kExit);
+}
+
+TEST_F(ExitHandlerTest, SystemEventResetIsAReset) {
+  run().exit_reason = KVM_EXIT_SYSTEM_EVENT;
+  run().system_event.type = KVM_SYSTEM_EVENT_RESET;
+  EXPECT_EQ(handle().stop, VcpuStop::kReset);
+  EXPECT_EQ(control.stop_kind(), vmm::StopKind::kReset);
+}
+
+TEST_F(ExitHandlerTest, SystemEventCrashAndUnknownTypesAreErrors) {
+  run().exit_reason = KVM_EXIT_SYSTEM_EVENT;
+  run().system_event.type = KVM_SYSTEM_EVENT_CRASH;
+  EXPECT_EQ(handle().stop, VcpuStop::kError);
+  run().system_event.type = 77;
+  auto r = handle();
+  EXPECT_EQ(r.stop, VcpuStop::kError);
+  EXPECT_NE(r.message.find("77"), std::string::npos) << r.message;
+}
+
+TEST_F(ExitHandlerTest, IntrAfterAStopRequestStops) {
+  control.request_exit(143);
+  run().exit_reason = KVM_EXIT_INTR;
+  auto r = handle();
+  EXPECT_EQ(r.stop, VcpuStop::kGuestExit);
+  EXPECT_EQ(r.status, 143u);
+}
+
+TEST(MachineControl, FirstRequestWinsAndTheListenerRunsOnce) {
+  vmm::MachineControl control;
+  int kicks = 0;
+  control.set_stop_listener([&] { ++kicks; });
+  EXPECT_FALSE(control.stop_requested());
+  control.request_reset();
+  control.request_exit(5);
+  control.request_reset();
+  EXPECT_TRUE(control.stop_requested());
+  EXPECT_EQ(control.stop_kind(), vmm::StopKind::kReset);
+  EXPECT_EQ(control.exit_status(), 0u);
+  EXPECT_EQ(kicks, 1);
+}
+
 }  // namespace

@@ -7,7 +7,7 @@
 #include "bus/bus.h"
 #include "devices/isa/debug_exit.h"
 #include "devices/isa/pc_testdev.h"
-#include "machine/pc.h"
+#include "machine/layout.h"
 
 namespace {
 
@@ -94,7 +94,7 @@ TEST(PcTestdev, ThroughThePortBusAtItsMachineAddress) {
   bus::Bus ports(0x10000);
   devices::PcTestdev dev;
   ASSERT_TRUE(
-      ports.add(machine::kPcTestdevIoportBase, devices::PcTestdev::kIoportSize, dev, "pc-testdev")
+      ports.add(machine::layout::kPcTestdevIoportBase, devices::PcTestdev::kIoportSize, dev, "pc-testdev")
           .ok());
   const std::array<std::uint8_t, 2> w = {0x34, 0x12};
   ports.write(0xe2, w);
@@ -146,7 +146,7 @@ TEST(PcTestdevIomem, LastBytesWorkAndBytesPastTheEndAreDropped) {
 TEST(PcTestdevIomem, ThroughTheMmioBusAtItsMachineAddress) {
   bus::Bus mmio(~0ull);
   devices::PcTestdevIomem dev;
-  ASSERT_TRUE(mmio.add(machine::kPcTestdevIomemBase, devices::PcTestdevIomem::kSize, dev,
+  ASSERT_TRUE(mmio.add(machine::layout::kPcTestdevIomemBase, devices::PcTestdevIomem::kSize, dev,
                        "pc-testdev-iomem")
                   .ok());
   const auto v = le(0xcafef00d);

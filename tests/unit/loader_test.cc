@@ -80,7 +80,7 @@ TEST_F(LoaderTest, MultibootImageIsPlacedPerHeaderWithBssAndInfo) {
   auto image = multiboot_image(h);
   auto r = machine::load_image(image, *ram);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_TRUE(r->multiboot);
+  EXPECT_EQ(r->kind, machine::ImageKind::kMultiboot);
   EXPECT_EQ(r->load_start, 0x100000u);
   EXPECT_EQ(r->load_end, 0x100000u + 256);
   EXPECT_EQ(r->bss_end, 0x100000u + 256 + 0x1000);
@@ -213,7 +213,7 @@ TEST_F(LoaderTest, MagicBeyondTheFirst8KiBMeansFlat) {
   put32(image, 8200, 0u - kMagic - 0x00010000);
   auto r = machine::load_image(image, *ram);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_FALSE(r->multiboot);
+  EXPECT_EQ(r->kind, machine::ImageKind::kFlat);
 }
 
 TEST_F(LoaderTest, MisalignedMagicIsNotAHeader) {
@@ -222,14 +222,14 @@ TEST_F(LoaderTest, MisalignedMagicIsNotAHeader) {
   put32(with_magic, 2, kMagic);
   auto r = machine::load_image(with_magic, *ram);
   ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->multiboot);
+  EXPECT_EQ(r->kind, machine::ImageKind::kFlat);
 }
 
 TEST_F(LoaderTest, FlatImageRunsInRealModeAt7C00) {
   std::vector<std::uint8_t> image = {0xb0, 'h', 0xe6, 0xe9, 0xf4};  // arbitrary code bytes
   auto r = machine::load_image(image, *ram);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_FALSE(r->multiboot);
+  EXPECT_EQ(r->kind, machine::ImageKind::kFlat);
   EXPECT_EQ(r->load_start, 0x7c00u);
   EXPECT_EQ(std::memcmp(ram->host_pointer(0x7c00, image.size()), image.data(), image.size()), 0);
   EXPECT_EQ(r->boot.mode, machine::CpuMode::kReal16);
@@ -322,6 +322,37 @@ TEST(BootState, FlatStartsInRealModeAt0000_7C00) {
 #include "machine/cpuid.h"
 
 namespace {
+
+TEST(BootState, Long64IsFlat64BitCodeWithPagingAndTheLoadersGdt) {
+  machine::BootState boot;
+  boot.mode = machine::CpuMode::kLong64;
+  boot.rip = 0x100200;
+  boot.rsi = 0x7000;
+  boot.rsp = 0x8ff0;
+  boot.cr3 = 0x1000;
+  boot.gdt_base = 0x500;
+  boot.gdt_limit = 31;
+  kvm_regs regs{};
+  kvm_sregs sregs{};
+  sregs.tr.type = 11;  // from KVM's reset state: must be kept
+  machine::apply_boot_state(boot, regs, sregs);
+  EXPECT_EQ(regs.rip, 0x100200u);
+  EXPECT_EQ(regs.rsi, 0x7000u);
+  EXPECT_EQ(regs.rsp, 0x8ff0u);
+  EXPECT_EQ(regs.rflags, 0x2u) << "interrupts off";
+  EXPECT_EQ(sregs.cs.selector, 0x10);
+  EXPECT_EQ(sregs.cs.l, 1);
+  EXPECT_EQ(sregs.cs.db, 0);
+  EXPECT_EQ(sregs.ds.selector, 0x18);
+  EXPECT_EQ(sregs.ss.selector, 0x18);
+  EXPECT_EQ(sregs.cr0 & 0x80000001u, 0x80000001u) << "PE and PG";
+  EXPECT_EQ(sregs.cr3, 0x1000u);
+  EXPECT_EQ(sregs.cr4 & 0x20, 0x20u) << "PAE";
+  EXPECT_EQ(sregs.efer & 0x500, 0x500u) << "LME and LMA";
+  EXPECT_EQ(sregs.gdt.base, 0x500u);
+  EXPECT_EQ(sregs.gdt.limit, 31);
+  EXPECT_EQ(sregs.tr.type, 11);
+}
 
 TEST(GuestCpuid, SetsApicIdAndHypervisorBitAndKeepsTheRest) {
   std::vector<kvm_cpuid_entry2> supported(3);

@@ -53,4 +53,34 @@ TEST(GuestMemory, BoundsAreCheckedNeverClamped) {
   EXPECT_FALSE(vmm::GuestMemory::allocate(0, 0).ok());
 }
 
+TEST(GuestMemory, RegionsAroundAHoleShareOneMappingButNotAddresses) {
+  const vmm::RamRegion layout[] = {{0, 0x4000, 0}, {0x10000, 0x2000, 0}};
+  auto mem = vmm::GuestMemory::allocate(layout);
+  ASSERT_TRUE(mem.ok());
+  auto& ram = mem.value();
+  EXPECT_EQ(ram.size(), 0x6000u);
+  ASSERT_EQ(ram.regions().size(), 2u);
+  EXPECT_EQ(ram.regions()[1].host_offset, 0x4000u);
+  EXPECT_EQ(ram.host_address(ram.regions()[1]),
+            static_cast<std::uint8_t*>(ram.host_base()) + 0x4000);
+  EXPECT_TRUE(ram.contains(0x3ff0, 0x10));
+  EXPECT_FALSE(ram.contains(0x3ff0, 0x11)) << "into the hole";
+  EXPECT_FALSE(ram.contains(0x8000, 1));
+  EXPECT_FALSE(ram.contains(0x3000, 0xe000)) << "across the hole, though both ends are RAM";
+  const std::uint8_t bytes[2] = {0xab, 0xcd};
+  ASSERT_TRUE(ram.write(0x10000, bytes).ok());
+  EXPECT_EQ(static_cast<std::uint8_t*>(ram.host_base())[0x4000], 0xab);
+  EXPECT_FALSE(ram.write(0x11fff, bytes).ok());
+}
+
+TEST(GuestMemory, BadLayoutsAreRefused) {
+  const vmm::RamRegion overlapping[] = {{0, 0x4000, 0}, {0x3000, 0x2000, 0}};
+  EXPECT_FALSE(vmm::GuestMemory::allocate(overlapping).ok());
+  const vmm::RamRegion unsorted[] = {{0x10000, 0x1000, 0}, {0, 0x1000, 0}};
+  EXPECT_FALSE(vmm::GuestMemory::allocate(unsorted).ok());
+  const vmm::RamRegion empty[] = {{0, 0x1000, 0}, {0x2000, 0, 0}};
+  EXPECT_FALSE(vmm::GuestMemory::allocate(empty).ok());
+  EXPECT_FALSE(vmm::GuestMemory::allocate(std::span<const vmm::RamRegion>()).ok());
+}
+
 }  // namespace

@@ -110,8 +110,10 @@ vmm::Result<LoadedImage, LoadError> load_multiboot(std::span<const std::uint8_t>
   (void)ram.fill(load_end, bss_end - load_end, 0);
 
   std::uint8_t info[kMultibootInfoSize] = {};
-  const std::uint64_t upper_bytes =
-      ram.size() > kMultibootLowestLoad ? ram.size() - kMultibootLowestLoad : 0;
+  // mem_upper: the RAM contiguous from 1 MiB (up to the PCI hole when RAM continues above 4G).
+  const vmm::RamRegion& low = ram.regions().front();
+  const std::uint64_t low_end = low.gpa + low.size;
+  const std::uint64_t upper_bytes = low_end > kMultibootLowestLoad ? low_end - kMultibootLowestLoad : 0;
   put_le32(info + 0, kInfoFlagMemory);
   put_le32(info + 4, 640);                                            // mem_lower, KiB
   put_le32(info + 8, static_cast<std::uint32_t>(upper_bytes >> 10));  // mem_upper, KiB
@@ -120,7 +122,7 @@ vmm::Result<LoadedImage, LoadError> load_multiboot(std::span<const std::uint8_t>
   }
 
   LoadedImage loaded;
-  loaded.multiboot = true;
+  loaded.kind = ImageKind::kMultiboot;
   loaded.load_start = h.load_addr;
   loaded.load_end = load_end;
   loaded.bss_end = bss_end;
@@ -259,11 +261,19 @@ void apply_boot_state(const BootState& boot, kvm_regs& regs, kvm_sregs& sregs) {
   regs.rax = boot.rax;
   regs.rbx = boot.rbx;
   regs.rdx = boot.rdx;
+  regs.rsi = boot.rsi;
   regs.rflags = 0x2;  // reserved bit 1; IF clear
 
   constexpr std::uint8_t kCodeExecReadAccessed = 0xb;
   constexpr std::uint8_t kDataReadWriteAccessed = 0x3;
-  if (boot.mode == CpuMode::kProtected32) {
+  if (boot.mode == CpuMode::kLong64) {
+    // The Linux boot protocol's 64-bit entry: __BOOT_CS = 0x10, __BOOT_DS = 0x18.
+    sregs.cs = flat_segment(0x10, kCodeExecReadAccessed);
+    sregs.cs.l = 1;
+    sregs.cs.db = 0;
+    const kvm_segment data = flat_segment(0x18, kDataReadWriteAccessed);
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+  } else if (boot.mode == CpuMode::kProtected32) {
     // Selectors 0x08/0x10 as if a GDT held the usual flat descriptors; the payload loads its own.
     sregs.cs = flat_segment(0x08, kCodeExecReadAccessed);
     const kvm_segment data = flat_segment(0x10, kDataReadWriteAccessed);
@@ -282,6 +292,17 @@ void apply_boot_state(const BootState& boot, kvm_regs& regs, kvm_sregs& sregs) {
   }
   sregs.cr2 = sregs.cr3 = sregs.cr4 = 0;
   sregs.efer = 0;
+  if (boot.mode == CpuMode::kLong64) {
+    constexpr std::uint64_t kCr0Pe = 1ull << 0, kCr0Et = 1ull << 4, kCr0Pg = 1ull << 31;
+    constexpr std::uint64_t kCr4Pae = 1ull << 5;
+    constexpr std::uint64_t kEferLme = 1ull << 8, kEferLma = 1ull << 10;
+    sregs.gdt.base = boot.gdt_base;
+    sregs.gdt.limit = boot.gdt_limit;
+    sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
+    sregs.cr3 = boot.cr3;
+    sregs.cr4 = kCr4Pae;
+    sregs.efer = kEferLme | kEferLma;
+  }
 }
 
 }  // namespace machine

@@ -1,6 +1,6 @@
 // Loading a guest image into RAM and choosing the vCPU's first state.
 //
-// Two formats:
+// Three formats: a Linux bzImage (linux_boot.h), and the two test-guest formats here:
 // - Multiboot v1 with the a.out kludge (header flag bit 16).  The header (magic 0x1BADB002,
 //   4-byte aligned, wholly inside the first 8192 bytes) names where the image goes
 //   (header_addr, load_addr, load_end_addr, bss_end_addr) and where it starts (entry_addr).
@@ -43,6 +43,10 @@ enum class LoadErrc {
   kMultibootInconsistent,      // addresses contradict each other or the file
   kMultibootBelow1MiB,         // would overwrite the low-memory boot data
   kDoesNotFit,                 // past the end of guest RAM (or, for flat, past 0xA0000)
+  kLinuxBadHeader,             // a bzImage whose setup header contradicts itself or the file
+  kLinuxUnsupported,           // too old (protocol < 2.06), not a bzImage, or no 64-bit entry
+  kCommandLineTooLong,         // longer than the kernel's cmdline_size
+  kInitrdDoesNotFit,           // no room for the initrd between the kernel and its limit
 };
 
 struct LoadError {
@@ -56,7 +60,11 @@ struct MultibootHeader {
   std::uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 };
 
-enum class CpuMode { kReal16, kProtected32 };
+enum class CpuMode {
+  kReal16,       // real mode, segments at 0
+  kProtected32,  // flat 32-bit protected mode, paging off
+  kLong64,       // 64-bit mode: paging on (cr3), flat code 0x10 / data 0x18 from a GDT in RAM
+};
 
 // The first architectural state of vCPU 0; apply_boot_state() turns it into kvm_regs/sregs.
 struct BootState {
@@ -66,13 +74,21 @@ struct BootState {
   std::uint64_t rax = 0;
   std::uint64_t rbx = 0;
   std::uint64_t rdx = 0;
+  std::uint64_t rsi = 0;
+  // kLong64 only: the page tables and the GDT the loader wrote.
+  std::uint64_t cr3 = 0;
+  std::uint64_t gdt_base = 0;
+  std::uint16_t gdt_limit = 0;
 };
 
+enum class ImageKind { kFlat, kMultiboot, kLinux };
+
 struct LoadedImage {
-  bool multiboot = false;
+  ImageKind kind = ImageKind::kFlat;
   std::uint64_t load_start = 0;  // guest-physical
   std::uint64_t load_end = 0;    // end of file data
   std::uint64_t bss_end = 0;     // end of everything the image occupies
+  std::uint64_t initrd_addr = 0;  // Linux: where the initrd went (0: none)
   BootState boot;
 };
 

@@ -1,31 +1,126 @@
 #include "machine/pc.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <thread>
+#include <signal.h>
+#include <time.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "machine/acpi.h"
 #include "machine/cpuid.h"
-#include "vmm/exit_handler.h"
+#include "machine/layout.h"
+#include "machine/linux_boot.h"
 
 namespace machine {
 
 namespace {
 
+// Sent to a vCPU thread to make KVM_RUN return (EINTR) when the machine stops.
+constexpr int kKickSignal = SIGUSR1;
+
+void ignore_signal(int) {}
+
+void install_kick_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = ignore_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+    sigaction(kKickSignal, &sa, nullptr);
+  });
+}
+
 PcError vmm_failure(const vmm::Error& error) {
   return {vmm::describe(error), vmm::kStatusVmmError};
 }
 
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+std::int64_t realtime_seconds() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+AcpiConfig acpi_config(unsigned cpus) {
+  using namespace layout;
+  AcpiConfig c;
+  c.cpu_count = cpus;
+  c.lapic_addr = static_cast<std::uint32_t>(kLapicAddr);
+  c.ioapic_addr = static_cast<std::uint32_t>(kIoapicAddr);
+  c.ioapic_id = kIoapicId;
+  c.overrides = {
+      {static_cast<std::uint8_t>(kIrqPit), kIoapicPinOfIrq0, kAcpiIrqConforming},
+      {static_cast<std::uint8_t>(kIrqSci), kIrqSci, kAcpiIrqActiveHighLevel},
+  };
+  c.sci_irq = kIrqSci;
+  c.pm1a_event_port = kAcpiPmBase + devices::AcpiPm::kPm1StatusOffset;
+  c.pm1a_control_port = kAcpiPmBase + devices::AcpiPm::kPm1ControlOffset;
+  c.pm_timer_port = kAcpiPmBase + devices::AcpiPm::kPmTimerOffset;
+  c.reset_port = kResetControlPort;
+  c.reset_value = kResetControlValue;
+  c.s5_sleep_type = kAcpiS5SleepType;
+  c.century_register = devices::CmosRtc::kCentury;
+  return c;
+}
+
+// KVM GSI n: ISA IRQ n on the PICs (except the cascade, 2) and on IOAPIC pin n (IRQ 0 on pin
+// 2); GSIs 16-23 on the IOAPIC only.
+std::vector<kvm_irq_routing_entry> gsi_routes() {
+  std::vector<kvm_irq_routing_entry> routes;
+  auto add = [&](std::uint32_t gsi, std::uint32_t chip, std::uint32_t pin) {
+    kvm_irq_routing_entry e{};
+    e.gsi = gsi;
+    e.type = KVM_IRQ_ROUTING_IRQCHIP;
+    e.u.irqchip.irqchip = chip;
+    e.u.irqchip.pin = pin;
+    routes.push_back(e);
+  };
+  for (std::uint32_t gsi = 0; gsi < layout::kIoapicPins; ++gsi) {
+    if (gsi < 16 && gsi != 2) {
+      add(gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+    }
+    if (gsi == 0) {
+      add(gsi, KVM_IRQCHIP_IOAPIC, layout::kIoapicPinOfIrq0);
+    } else if (gsi != layout::kIoapicPinOfIrq0) {
+      add(gsi, KVM_IRQCHIP_IOAPIC, gsi);
+    }
+  }
+  return routes;
+}
+
 }  // namespace
 
-Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config)
+Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
+       ImageKind kind, bool irqchip)
     : kvm_(std::move(kvm)),
       ram_(std::move(ram)),
       vm_(std::move(vm)),
+      image_kind_(kind),
+      irqchip_(irqchip),
+      cpus_(config.cpus),
+      prefix_(config.message_prefix),
       com1_(config.serial_output),
-      debug_exit_([this](std::uint32_t status) { control_.request_exit(status); }) {}
+      debug_exit_([this](std::uint32_t status) { control_.request_exit(status); }),
+      i8042_([this](bool level) { set_irq(layout::kIrqKeyboard, level); },
+             [this](bool level) { set_irq(layout::kIrqMouse, level); },
+             [this] { control_.request_reset(); }),
+      cmos_(realtime_seconds),
+      fw_cfg_(config.ram_bytes, config.cpus),
+      acpi_pm_(layout::kAcpiS5SleepType,
+               [this] { control_.request_exit(vmm::kStatusPoweredOff); }, monotonic_ns),
+      reset_control_([this] { control_.request_reset(); }) {}
+
+Pc::~Pc() = default;
 
 vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
-  auto ram = vmm::GuestMemory::allocate(0, config.ram_bytes);
+  const RamLayout layout_of_ram = ram_layout(config.ram_bytes);
+  auto ram = vmm::GuestMemory::allocate(ram_regions(layout_of_ram));
   if (!ram) {
     return vmm_failure(ram.error());
   }
@@ -33,10 +128,49 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   if (!image) {
     return PcError{image.error().message, vmm::kStatusVmmError};
   }
-  auto loaded = load_image(image.value(), ram.value());
+
+  vmm::Result<LoadedImage, LoadError> loaded = LoadError{LoadErrc::kEmptyImage, ""};
+  if (looks_like_bzimage(image.value())) {
+    std::vector<std::uint8_t> initrd;
+    if (!config.initrd_path.empty()) {
+      auto file = read_image_file(config.initrd_path, config.ram_bytes);
+      if (!file) {
+        return PcError{"-initrd: " + file.error().message, vmm::kStatusVmmError};
+      }
+      initrd = std::move(file.value());
+    }
+    const AcpiTables acpi = build_acpi_tables(acpi_config(config.cpus), layout::kAcpiTablesAddr);
+    if (acpi.bytes.size() > layout::kAcpiTablesMaxSize ||
+        !ram->write(layout::kAcpiTablesAddr, acpi.bytes)) {
+      return PcError{"guest RAM too small for the ACPI tables; raise -m", vmm::kStatusVmmError};
+    }
+    LinuxBootConfig boot;
+    boot.cmdline = config.cmdline;
+    boot.initrd = initrd;
+    boot.ram = layout_of_ram;
+    boot.rsdp_addr = acpi.rsdp;
+    loaded = load_linux(image.value(), boot, ram.value());
+  } else {
+    const char* what = find_multiboot_header(image.value()).ok() &&
+                               find_multiboot_header(image.value()).value()
+                           ? "a multiboot image"
+                           : "a flat image";
+    if (!config.initrd_path.empty()) {
+      return PcError{"-initrd needs a Linux kernel (bzImage); " + config.kernel_path + " is " +
+                         what,
+                     vmm::kStatusVmmError};
+    }
+    if (config.cmdline_given) {
+      return PcError{"-append needs a Linux kernel (bzImage); " + config.kernel_path + " is " +
+                         what,
+                     vmm::kStatusVmmError};
+    }
+    loaded = load_image(image.value(), ram.value());
+  }
   if (!loaded) {
     return PcError{config.kernel_path + ": " + loaded.error().message, vmm::kStatusVmmError};
   }
+  const ImageKind kind = loaded->kind;
 
   auto kvm = vmm::KvmDevice::open();
   if (!kvm) {
@@ -44,6 +178,31 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   }
   if (auto s = kvm->require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"); !s) {
     return vmm_failure(s.error());
+  }
+  const bool kvm_has_irqchip = kvm->check_extension(KVM_CAP_IRQCHIP).ok() &&
+                               kvm->check_extension(KVM_CAP_IRQCHIP).value() > 0;
+  const bool want_irqchip = kind == ImageKind::kLinux || config.cpus > 1;
+  if (want_irqchip && !kvm_has_irqchip) {
+    const std::string why = kind == ImageKind::kLinux
+                                ? "booting Linux needs"
+                                : "-smp " + std::to_string(config.cpus) + " needs";
+    return PcError{why + " an in-kernel interrupt controller (KVM_CAP_IRQCHIP), which this KVM "
+                         "does not offer",
+                   vmm::kStatusVmmError};
+  }
+  // The recommended vCPU count (NR_VCPUS) is a hint; the hard limit is MAX_VCPUS.
+  int max_vcpus = 0;
+  if (auto m = kvm->check_extension(KVM_CAP_MAX_VCPUS); m && m.value() > 0) {
+    max_vcpus = m.value();
+  } else if (auto n = kvm->check_extension(KVM_CAP_NR_VCPUS); n && n.value() > 0) {
+    max_vcpus = n.value();
+  } else {
+    max_vcpus = 4;  // what KVM documents for a kernel that says neither
+  }
+  if (config.cpus > static_cast<unsigned>(max_vcpus)) {
+    return PcError{"-smp " + std::to_string(config.cpus) + ": this KVM allows at most " +
+                       std::to_string(max_vcpus) + " vCPUs",
+                   vmm::kStatusVmmError};
   }
   auto mmap_size = kvm->vcpu_mmap_size();
   if (!mmap_size) {
@@ -55,47 +214,93 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   }
   // Only Intel VMX without unrestricted guest needs the TSS; AMD accepts and ignores it.
   if (auto tss = kvm->check_extension(KVM_CAP_SET_TSS_ADDR); tss && tss.value() > 0) {
-    if (auto s = vm->set_tss_addr(kTssAddr); !s) {
+    if (auto s = vm->set_tss_addr(layout::kTssAddr); !s) {
       return vmm_failure(s.error());
     }
   }
-  if (auto s = vm->set_user_memory_region(0, 0, ram->size(), ram->host_base()); !s) {
-    return vmm_failure(s.error());
-  }
-  auto vcpu = vm->create_vcpu(0, mmap_size.value());
-  if (!vcpu) {
-    return vmm_failure(vcpu.error());
-  }
-  // Without KVM_SET_CPUID2 the guest's CPUID is empty and KVM refuses CR4.PAE/PSE and
-  // EFER.LME as reserved bits.  A module without KVM_CAP_EXT_CPUID gets a warning, no CPUID.
-  if (auto ext = kvm->check_extension(KVM_CAP_EXT_CPUID); ext && ext.value() > 0) {
-    auto supported = kvm->supported_cpuid();
-    if (!supported) {
-      return vmm_failure(supported.error());
-    }
-    if (auto s = vcpu->set_cpuid(guest_cpuid(supported.value(), 0)); !s) {
+  std::uint32_t slot = 0;
+  for (const auto& region : ram->regions()) {
+    if (auto s = vm->set_user_memory_region(slot++, region.gpa, region.size,
+                                            ram->host_address(region));
+        !s) {
       return vmm_failure(s.error());
     }
-  } else {
-    std::fprintf(stderr, "kvm-run: warning: no KVM_CAP_EXT_CPUID; the guest sees no CPUID\n");
   }
-  auto regs_reset = vcpu->get_sregs();
-  if (!regs_reset) {
-    return vmm_failure(regs_reset.error());
-  }
-  kvm_regs regs{};
-  kvm_sregs sregs = regs_reset.value();
-  apply_boot_state(loaded->boot, regs, sregs);
-  if (auto s = vcpu->set_sregs(sregs); !s) {
-    return vmm_failure(s.error());
-  }
-  if (auto s = vcpu->set_regs(regs); !s) {
-    return vmm_failure(s.error());
+  if (want_irqchip) {
+    if (auto s = vm->create_irqchip(); !s) {
+      return vmm_failure(s.error());
+    }
+    if (auto s = vm->set_gsi_routing(gsi_routes()); !s) {
+      return vmm_failure(s.error());
+    }
+    if (auto pit = kvm->check_extension(KVM_CAP_PIT2); pit && pit.value() > 0) {
+      // SPEAKER_DUMMY: the kernel also answers port 0x61 (the PIT channel 2 gate and output).
+      if (auto s = vm->create_pit2(KVM_PIT_SPEAKER_DUMMY); !s) {
+        return vmm_failure(s.error());
+      }
+    } else {
+      std::fprintf(stderr, "%s: warning: no KVM_CAP_PIT2; the guest has no i8254 timer\n",
+                   config.message_prefix.c_str());
+    }
   }
 
-  std::unique_ptr<Pc> pc(
-      new Pc(std::move(kvm.value()), std::move(ram.value()), std::move(vm.value()), config));
-  pc->vcpus_.push_back(std::move(vcpu.value()));
+  std::vector<kvm_cpuid_entry2> supported;
+  if (auto ext = kvm->check_extension(KVM_CAP_EXT_CPUID); ext && ext.value() > 0) {
+    auto s = kvm->supported_cpuid();
+    if (!s) {
+      return vmm_failure(s.error());
+    }
+    supported = std::move(s.value());
+  } else {
+    // Without KVM_SET_CPUID2 the guest's CPUID is empty and KVM refuses CR4.PAE/PSE and
+    // EFER.LME as reserved bits.
+    std::fprintf(stderr, "%s: warning: no KVM_CAP_EXT_CPUID; the guest sees no CPUID\n",
+                 config.message_prefix.c_str());
+  }
+
+  std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()),
+                                std::move(vm.value()), config, kind, want_irqchip));
+  for (unsigned id = 0; id < config.cpus; ++id) {
+    auto vcpu = pc->vm_.create_vcpu(static_cast<int>(id), mmap_size.value());
+    if (!vcpu) {
+      return vmm_failure(vcpu.error());
+    }
+    if (!supported.empty()) {
+      if (auto s = vcpu->set_cpuid(guest_cpuid(supported, id)); !s) {
+        return vmm_failure(s.error());
+      }
+    }
+    if (id == 0) {
+      auto reset = vcpu->get_sregs();
+      if (!reset) {
+        return vmm_failure(reset.error());
+      }
+      kvm_regs regs{};
+      kvm_sregs sregs = reset.value();
+      apply_boot_state(loaded->boot, regs, sregs);
+      if (auto s = vcpu->set_sregs(sregs); !s) {
+        return vmm_failure(s.error());
+      }
+      if (auto s = vcpu->set_regs(regs); !s) {
+        return vmm_failure(s.error());
+      }
+    } else {
+      // An application processor waits for INIT and SIPI from the BSP's local APIC.  KVM puts
+      // APs there by itself when its irqchip is in the kernel; say so explicitly anyway.
+      auto state = vcpu->get_mp_state();
+      if (!state) {
+        return vmm_failure(state.error());
+      }
+      if (state.value() != KVM_MP_STATE_UNINITIALIZED) {
+        if (auto s = vcpu->set_mp_state(KVM_MP_STATE_UNINITIALIZED); !s) {
+          return vmm_failure(s.error());
+        }
+      }
+    }
+    pc->vcpus_.push_back(std::move(vcpu.value()));
+  }
+  pc->cmos_.set_memory_size(layout_of_ram.below_4g, layout_of_ram.above_4g);
+  pc->cmos_.set_cpu_count(config.cpus);
   if (auto s = pc->wire_devices(); !s) {
     return s.error();
   }
@@ -103,6 +308,7 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
 }
 
 vmm::Status<PcError> Pc::wire_devices() {
+  using namespace layout;
   struct Assignment {
     std::uint64_t base;
     std::uint64_t length;
@@ -110,9 +316,16 @@ vmm::Status<PcError> Pc::wire_devices() {
     const char* name;
   };
   const Assignment ports[] = {
-      {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
+      {kI8042DataPort, 1, i8042_.data_port(), "i8042-data"},
+      {kI8042CommandPort, 1, i8042_.command_port(), "i8042-command"},
+      {kCmosBase, devices::CmosRtc::kSize, cmos_, "cmos-rtc"},
+      {kPostCodePort, devices::PostCode::kSize, post_code_, "post-code"},
       {kPcTestdevIoportBase, devices::PcTestdev::kIoportSize, testdev_, "pc-testdev"},
       {kDebugExitBase, devices::DebugExit::kSize, debug_exit_, "debug-exit"},
+      {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
+      {kFwCfgBase, devices::FwCfg::kSize, fw_cfg_, "fw-cfg"},
+      {kAcpiPmBase, devices::AcpiPm::kSize, acpi_pm_, "acpi-pm"},
+      {kResetControlBase, devices::ResetControl::kSize, reset_control_, "reset-control"},
   };
   for (const auto& a : ports) {
     if (auto s = ports_.add(a.base, a.length, a.device, a.name); !s) {
@@ -126,30 +339,106 @@ vmm::Status<PcError> Pc::wire_devices() {
     return PcError{std::string("cannot place pc-testdev-iomem: ") + bus::describe(s.error()),
                    vmm::kStatusVmmError};
   }
+  com1_.connect_irq([this](bool level) { set_irq(kIrqCom1, level); });
   return vmm::kOk;
 }
 
-std::uint32_t Pc::run() {
-  std::vector<std::uint32_t> statuses(vcpus_.size(), 0);
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < vcpus_.size(); ++i) {
-    threads.emplace_back([this, i, &statuses] { statuses[i] = vcpu_loop(vcpus_[i]); });
+void Pc::set_irq(std::uint32_t gsi, bool level) {
+  if (!irqchip_) {
+    return;  // no interrupt controller: the line goes nowhere (test images)
   }
-  for (auto& t : threads) {
-    t.join();
+  if (!vm_.irq_line(gsi, level)) {
+    irq_errors_.fetch_add(1);
   }
-  // A guest-requested exit wins over whatever the other vCPUs were doing.
-  if (control_.exit_requested()) {
-    return control_.exit_status();
-  }
-  return statuses.empty() ? vmm::kStatusVmmError : statuses[0];
 }
 
-std::uint32_t Pc::vcpu_loop(vmm::Vcpu& vcpu) {
+void Pc::kick_vcpus() {
+  std::lock_guard lock(threads_mutex_);
+  if (threads_joined_) {
+    return;
+  }
+  for (std::size_t i = 0; i < threads_.size(); ++i) {
+    // immediate_exit covers a thread that is just about to enter KVM_RUN; the signal one that
+    // is inside it.
+    __atomic_store_n(&vcpus_[i].run_page()->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_kill(threads_[i].native_handle(), kKickSignal);
+  }
+}
+
+RunOutcome Pc::run() {
+  install_kick_handler();
+  control_.set_stop_listener([this] { kick_vcpus(); });
+  {
+    std::lock_guard lock(running_mutex_);
+    running_ = vcpus_.size();
+  }
+  {
+    std::lock_guard lock(threads_mutex_);
+    for (std::size_t i = 0; i < vcpus_.size(); ++i) {
+      threads_.emplace_back([this, i] { vcpu_thread(i); });
+    }
+  }
+  if (control_.stop_requested()) {
+    kick_vcpus();  // a stop that came in while the threads were starting
+  }
+  {
+    std::unique_lock lock(running_mutex_);
+    while (running_ > 0) {
+      if (running_cv_.wait_for(lock, std::chrono::milliseconds(50)) == std::cv_status::timeout &&
+          control_.stop_requested()) {
+        // Belt and braces for a KVM without immediate_exit: keep kicking until all are out.
+        lock.unlock();
+        kick_vcpus();
+        lock.lock();
+      }
+    }
+  }
+  {
+    std::lock_guard lock(threads_mutex_);
+    for (auto& t : threads_) {
+      t.join();
+    }
+    threads_joined_ = true;
+  }
+  if (irq_errors_.load()) {
+    std::fprintf(stderr, "%s: warning: %llu KVM_IRQ_LINE calls failed\n", prefix_.c_str(),
+                 static_cast<unsigned long long>(irq_errors_.load()));
+  }
+  RunOutcome outcome;
+  switch (control_.stop_kind()) {
+    case vmm::StopKind::kReset:
+      outcome.kind = vmm::StopKind::kReset;
+      break;
+    case vmm::StopKind::kExit:
+    case vmm::StopKind::kNone:  // cannot happen: every vCPU stops by requesting a stop
+      outcome.kind = vmm::StopKind::kExit;
+      outcome.status = control_.exit_status();
+      break;
+  }
+  return outcome;
+}
+
+void Pc::vcpu_thread(std::size_t index) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "vcpu%zu", index);
+  pthread_setname_np(pthread_self(), name);
+  sigset_t kick;
+  sigemptyset(&kick);
+  sigaddset(&kick, kKickSignal);
+  pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+
+  vcpu_loop(vcpus_[index]);
+
+  std::lock_guard lock(running_mutex_);
+  --running_;
+  running_cv_.notify_all();
+}
+
+void Pc::vcpu_loop(vmm::Vcpu& vcpu) {
   const vmm::ExitContext context{ports_, mmio_, control_, vcpu.run_size(), vcpu.id()};
   for (;;) {
-    if (control_.exit_requested()) {
-      return control_.exit_status();
+    if (control_.stop_requested()) {
+      return;
     }
     if (auto s = vcpu.run(); !s) {
       const int err = s.error().sys_errno;
@@ -158,33 +447,43 @@ std::uint32_t Pc::vcpu_loop(vmm::Vcpu& vcpu) {
       }
       report_vcpu_error(vcpu, vmm::describe(s.error()));
       control_.request_exit(vmm::kStatusVmmError);
-      return vmm::kStatusVmmError;
+      return;
     }
     vmm::ExitResult result = vmm::handle_exit(*vcpu.run_page(), context);
     switch (result.stop) {
       case vmm::VcpuStop::kNone:
         continue;
       case vmm::VcpuStop::kGuestExit:
-        return result.status;
+      case vmm::VcpuStop::kReset:
+        return;
       case vmm::VcpuStop::kHalted:
-      case vmm::VcpuStop::kShutdown:
-        std::fprintf(stderr, "kvm-run: %s\n", result.message.c_str());
+        std::fprintf(stderr, "%s: %s\n", prefix_.c_str(), result.message.c_str());
         control_.request_exit(result.status);
-        return result.status;
+        return;
+      case vmm::VcpuStop::kShutdown:
+        if (image_kind_ == ImageKind::kLinux) {
+          // A PC resets on a triple fault; Linux uses that as its last way to reboot.
+          std::fprintf(stderr, "%s: %s: resetting\n", prefix_.c_str(), result.message.c_str());
+          control_.request_reset();
+        } else {
+          std::fprintf(stderr, "%s: %s\n", prefix_.c_str(), result.message.c_str());
+          control_.request_exit(result.status);
+        }
+        return;
       case vmm::VcpuStop::kError:
         report_vcpu_error(vcpu, result.message);
         control_.request_exit(result.status);
-        return result.status;
+        return;
     }
   }
 }
 
 void Pc::report_vcpu_error(vmm::Vcpu& vcpu, const std::string& message) {
-  std::fprintf(stderr, "kvm-run: vCPU %d: %s\n", vcpu.id(), message.c_str());
+  std::fprintf(stderr, "%s: vCPU %d: %s\n", prefix_.c_str(), vcpu.id(), message.c_str());
   auto regs = vcpu.get_regs();
   auto sregs = vcpu.get_sregs();
   if (regs && sregs) {
-    std::fprintf(stderr, "kvm-run: registers of vCPU %d:\n%s", vcpu.id(),
+    std::fprintf(stderr, "%s: registers of vCPU %d:\n%s", prefix_.c_str(), vcpu.id(),
                  vmm::format_registers(regs.value(), sregs.value()).c_str());
   }
 }

@@ -1,30 +1,46 @@
-// The PC this slice of kvm-run builds: RAM at guest-physical 0, COM1, and the two test devices
-// (debug-exit, pc-testdev), one vCPU started from a multiboot or flat image.
+// The PC kvm-run builds: RAM below the 32-bit PCI hole and above 4 GiB, the in-kernel
+// interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
+// CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, and QEMU's two
+// test devices (debug-exit, pc-testdev with its MMIO scratch area); one thread per vCPU.
 //
-// Fixed resources (assigned here and nowhere else):
-//   RAM        0x0 .. ram_bytes      one memory slot
-//   COM1       ports 0x3f8-0x3ff     16550 UART, output to the serial sink
-//   pc-testdev ports 0xe0-0xe3       I/O scratch register
-//   pc-testdev 0xff000000 (64 KiB)   MMIO scratch area (iomem)
-//   debug-exit ports 0xf4-0xf7       exit status (V << 1) | 1
-//   TSS        0xfffbd000 (3 pages)  KVM_SET_TSS_ADDR, for Intel VMX real mode (when supported)
-// Not there yet: interrupt controllers, timers, firmware, PCI.
+// Every fixed address, port and IRQ comes from machine/layout.h; this file and pc.cc only wire
+// them.  What the guest gets depends on the image:
+// - a Linux bzImage: ACPI tables, boot_params with the E820 map, the 64-bit entry point; the
+//   in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT are required, the APs wait for SIPI;
+//   a triple fault resets the machine, as on a PC.
+// - a multiboot or flat test image: no in-kernel irqchip unless -smp is above 1, so that HLT
+//   with nothing to wake it reaches kvm-run and ends the run (the payload contract), and a
+//   triple fault ends the run with status 2.
 //
-// Legend (threads): create() runs on the main thread; run() starts one thread per vCPU (one
-// for now) and waits for all of them.  Devices and buses are built before the threads start.
+// Legend (threads): create() runs on the main thread and builds everything; run() starts one
+// thread per vCPU and returns when all have stopped.  control() and com1() may be used from
+// any thread while run() runs (the console's input thread, the signal thread).
 #pragma once
 
+#include <pthread.h>
+
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bus/bus.h"
+#include "devices/acpi/pm.h"
+#include "devices/isa/cmos_rtc.h"
 #include "devices/isa/debug_exit.h"
+#include "devices/isa/fw_cfg.h"
+#include "devices/isa/i8042.h"
 #include "devices/isa/pc_testdev.h"
+#include "devices/isa/post_code.h"
+#include "devices/isa/reset_control.h"
 #include "devices/isa/uart16550.h"
 #include "machine/loader.h"
+#include "machine/memory_map.h"
+#include "vmm/exit_handler.h"
 #include "vmm/guest_memory.h"
 #include "vmm/kvm_device.h"
 #include "vmm/machine_control.h"
@@ -33,16 +49,19 @@
 
 namespace machine {
 
-inline constexpr std::uint64_t kCom1Base = 0x3f8;
-inline constexpr std::uint64_t kPcTestdevIoportBase = 0xe0;
-inline constexpr std::uint64_t kPcTestdevIomemBase = 0xff000000;
-inline constexpr std::uint64_t kDebugExitBase = 0xf4;
-inline constexpr std::uint64_t kTssAddr = 0xfffbd000;
+inline constexpr unsigned kMaxCpus = 254;  // xAPIC IDs 0-253 (255 is broadcast)
 
 struct PcConfig {
   std::uint64_t ram_bytes = 128ull << 20;
+  unsigned cpus = 1;
   std::string kernel_path;
+  std::string initrd_path;  // empty: none
+  std::string cmdline;
+  bool cmdline_given = false;  // -append was used (even with an empty string)
+  // Where COM1's output goes; empty: nowhere (-serial none).
   std::function<void(std::uint8_t)> serial_output;
+  // Starts every message on stderr ("kvm-run", or "kvm-run (NAME)" with -name).
+  std::string message_prefix = "kvm-run";
 };
 
 struct PcError {
@@ -50,20 +69,36 @@ struct PcError {
   std::uint32_t status;  // process exit status to use
 };
 
+// How a run ended.
+struct RunOutcome {
+  vmm::StopKind kind = vmm::StopKind::kExit;  // kExit or kReset
+  std::uint32_t status = 0;                   // process exit status (for kExit)
+};
+
 class Pc {
  public:
-  // Loads the image, opens /dev/kvm, builds the VM.  Image problems are reported before any
+  // Loads the images, opens /dev/kvm, builds the VM.  Image problems are reported before any
   // /dev/kvm problem, so images can be checked on hosts without KVM.
   static vmm::Result<std::unique_ptr<Pc>, PcError> create(const PcConfig& config);
+  ~Pc();
 
-  // Runs the guest until it stops; returns the process exit status.  Messages go to stderr.
-  std::uint32_t run();
+  // Runs the guest until it stops.  Messages go to stderr.
+  RunOutcome run();
+
+  vmm::MachineControl& control() { return control_; }
+  devices::Uart16550& com1() { return com1_; }
+  ImageKind image_kind() const { return image_kind_; }
+  bool has_irqchip() const { return irqchip_; }
 
  private:
-  Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config);
+  Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
+     ImageKind kind, bool irqchip);
   vmm::Status<PcError> wire_devices();
-  std::uint32_t vcpu_loop(vmm::Vcpu& vcpu);
+  void vcpu_thread(std::size_t index);
+  void vcpu_loop(vmm::Vcpu& vcpu);
   void report_vcpu_error(vmm::Vcpu& vcpu, const std::string& message);
+  void kick_vcpus();
+  void set_irq(std::uint32_t gsi, bool level);
 
   // Declaration order is teardown order reversed: vCPUs close before the VM, the VM before
   // guest RAM is unmapped.
@@ -71,13 +106,34 @@ class Pc {
   vmm::GuestMemory ram_;
   vmm::Vm vm_;
   std::vector<vmm::Vcpu> vcpus_;
+  ImageKind image_kind_;
+  bool irqchip_;
+  unsigned cpus_;
+  std::string prefix_;
   vmm::MachineControl control_;
   bus::Bus ports_{0x10000};
   bus::Bus mmio_{~0ull};
+  std::atomic<std::uint64_t> irq_errors_{0};
+
   devices::Uart16550 com1_;
   devices::PcTestdev testdev_;
   devices::PcTestdevIomem testdev_iomem_;
   devices::DebugExit debug_exit_;
+  devices::I8042 i8042_;
+  devices::CmosRtc cmos_;
+  devices::PostCode post_code_;
+  devices::FwCfg fw_cfg_;
+  devices::AcpiPm acpi_pm_;
+  devices::ResetControl reset_control_;
+
+  // vCPU threads.  threads_mutex_ guards threads_ and threads_joined_ (kick_vcpus() reads
+  // them from any thread); running_ counts threads still in their loop.
+  std::mutex threads_mutex_;
+  std::vector<std::thread> threads_;
+  bool threads_joined_ = false;
+  std::mutex running_mutex_;
+  std::condition_variable running_cv_;
+  std::size_t running_ = 0;
 };
 
 }  // namespace machine

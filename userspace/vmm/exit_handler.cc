@@ -22,9 +22,14 @@ std::string hex(std::uint64_t value) {
   return buf;
 }
 
-ExitResult guest_exit_if_requested(const ExitContext& context) {
-  if (context.control.exit_requested()) {
-    return {VcpuStop::kGuestExit, context.control.exit_status(), {}};
+ExitResult stop_if_requested(const ExitContext& context) {
+  switch (context.control.stop_kind()) {
+    case StopKind::kNone:
+      return resume();
+    case StopKind::kExit:
+      return {VcpuStop::kGuestExit, context.control.exit_status(), {}};
+    case StopKind::kReset:
+      return {VcpuStop::kReset, 0, {}};
   }
   return resume();
 }
@@ -54,7 +59,7 @@ ExitResult handle_io(kvm_run& run, const ExitContext& context) {
       context.ports.read(io.port, item);
     }
   }
-  return guest_exit_if_requested(context);
+  return stop_if_requested(context);
 }
 
 ExitResult handle_mmio(kvm_run& run, const ExitContext& context) {
@@ -69,7 +74,7 @@ ExitResult handle_mmio(kvm_run& run, const ExitContext& context) {
   } else {
     context.mmio.read(mmio.phys_addr, data);
   }
-  return guest_exit_if_requested(context);
+  return stop_if_requested(context);
 }
 
 ExitResult handle_hlt(const kvm_run& run, const ExitContext& context) {
@@ -81,6 +86,22 @@ ExitResult handle_hlt(const kvm_run& run, const ExitContext& context) {
   }
   return {VcpuStop::kHalted, kStatusHalted,
           who + " halted with interrupts enabled, but this machine has no interrupt sources yet"};
+}
+
+ExitResult handle_system_event(const kvm_run& run, const ExitContext& context) {
+  switch (run.system_event.type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN:
+      context.control.request_exit(kStatusPoweredOff);
+      return stop_if_requested(context);
+    case KVM_SYSTEM_EVENT_RESET:
+      context.control.request_reset();
+      return stop_if_requested(context);
+    case KVM_SYSTEM_EVENT_CRASH:
+      return error("KVM_EXIT_SYSTEM_EVENT: guest crash");
+    default:
+      return error("KVM_EXIT_SYSTEM_EVENT of unknown type " +
+                   std::to_string(run.system_event.type));
+  }
 }
 
 ExitResult handle_internal_error(const kvm_run& run) {
@@ -152,7 +173,9 @@ ExitResult handle_exit(kvm_run& run, const ExitContext& context) {
       return {VcpuStop::kShutdown, kStatusTripleFault, "guest triple fault (shutdown)"};
     case KVM_EXIT_INTR:
       // A signal interrupted the guest; nothing to do but check for a stop request.
-      return guest_exit_if_requested(context);
+      return stop_if_requested(context);
+    case KVM_EXIT_SYSTEM_EVENT:
+      return handle_system_event(run, context);
     case KVM_EXIT_INTERNAL_ERROR:
       return handle_internal_error(run);
     case KVM_EXIT_FAIL_ENTRY:

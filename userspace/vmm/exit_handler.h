@@ -16,14 +16,16 @@ namespace vmm {
 
 // Process exit statuses kvm-run itself chooses (guests choose theirs through debug-exit).
 inline constexpr std::uint32_t kStatusHalted = 0;
+inline constexpr std::uint32_t kStatusPoweredOff = 0;
 inline constexpr std::uint32_t kStatusTripleFault = 2;
 inline constexpr std::uint32_t kStatusVmmError = 3;
 
 enum class VcpuStop {
   kNone,       // re-enter the guest
-  kGuestExit,  // a device (debug-exit) asked the machine to stop; status is the guest's
+  kGuestExit,  // something asked the machine to exit (debug-exit, power-off, a signal); status
+  kReset,      // something asked the machine to reset (i8042, reset register, KVM system event)
   kHalted,     // HLT that nothing can ever end
-  kShutdown,   // triple fault
+  kShutdown,   // triple fault (the machine decides: reset, or exit with kStatusTripleFault)
   kError,      // an exit kvm-run cannot handle; the caller adds the register dump
 };
 

@@ -8,30 +8,57 @@
 namespace vmm {
 
 VmmResult<GuestMemory> GuestMemory::allocate(std::uint64_t base, std::uint64_t size) {
-  if (size == 0 || base + size < base) {
-    return Error{Errc::kInvalidArgument, 0, "guest RAM size"};
+  const RamRegion one{base, size, 0};
+  return allocate(std::span<const RamRegion>(&one, 1));
+}
+
+VmmResult<GuestMemory> GuestMemory::allocate(std::span<const RamRegion> ranges) {
+  if (ranges.empty()) {
+    return Error{Errc::kInvalidArgument, 0, "guest RAM layout (no regions)"};
   }
-  void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+  std::vector<RamRegion> regions;
+  std::uint64_t total = 0;
+  for (const auto& r : ranges) {
+    if (r.size == 0 || r.gpa + r.size < r.gpa) {
+      return Error{Errc::kInvalidArgument, 0, "guest RAM size"};
+    }
+    if (!regions.empty() && r.gpa < regions.back().gpa + regions.back().size) {
+      return Error{Errc::kInvalidArgument, 0, "guest RAM layout (regions overlap or unsorted)"};
+    }
+    regions.push_back({r.gpa, r.size, total});
+    total += r.size;
+  }
+  void* addr = ::mmap(nullptr, total, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (addr == MAP_FAILED) {
     return Error{Errc::kSyscallFailed, errno, "mmap of guest RAM"};
   }
-  return GuestMemory(base, Mapping(addr, size));
+  return GuestMemory(std::move(regions), Mapping(addr, total));
+}
+
+const RamRegion* GuestMemory::find(std::uint64_t gpa, std::uint64_t length) const {
+  for (const auto& r : regions_) {
+    if (gpa < r.gpa) {
+      continue;
+    }
+    const std::uint64_t offset = gpa - r.gpa;
+    if (offset <= r.size && length <= r.size - offset) {
+      return &r;
+    }
+  }
+  return nullptr;
 }
 
 bool GuestMemory::contains(std::uint64_t gpa, std::uint64_t length) const {
-  if (gpa < base_) {
-    return false;
-  }
-  const std::uint64_t offset = gpa - base_;
-  return offset <= size() && length <= size() - offset;
+  return find(gpa, length) != nullptr;
 }
 
 std::uint8_t* GuestMemory::host_pointer(std::uint64_t gpa, std::uint64_t length) const {
-  if (!contains(gpa, length)) {
+  const RamRegion* r = find(gpa, length);
+  if (r == nullptr) {
     return nullptr;
   }
-  return static_cast<std::uint8_t*>(mapping_.get()) + (gpa - base_);
+  return static_cast<std::uint8_t*>(mapping_.get()) + r->host_offset + (gpa - r->gpa);
 }
 
 VmmStatus GuestMemory::write(std::uint64_t gpa, std::span<const std::uint8_t> bytes) {

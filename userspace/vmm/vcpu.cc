@@ -54,6 +54,22 @@ VmmStatus Vcpu::set_cpuid(std::span<const kvm_cpuid_entry2> entries) {
   return kOk;
 }
 
+VmmResult<std::uint32_t> Vcpu::get_mp_state() const {
+  kvm_mp_state state{};
+  if (::ioctl(fd_.get(), KVM_GET_MP_STATE, &state) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_GET_MP_STATE"};
+  }
+  return state.mp_state;
+}
+
+VmmStatus Vcpu::set_mp_state(std::uint32_t state) {
+  kvm_mp_state mp{state};
+  if (::ioctl(fd_.get(), KVM_SET_MP_STATE, &mp) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_SET_MP_STATE"};
+  }
+  return kOk;
+}
+
 VmmStatus Vcpu::run() {
   if (::ioctl(fd_.get(), KVM_RUN, 0) < 0) {
     return Error{Errc::kSyscallFailed, errno, "KVM_RUN"};

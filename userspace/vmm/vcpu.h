@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -24,6 +25,10 @@ class Vcpu {
   VmmStatus set_sregs(const kvm_sregs& sregs);
   // KVM_SET_CPUID2: what CPUID returns in the guest (and which CR4/EFER bits it may set).
   VmmStatus set_cpuid(std::span<const kvm_cpuid_entry2> entries);
+
+  // KVM_GET_MP_STATE / KVM_SET_MP_STATE (KVM_MP_STATE_*).
+  VmmResult<std::uint32_t> get_mp_state() const;
+  VmmStatus set_mp_state(std::uint32_t state);
 
   // One KVM_RUN.  On success the exit is described by run_page().  EINTR/EAGAIN come back as
   // errors with that sys_errno; the caller decides to re-enter.

@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include "uapi/kvm-abi.h"
 #include "vmm/vcpu.h"
@@ -27,6 +29,47 @@ VmmStatus Vm::set_user_memory_region(std::uint32_t slot, std::uint64_t gpa, std:
 VmmStatus Vm::set_tss_addr(std::uint64_t gpa) {
   if (::ioctl(fd_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(gpa)) < 0) {
     return Error{Errc::kSyscallFailed, errno, "KVM_SET_TSS_ADDR"};
+  }
+  return kOk;
+}
+
+VmmStatus Vm::create_irqchip() {
+  if (::ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_CREATE_IRQCHIP"};
+  }
+  return kOk;
+}
+
+VmmStatus Vm::create_pit2(std::uint32_t flags) {
+  kvm_pit_config config{};
+  config.flags = flags;
+  if (::ioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_CREATE_PIT2"};
+  }
+  return kOk;
+}
+
+VmmStatus Vm::set_gsi_routing(std::span<const kvm_irq_routing_entry> entries) {
+  const std::size_t bytes = sizeof(kvm_irq_routing) + entries.size() * sizeof(kvm_irq_routing_entry);
+  auto storage = std::make_unique<std::uint64_t[]>((bytes + 7) / 8);
+  auto* routing = reinterpret_cast<kvm_irq_routing*>(storage.get());
+  routing->nr = static_cast<__u32>(entries.size());
+  routing->flags = 0;
+  if (!entries.empty()) {
+    std::memcpy(routing->entries, entries.data(), entries.size() * sizeof(kvm_irq_routing_entry));
+  }
+  if (::ioctl(fd_.get(), KVM_SET_GSI_ROUTING, routing) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_SET_GSI_ROUTING"};
+  }
+  return kOk;
+}
+
+VmmStatus Vm::irq_line(std::uint32_t gsi, bool level) {
+  kvm_irq_level irq{};
+  irq.irq = gsi;
+  irq.level = level ? 1 : 0;
+  if (::ioctl(fd_.get(), KVM_IRQ_LINE, &irq) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_IRQ_LINE", gsi};
   }
   return kOk;
 }

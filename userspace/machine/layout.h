@@ -1,0 +1,81 @@
+// The PC's fixed resources, assigned here and nowhere else: guest-physical addresses, I/O
+// ports, ISA IRQs and their GSIs.  Devices never see these numbers (they see offsets); the
+// machine (pc.cc) places them, and the firmware tables (acpi.cc, the E820 map) describe them.
+#pragma once
+
+#include <cstdint>
+
+namespace machine::layout {
+
+// ---- Guest-physical memory ------------------------------------------------------------
+inline constexpr std::uint64_t kMiB = 1ull << 20;
+inline constexpr std::uint64_t kGiB = 1ull << 30;
+
+// RAM runs from 0 up to the 32-bit PCI hole; whatever does not fit below it continues at 4 GiB.
+inline constexpr std::uint64_t kPciHoleStart = 3 * kGiB;
+inline constexpr std::uint64_t kPciHoleEnd = 4 * kGiB;
+inline constexpr std::uint64_t kHighRamStart = 4 * kGiB;
+
+// Low memory as a PC firmware leaves it (facts the E820 map reports):
+inline constexpr std::uint64_t kEbdaStart = 0x9fc00;     // 1 KiB extended BIOS data area
+inline constexpr std::uint64_t kVgaStart = 0xa0000;      // legacy VGA window and option ROMs
+inline constexpr std::uint64_t kBiosAreaStart = 0xe0000;  // system BIOS area, reserved
+inline constexpr std::uint64_t kHighMemoryStart = 0x100000;
+
+// Boot structures for a direct Linux boot (all in RAM below 1 MiB, none reserved in E820
+// except the ACPI tables: the kernel copies what it needs before reusing low memory).
+inline constexpr std::uint64_t kBootGdtAddr = 0x500;
+inline constexpr std::uint64_t kBootPageTablesAddr = 0x1000;  // PML4, PDPT, 4 PDs: 0x1000-0x6fff
+inline constexpr std::uint64_t kBootParamsAddr = 0x7000;      // struct boot_params ("zero page")
+inline constexpr std::uint64_t kBootStackTop = 0x8ff0;
+inline constexpr std::uint64_t kCmdlineAddr = 0x20000;
+inline constexpr std::uint64_t kCmdlineMax = 0x10000;  // bytes including the NUL
+inline constexpr std::uint64_t kKernelLoadAddr = 0x100000;
+// ACPI tables live in the reserved BIOS area, where an RSDP scan also finds them.
+inline constexpr std::uint64_t kAcpiTablesAddr = 0xe0000;
+inline constexpr std::uint64_t kAcpiTablesMaxSize = 0x10000;
+
+// Interrupt controllers (in the kernel when KVM offers them) and the VMX TSS.
+inline constexpr std::uint64_t kIoapicAddr = 0xfec00000;
+inline constexpr std::uint64_t kLapicAddr = 0xfee00000;
+inline constexpr std::uint64_t kTssAddr = 0xfffbd000;  // 3 pages, for Intel VMX real mode
+// QEMU's pc-testdev MMIO scratch area (64 KiB), for test guests.
+inline constexpr std::uint64_t kPcTestdevIomemBase = 0xff000000;
+
+// ---- I/O ports (base, length) ---------------------------------------------------------
+inline constexpr std::uint16_t kPitBase = 0x40;        // i8254, in the kernel (KVM_CREATE_PIT2)
+inline constexpr std::uint16_t kI8042DataPort = 0x60;  // i8042 data
+inline constexpr std::uint16_t kSpeakerPort = 0x61;    // NMI status / speaker gate (PIT ch. 2)
+inline constexpr std::uint16_t kI8042CommandPort = 0x64;
+inline constexpr std::uint16_t kCmosBase = 0x70;  // index, data
+inline constexpr std::uint16_t kCmosLength = 2;
+inline constexpr std::uint16_t kPostCodePort = 0x80;
+inline constexpr std::uint16_t kPcTestdevIoportBase = 0xe0;
+inline constexpr std::uint16_t kDebugExitBase = 0xf4;
+inline constexpr std::uint16_t kCom1Base = 0x3f8;
+inline constexpr std::uint16_t kFwCfgBase = 0x510;  // selector (16-bit), data (8-bit)
+inline constexpr std::uint16_t kFwCfgLength = 2;
+inline constexpr std::uint16_t kAcpiPmBase = 0x600;  // PM1a event, PM1a control, PM timer
+inline constexpr std::uint16_t kResetControlBase = 0xcf8;  // a window of 4; the register is 0xcf9
+inline constexpr std::uint16_t kResetControlPort = 0xcf9;
+inline constexpr std::uint8_t kResetControlValue = 0x06;  // what the FADT tells the OS to write
+
+// ACPI: the SLP_TYPa value of \_S5 in the DSDT, which the PM1a control register must see.
+inline constexpr std::uint8_t kAcpiS5SleepType = 5;
+
+// ---- ISA IRQs -------------------------------------------------------------------------
+inline constexpr std::uint32_t kIrqPit = 0;
+inline constexpr std::uint32_t kIrqKeyboard = 1;
+inline constexpr std::uint32_t kIrqCom1 = 4;
+inline constexpr std::uint32_t kIrqRtc = 8;
+inline constexpr std::uint32_t kIrqSci = 9;
+inline constexpr std::uint32_t kIrqMouse = 12;
+
+// GSIs: ISA IRQ n is GSI n (PIC pin n and IOAPIC pin n), except IRQ 0, whose IOAPIC pin is 2
+// (the PC convention the MADT states with an interrupt source override).  GSIs 16-23 reach the
+// IOAPIC only.
+inline constexpr std::uint32_t kIoapicPins = 24;
+inline constexpr std::uint32_t kIoapicPinOfIrq0 = 2;
+inline constexpr std::uint8_t kIoapicId = 0;  // APIC IDs 0..N-1 are the vCPUs'; see acpi.cc
+
+}  // namespace machine::layout
