@@ -90,6 +90,20 @@ struct kvm_io_bus {
 };
 
 /*
+ * How the nested page table encodes its entries: AMD NPT uses the host's
+ * long-mode format, Intel EPT its own (SDM vol. 3C 29.3.2).  Each backend
+ * provides one (kvm_x86_ops.tdp_format); kernel/mmu/tdp.c builds tables
+ * from it.  Entries hold the physical address in bits 51:12 in both.
+ */
+struct kvm_tdp_format {
+	u64 present;	/* an entry with any of these bits maps something */
+	u64 table;	/* bits of an entry that points to a lower table */
+	u64 leaf;	/* bits of a read-only leaf entry */
+	u64 writable;	/* added to a leaf for write access */
+	int levels;	/* 4 or 5; 0: as deep as the host's own paging */
+};
+
+/*
  * The nested page table (NPT/EPT) of one VM: guest-physical to
  * host-physical.  Guest pages are pinned while mapped.
  */

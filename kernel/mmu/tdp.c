@@ -2,8 +2,9 @@
 /*
  * Nested paging (two-dimensional paging): the table that maps
  * guest-physical to host-physical addresses, walked by the CPU after the
- * guest's own page tables.  4 KiB leaves, in the host long-mode format
- * that AMD NPT uses (APM vol. 2, 15.25).
+ * guest's own page tables.  4 KiB leaves, in the entry format the backend
+ * names (struct kvm_tdp_format): the host long-mode format for AMD NPT
+ * (APM vol. 2, 15.25), EPT's own for Intel (SDM vol. 3C 29.3.2).
  *
  * The NPT walk uses the paging mode the *host* is in at VMRUN: with
  * CR4.LA57 set (5-level paging, as Linux enables whenever the CPU has
@@ -22,13 +23,13 @@
 #include "../x86/x86.h"
 
 #define TDP_MAX_LEVELS	5
-#define TDP_PRESENT	(1ULL << 0)
-#define TDP_WRITABLE	(1ULL << 1)
-#define TDP_USER	(1ULL << 2)	/* NPT walks are user accesses */
-#define TDP_ACCESSED	(1ULL << 5)
-#define TDP_DIRTY	(1ULL << 6)
 #define TDP_ADDR_MASK	0x000ffffffffff000ULL
-#define TDP_TABLE_BITS	(TDP_PRESENT | TDP_WRITABLE | TDP_USER | TDP_ACCESSED)
+
+/* The entry encoding comes from the backend (kvm_x86_ops.tdp_format). */
+static inline const struct kvm_tdp_format *tdp_fmt(void)
+{
+	return kvm_x86_ops.tdp_format;
+}
 
 static inline int tdp_index(gpa_t gpa, int level)
 {
@@ -37,6 +38,8 @@ static inline int tdp_index(gpa_t gpa, int level)
 
 static int tdp_levels(void)
 {
+	if (tdp_fmt()->levels)
+		return tdp_fmt()->levels;
 	return pgtable_l5_enabled() ? 5 : 4;
 }
 
@@ -58,11 +61,12 @@ static void tdp_free_subtree(struct kvm *kvm, u64 *table, int level)
 		u64 e = table[i];
 		struct page *page;
 
-		if (!(e & TDP_PRESENT))
+		if (!(e & tdp_fmt()->present))
 			continue;
 		page = pfn_to_page((e & TDP_ADDR_MASK) >> PAGE_SHIFT);
 		if (level == 1) {
-			unpin_user_pages_dirty_lock(&page, 1, e & TDP_WRITABLE);
+			unpin_user_pages_dirty_lock(&page, 1,
+						    e & tdp_fmt()->writable);
 			kvm->tdp.nr_mapped--;
 		} else {
 			tdp_free_subtree(kvm, page_address(page), level - 1);
@@ -138,26 +142,26 @@ static struct page *tdp_map(struct kvm *kvm, gpa_t gpa, struct page *page,
 
 	for (level = tdp_levels(); level > 1; level--) {
 		e = &table[tdp_index(gpa, level)];
-		if (!(*e & TDP_PRESENT)) {
+		if (!(*e & tdp_fmt()->present)) {
 			u64 *t = p->tables[--p->n];
 
-			*e = __pa(t) | TDP_TABLE_BITS;
+			*e = __pa(t) | tdp_fmt()->table;
 			kvm->tdp.nr_tables++;
 		}
 		table = __va(*e & TDP_ADDR_MASK);
 	}
 
 	e = &table[tdp_index(gpa, 1)];
-	new = page_to_phys(page) | TDP_PRESENT | TDP_USER | TDP_ACCESSED |
-	      TDP_DIRTY | (writable ? TDP_WRITABLE : 0);
-	if (*e & TDP_PRESENT) {
+	new = page_to_phys(page) | tdp_fmt()->leaf |
+	      (writable ? tdp_fmt()->writable : 0);
+	if (*e & tdp_fmt()->present) {
 		/*
 		 * Same page: pages stay pinned while mapped, so the host
 		 * mapping cannot have moved.  Only widen the permissions.
 		 */
 		WARN_ON_ONCE((*e & TDP_ADDR_MASK) != page_to_phys(page));
 		if (writable)
-			*e |= TDP_WRITABLE;
+			*e |= tdp_fmt()->writable;
 		return page;
 	}
 	WRITE_ONCE(*e, new);
@@ -178,7 +182,8 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	int r;
 
 	vcpu->stat.npf_exits++;
-	if (gpa >> boot_cpu_data.x86_phys_bits)
+	if (gpa >> boot_cpu_data.x86_phys_bits ||
+	    gpa >> (PAGE_SHIFT + 9 * tdp_levels()))
 		return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 			"guest-physical address beyond the host's MAXPHYADDR",
 			gpa, 0);

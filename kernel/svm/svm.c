@@ -824,8 +824,22 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * NPT entries are host long-mode page-table entries (APM vol. 2, 15.25.5):
+ * present, writable, user (nested walks are user accesses), accessed and
+ * dirty preset.  The walk is as deep as the host's paging at VMRUN.
+ */
+static const struct kvm_tdp_format svm_npt_format = {
+	.present = _PAGE_PRESENT,
+	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED,
+	.leaf = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY,
+	.writable = _PAGE_RW,
+	.levels = 0,
+};
+
 static const struct kvm_x86_ops svm_x86_ops = {
 	.name = "svm",
+	.tdp_format = &svm_npt_format,
 	.hardware_enable = svm_hardware_enable,
 	.hardware_disable = svm_hardware_disable,
 	.vcpu_create = svm_vcpu_create,

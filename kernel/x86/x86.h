@@ -25,6 +25,8 @@
 
 struct kvm_x86_ops {
 	const char *name;
+	/* Entry format of the nested page table (not an op: data). */
+	const struct kvm_tdp_format *tdp_format;
 	int (*hardware_enable)(void);
 	void (*hardware_disable)(void);
 	int (*vcpu_create)(struct kvm_vcpu **vcpu, struct kvm *kvm);
