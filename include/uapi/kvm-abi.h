@@ -39,6 +39,7 @@
 #define KVM_CAP_IRQ_INJECT_STATUS		26
 #define KVM_CAP_JOIN_MEMORY_REGIONS_WORKS	30
 #define KVM_CAP_PIT2				33
+#define KVM_CAP_PIT_STATE2			35
 #define KVM_CAP_SET_IDENTITY_MAP_ADDR		37
 #define KVM_CAP_INTERNAL_ERROR_DATA		40
 #define KVM_CAP_VCPU_EVENTS			41
@@ -473,6 +474,11 @@ struct kvm_lapic_state {
 	char regs[KVM_APIC_REG_SIZE];
 };
 
+/* KVM_SET_VAPIC_ADDR: guest-physical page where the TPR is mirrored. */
+struct kvm_vapic_addr {
+	__u64 vapic_addr;
+};
+
 struct kvm_pit_config {
 	__u32 flags;
 	__u32 pad[15];
@@ -596,6 +602,7 @@ struct kvm_msi {
 #define KVM_GET_MP_STATE		_IOR(KVMIO, 0x98, struct kvm_mp_state)
 #define KVM_SET_MP_STATE		_IOW(KVMIO, 0x99, struct kvm_mp_state)
 #define KVM_NMI				_IO(KVMIO, 0x9a)
+#define KVM_SET_VAPIC_ADDR		_IOW(KVMIO, 0x93, struct kvm_vapic_addr)
 #define KVM_GET_LAPIC			_IOR(KVMIO, 0x8e, struct kvm_lapic_state)
 #define KVM_SET_LAPIC			_IOW(KVMIO, 0x8f, struct kvm_lapic_state)
 #define KVM_GET_VCPU_EVENTS		_IOR(KVMIO, 0x9f, struct kvm_vcpu_events)

@@ -15,6 +15,7 @@
 #include "kvm_host.h"
 #include "../x86/x86.h"
 #include "../x86/cpuid.h"
+#include "../x86/irq.h"
 
 long kvm_check_extension(long cap)
 {
@@ -34,6 +35,14 @@ long kvm_check_extension(long cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_VCPU_EVENTS:
 		return 1;
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_HLT:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+		return kvm_irqchip_enabled;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return kvm_host_xcr0 != 0;

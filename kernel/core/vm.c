@@ -14,6 +14,7 @@
 
 #include "kvm_host.h"
 #include "../x86/x86.h"
+#include "../x86/irq.h"
 
 static const struct file_operations kvm_vm_fops;
 
@@ -53,6 +54,7 @@ static void kvm_destroy_vm(struct kref *ref)
 		if (kvm->vcpus[i])
 			kvm_arch_vcpu_destroy(kvm->vcpus[i]);
 	}
+	kvm_irqchip_destroy(kvm);
 	kvm_tdp_destroy(kvm);
 	for (i = 0; i < KVM_USER_MEM_SLOTS; i++)
 		kvm_free_memslot(kvm->slots[i]);
@@ -339,9 +341,17 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvm_check_extension(arg);
+	case KVM_CREATE_IRQCHIP:
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
 	case KVM_SET_GSI_ROUTING:
-		/* Routing targets the in-kernel irqchip, which this VM lacks. */
-		return -EINVAL;
+	case KVM_SIGNAL_MSI:
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+		return kvm_vm_ioctl_irqchip(kvm, ioctl, argp);
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs the TSS; keep it. */
 		kvm->tss_addr = arg;

@@ -14,6 +14,8 @@
 #include <linux/spinlock.h>
 #include <linux/mm_types.h>
 #include <linux/ratelimit.h>
+#include <linux/hrtimer.h>
+#include <linux/wait.h>
 #include "kvm-abi.h"
 #include "../emulate/emulate.h"
 
@@ -43,6 +45,7 @@ enum kvm_dtable_reg { VCPU_DTABLE_GDT, VCPU_DTABLE_IDT };
 
 /* Bits of vcpu->requests: work to do before the next guest entry. */
 #define KVM_REQ_TLB_FLUSH	0
+#define KVM_REQ_EVENT		1	/* re-evaluate interrupt injection */
 
 /* vcpu->mode, read by whoever kicks the vCPU. */
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
@@ -60,6 +63,8 @@ struct kvm_memory_slot {
 
 struct kvm;
 struct kvm_vcpu;
+struct lapic;
+struct kvm_vm_irqchip;
 
 /*
  * In-kernel devices on the port-I/O and MMIO buses (core/iodev.c).  The
@@ -199,6 +204,18 @@ struct kvm_vcpu {
 
 	u32 mp_state;
 
+	/*
+	 * With an in-kernel irqchip: the local APIC model (guarded by the
+	 * VM's irqchip lock), its timer, the queue HLT sleeps on, and the
+	 * task running KVM_RUN (for kicks; NULL outside KVM_RUN).
+	 */
+	struct lapic *apic;
+	struct hrtimer apic_timer;
+	wait_queue_head_t wq;
+	struct task_struct *task;
+	/* KVM_SET_VAPIC_ADDR: TPR/ISR/IRR mirror for a TPR-patching BIOS. */
+	u64 vapic_addr;
+
 	/* An external interrupt queued by KVM_INTERRUPT, injected at entry. */
 	struct {
 		bool pending;
@@ -274,6 +291,9 @@ struct kvm {
 
 	u64 tss_addr;
 	u64 identity_map_addr;
+
+	/* KVM_CREATE_IRQCHIP's PICs, IOAPIC, routing; NULL before (x86/irq.h). */
+	struct kvm_vm_irqchip *irqchip;
 
 	/* In-kernel devices; ranges are added under lock, never removed. */
 	struct kvm_io_bus buses[KVM_NR_BUSES];

@@ -410,6 +410,20 @@ static void svm_enable_irq_window(struct kvm_vcpu *vcpu)
 	c->intercept_misc1 |= INTERCEPT_VINTR;
 }
 
+/*
+ * A virtual interrupt of priority class @prio that respects V_TPR: the
+ * CPU takes it (and the VINTR intercept exits) once the guest lowers its
+ * TPR below @prio with interrupts enabled.
+ */
+static void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(V_IGN_TPR | V_INTR_PRIO_MASK);
+	c->int_ctl |= V_IRQ | ((prio & 0xf) << V_INTR_PRIO_SHIFT);
+	c->intercept_misc1 |= INTERCEPT_VINTR;
+}
+
 static void svm_set_iret_intercept(struct kvm_vcpu *vcpu, bool on)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
@@ -864,6 +878,7 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.get_injected_event = svm_get_injected_event,
 	.set_injected_event = svm_set_injected_event,
 	.enable_irq_window = svm_enable_irq_window,
+	.enable_tpr_window = svm_enable_tpr_window,
 	.set_iret_intercept = svm_set_iret_intercept,
 	.queue_exception = svm_queue_exception,
 	.get_msr = svm_get_msr,

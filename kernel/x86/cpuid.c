@@ -14,6 +14,7 @@
 
 #include "x86.h"
 #include "cpuid.h"
+#include "irq.h"
 
 #define BIT32(n) (1U << (n))
 
@@ -22,6 +23,8 @@
 		 BIT32(19) | BIT32(20) | BIT32(22) | BIT32(23) | BIT32(25) | \
 		 BIT32(26) | BIT32(28) | BIT32(29) | BIT32(30))
 #define F1_ECX_HYPERVISOR	BIT32(31)
+/* Emulated by the in-kernel LAPIC whatever the host has (as upstream). */
+#define F1_ECX_EMULATED		(BIT32(21) | BIT32(24))	/* x2APIC, TSC deadline */
 #define F1_ECX_OSXSAVE		BIT32(27)
 /* CPUID.1:EDX: FPU VME DE PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT PSE36
  * CLFLUSH MMX FXSR SSE SSE2 */
@@ -85,7 +88,8 @@ static int kvm_build_supported_cpuid(struct kvm_cpuid_entry2 *e, int max)
 	x->eax = basic_max;
 	ADD(1, 0, 0);
 	x->ebx &= 0xffff;	/* APIC ID and logical count: userspace's */
-	x->ecx = (x->ecx & F1_ECX) | F1_ECX_HYPERVISOR;
+	x->ecx = (x->ecx & F1_ECX) | F1_ECX_HYPERVISOR |
+		 (kvm_irqchip_enabled ? F1_ECX_EMULATED : 0);
 	x->edx &= F1_EDX;
 	if (!kvm_host_xcr0)
 		x->ecx &= ~(BIT32(26) | BIT32(28) | BIT32(29));

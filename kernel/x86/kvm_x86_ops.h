@@ -54,6 +54,8 @@ KVM_X86_OP(get_injected_event)
 KVM_X86_OP(set_injected_event)
 /* Exit as soon as the guest can take an external interrupt. */
 KVM_X86_OP(enable_irq_window)
+/* Exit once the guest's TPR drops below priority class @prio. */
+KVM_X86_OP_OPTIONAL(enable_tpr_window)
 /* Exit at the guest's next IRET (end of an NMI handler), or stop. */
 KVM_X86_OP(set_iret_intercept)
 /* Read/write an MSR the backend keeps in its own state (VMCB/VMCS). */

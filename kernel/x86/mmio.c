@@ -13,6 +13,7 @@
 
 #include "x86.h"
 #include "guest_mem.h"
+#include "irq.h"
 #include "../emulate/emulate.h"
 
 static struct kvm_vcpu *emul_vcpu(struct x86_emulate_ctxt *ctxt)
@@ -127,7 +128,8 @@ static int emul_read(struct x86_emulate_ctxt *ctxt, u64 linear, void *val,
 	}
 
 	/* An in-kernel device (LAPIC, IOAPIC) answers without leaving. */
-	if (!kvm_io_bus_read(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
+	if (!kvm_lapic_mmio(vcpu, gpa, val, bytes, false) ||
+	    !kvm_io_bus_read(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
 		return X86EMUL_CONTINUE;
 
 	/* A device read: answered already, or ask userspace. */
@@ -162,7 +164,8 @@ static int emul_write(struct x86_emulate_ctxt *ctxt, u64 linear,
 		return kvm_write_guest_virt(vcpu, linear, val, bytes, 0) ==
 		       KVM_GVA_OK ? X86EMUL_CONTINUE : X86EMUL_UNHANDLEABLE;
 	}
-	if (!kvm_io_bus_write(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
+	if (!kvm_lapic_mmio(vcpu, gpa, (void *)val, bytes, true) ||
+	    !kvm_io_bus_write(vcpu, KVM_MMIO_BUS, gpa, val, bytes))
 		return X86EMUL_CONTINUE;
 
 	/* One device write per instruction: it leaves as the exit. */

@@ -18,6 +18,7 @@
 
 #include "x86.h"
 #include "cpuid.h"
+#include "irq.h"
 
 static bool ignore_msrs;
 module_param(ignore_msrs, bool, 0644);
@@ -244,6 +245,10 @@ void kvm_msr_reset(struct kvm_vcpu *vcpu)
 /* Returns 0, or 1 if the access faults (#GP for the guest). */
 int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
+	int r = kvm_lapic_get_msr(vcpu, index, data);
+
+	if (r != -ENOENT)
+		return r;
 	switch (index) {
 	case MSR_EFER:
 		*data = vcpu->efer;
@@ -319,6 +324,10 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 
 int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
+	int r = kvm_lapic_set_msr(vcpu, index, data, host);
+
+	if (r != -ENOENT)
+		return r;
 	switch (index) {
 	case MSR_EFER:
 		return kvm_set_efer(vcpu, data, host);

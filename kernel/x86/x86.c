@@ -18,6 +18,7 @@
 
 #include "x86.h"
 #include "cpuid.h"
+#include "irq.h"
 
 struct kvm_x86_ops kvm_x86_ops __read_mostly;
 static const struct kvm_x86_backend *kvm_backend;
@@ -66,9 +67,12 @@ int kvm_x86_init(void)
 	case X86_VENDOR_HYGON:
 		b = &svm_backend;
 		break;
+	case X86_VENDOR_INTEL:
+		b = &vmx_backend;
+		break;
 	default:
 		pr_err("kvm: no usable virtualization backend for this CPU vendor "
-		       "(AMD SVM is supported; Intel VMX is not built yet)\n");
+		       "(AMD SVM and Intel VMX are supported)\n");
 		return -ENODEV;
 	}
 
@@ -166,7 +170,11 @@ int kvm_arch_vcpu_init(struct kvm_vcpu *vcpu)
 	vcpu->guest_fpu = kzalloc(max(kvm_fpu_size, 576u), GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run || !vcpu->pio_data || !vcpu->mmio_ring || !vcpu->guest_fpu)
 		goto fail;
+	if (kvm_lapic_create(vcpu))
+		goto fail;
 	kvm_vcpu_reset(vcpu);
+	if (vcpu->apic)
+		vcpu->apic_base = vcpu->apic->apic_base;
 	return 0;
 fail:
 	kfree(vcpu->guest_fpu);
@@ -178,6 +186,7 @@ fail:
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	kvm_lapic_destroy(vcpu);
 	kvm_cpuid_free(vcpu);
 	kfree(vcpu->guest_fpu);
 	/* The pages may still be mapped by userspace; they hold a ref. */
@@ -243,9 +252,35 @@ void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code)
 int kvm_emulate_halt(struct kvm_vcpu *vcpu, unsigned long next_rip)
 {
 	vcpu->regs[VCPU_REGS_RIP] = next_rip;
-	/* No in-kernel local APIC yet: userspace waits for the interrupt. */
+	/* With an in-kernel LAPIC the vCPU sleeps here until woken. */
+	if (vcpu->apic) {
+		if (!kvm_lapic_vcpu_has_events(vcpu))
+			vcpu->mp_state = KVM_MP_STATE_HALTED;
+		return 1;
+	}
+	/* Otherwise userspace waits for the interrupt. */
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
+}
+
+/*
+ * An INIT signal: the architectural INIT state, except what INIT leaves
+ * alone (SDM vol. 3A 9.1.1): MSRs (APIC_BASE, MTRRs...), x87/SSE state,
+ * the CPUID table.
+ */
+void kvm_vcpu_init_event(struct kvm_vcpu *vcpu)
+{
+	u64 apic_base = vcpu->apic_base;
+	typeof(vcpu->msr) msr = vcpu->msr;
+	void *fpu = kmemdup(vcpu->guest_fpu, kvm_fpu_size, GFP_KERNEL);
+
+	kvm_vcpu_reset(vcpu);
+	vcpu->apic_base = apic_base;
+	vcpu->msr = msr;
+	if (fpu) {
+		memcpy(vcpu->guest_fpu, fpu, kvm_fpu_size);
+		kfree(fpu);
+	}
 }
 
 /*
@@ -451,6 +486,8 @@ static int kvm_set_debugregs(struct kvm_vcpu *vcpu,
 
 static void kvm_process_requests(struct kvm_vcpu *vcpu)
 {
+	/* Injection is re-evaluated on every entry anyway. */
+	clear_bit(KVM_REQ_EVENT, &vcpu->requests);
 	if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests) &&
 	    kvm_x86_ops.flush_guest_tlb)
 		kvm_x86_ops.flush_guest_tlb(vcpu);
@@ -460,7 +497,10 @@ static void kvm_process_requests(struct kvm_vcpu *vcpu)
 static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	kvm_process_requests(vcpu);
+	kvm_lapic_vapic_sync(vcpu, true);
 	kvm_inject_pending_events(vcpu);
+	if (vcpu->apic)
+		kvm_lapic_inject(vcpu);
 	if (vcpu->run->request_interrupt_window &&
 	    !kvm_ready_for_interrupt_injection(vcpu))
 		kvm_x86_ops.enable_irq_window(vcpu);
@@ -486,6 +526,7 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
 	kvm_nmi_after_exit(vcpu);
+	kvm_lapic_sync_from_guest(vcpu);
 	vcpu->mode = OUTSIDE_GUEST_MODE;
 	vcpu->stat.exits++;
 
@@ -493,6 +534,7 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kernel_fpu_end();
 	preempt_enable();
 
+	kvm_lapic_vapic_sync(vcpu, false);
 	return kvm_x86_ops.handle_exit(vcpu);
 }
 
@@ -532,6 +574,7 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 		goto out;
 	}
 
+	WRITE_ONCE(vcpu->task, current);
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
@@ -539,6 +582,15 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		/* In-kernel LAPIC: INIT/SIPI/NMI, and sleeping while halted. */
+		if (vcpu->apic && !kvm_lapic_accept_events(vcpu)) {
+			r = kvm_lapic_block(vcpu);
+			if (r < 0) {
+				run->exit_reason = KVM_EXIT_INTR;
+				break;
+			}
+			continue;
+		}
 		r = kvm_vcpu_enter_guest(vcpu);
 		if (r <= 0)
 			break;
@@ -549,6 +601,7 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 			break;
 		}
 	}
+	WRITE_ONCE(vcpu->task, NULL);
 out:
 	run->if_flag = !!(kvm_x86_ops.get_rflags(vcpu) & X86_EFLAGS_IF);
 	run->cr8 = kvm_x86_ops.get_cr(vcpu, 8);
@@ -783,9 +836,20 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		if (copy_from_user(&mp, argp, sizeof(mp)))
 			return -EFAULT;
 		/* Without an in-kernel APIC only RUNNABLE exists (upstream). */
-		if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
+		if (!vcpu->apic) {
+			if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
+				return -EINVAL;
+		} else if (mp.mp_state > KVM_MP_STATE_SIPI_RECEIVED) {
 			return -EINVAL;
+		}
+		/* SIPI_RECEIVED is INIT_RECEIVED with the SIPI about to run. */
+		if (mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+			mp.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+			vcpu->apic->sipi_pending = true;
+		}
 		vcpu->mp_state = mp.mp_state;
+		if (vcpu->apic)
+			kvm_vcpu_kick(vcpu);
 		return 0;
 	}
 	case KVM_GET_XSAVE: {
@@ -842,6 +906,10 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		return kvm_vcpu_ioctl_msrs(vcpu, argp, false);
 	case KVM_SET_MSRS:
 		return kvm_vcpu_ioctl_msrs(vcpu, argp, true);
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+	case KVM_SET_VAPIC_ADDR:
+		return kvm_lapic_vcpu_ioctl(vcpu, ioctl, argp);
 	case KVM_SET_CPUID2:
 		return kvm_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:

@@ -58,6 +58,7 @@ struct kvm_x86_ops {
 	void (*set_injected_event)(struct kvm_vcpu *vcpu, u32 info,
 				   u32 error_code);
 	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
+	void (*enable_tpr_window)(struct kvm_vcpu *vcpu, int prio);
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
@@ -153,6 +154,8 @@ bool kvm_ready_for_interrupt_injection(struct kvm_vcpu *vcpu);
 void kvm_get_vcpu_events(struct kvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 int kvm_set_vcpu_events(struct kvm_vcpu *vcpu,
 			const struct kvm_vcpu_events *ev);
+
+void kvm_vcpu_init_event(struct kvm_vcpu *vcpu);
 
 /* Guest FPU state switch, called around the guest entry. */
 void kvm_load_guest_fpu(struct kvm_vcpu *vcpu);

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The pure logic of the VMX backend: control derivation from the
+ * capability MSRs, the software copy of the guest-state area and its SDM
+ * 26.3 consistency checks, access-rights conversion, exit decoding, event
+ * re-injection and EPT entry construction.  Portable (kvm_portable.h
+ * only): the kernel uses it with VMREAD/VMWRITE, the unit tests with a
+ * simulated VMCS.
+ *
+ * What is checked (vmx_check_controls / vmx_check_guest_state) is a
+ * subset of SDM vol. 3C 27.2 and 27.3 (26.2/26.3 in older editions):
+ * those rules our own state could break.  Each check has an enum value
+ * so a failed entry can say which rule it broke.
+ */
+#ifndef KVM_VMX_LOGIC_H
+#define KVM_VMX_LOGIC_H
+
+#include "kvm_portable.h"
+#include "vmcs_defs.h"
+
+/* Raw capability MSR values; TRUE_* are 0 when IA32_VMX_BASIC[55] is 0. */
+struct vmx_caps {
+	u64 basic;
+	u64 pin, proc, proc2, exit, entry;
+	u64 true_pin, true_proc, true_exit, true_entry;
+	u64 misc;
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	u64 ept_vpid;
+	u8 phys_bits;	/* host MAXPHYADDR (CPUID 0x80000008) */
+};
+
+/* The controls the backend runs with, derived once at module load. */
+struct vmx_config {
+	u32 pin, proc, proc2, exit, entry;	/* entry without IA-32e mode */
+	u32 exception_bitmap;
+	bool vpid;
+	bool invept_single;	/* else all-context */
+	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
+	u8 ept_levels;		/* 4 */
+	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
+	u64 cr4_fixed0, cr4_fixed1;
+	u64 cr0_host_owned;	/* CR0 guest/host mask */
+};
+
+/*
+ * Adjust @want to what a control MSR allows: its low half lists bits
+ * that must be 1, its high half bits that may be 1.  Bits in @required
+ * that may not be 1 make it fail (-1); bits of @optional that may not be
+ * 1 are dropped.
+ */
+int vmx_adjust_controls(u64 cap_msr, u32 required, u32 optional, u32 *out);
+
+/* The control MSR to use: TRUE_* when IA32_VMX_BASIC[55] says so. */
+u64 vmx_ctl_msr(const struct vmx_caps *c, u32 msr);
+
+/*
+ * Derive the backend's configuration.  Returns 0, or -1 with *why set to
+ * a sentence naming the missing feature.
+ */
+int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
+		      const char **why);
+
+/* ---- Segments ------------------------------------------------------ */
+
+/* A segment as kvm_segment describes it (see kvm-abi.h). */
+struct vmx_seg_attrs {
+	u8 type, s, dpl, present, avl, l, db, g, unusable;
+};
+
+u32 vmx_ar_pack(const struct vmx_seg_attrs *a);
+void vmx_ar_unpack(u32 ar, struct vmx_seg_attrs *a);
+
+/* ---- The guest-state area, in software ------------------------------ */
+
+struct vmx_segment {
+	u64 base;
+	u32 limit;
+	u32 ar;
+	u16 selector;
+};
+
+struct vmx_guest_state {
+	struct vmx_segment seg[VMX_NR_SEGS];
+	u64 gdtr_base, idtr_base;
+	u32 gdtr_limit, idtr_limit;
+	u64 cr0, cr3, cr4;		/* as the CPU holds them */
+	u64 cr0_shadow, cr4_shadow;	/* as the guest sees them */
+	u64 dr7, rsp, rip, rflags, pending_dbg;
+	u64 efer, pat, debugctl;
+	u64 sysenter_esp, sysenter_eip;
+	u32 sysenter_cs;
+	u32 interruptibility, activity;
+	u64 pdpte[4];
+	u64 link_pointer;		/* always ~0: no VMCS shadowing */
+};
+
+/* Per-entry control fields that change while the vCPU lives. */
+struct vmx_entry_controls {
+	u32 pin, proc, proc2, exit, entry;
+	u32 exception_bitmap;
+	u64 cr0_mask, cr4_mask;
+	u32 entry_intr_info, entry_error, entry_insn_len;
+	u64 eptp;
+	u16 vpid;
+	u64 tsc_offset;
+};
+
+/*
+ * How the code reaches a VMCS: VMREAD/VMWRITE in the kernel, a field
+ * store in the tests.  read returns the field zero-extended.
+ */
+struct vmcs_accessor {
+	u64 (*read)(void *ctx, u32 field);
+	void (*write)(void *ctx, u32 field, u64 val);
+	void *ctx;
+};
+
+void vmx_store_guest_state(const struct vmcs_accessor *v,
+			   const struct vmx_guest_state *g, bool pdptes);
+/* Reads what the guest can change without an exit, plus all the rest. */
+void vmx_load_guest_state(const struct vmcs_accessor *v,
+			  struct vmx_guest_state *g, bool pdptes);
+void vmx_store_entry_controls(const struct vmcs_accessor *v,
+			      const struct vmx_entry_controls *c);
+void vmx_load_entry_controls(const struct vmcs_accessor *v,
+			     struct vmx_entry_controls *c);
+
+/* The INIT/power-on state (SDM vol. 3A table 10-1) for a VMX guest. */
+void vmx_reset_guest_state(struct vmx_guest_state *g,
+			   const struct vmx_config *cfg);
+
+/* ---- SDM checks -------------------------------------------------- */
+
+enum vmx_check {
+	VMX_CHECK_OK = 0,
+	/* VM-execution, exit and entry control fields (27.2.1) */
+	VMX_CHECK_PIN_RESERVED,
+	VMX_CHECK_PROC_RESERVED,
+	VMX_CHECK_PROC2_RESERVED,
+	VMX_CHECK_EXIT_RESERVED,
+	VMX_CHECK_ENTRY_RESERVED,
+	VMX_CHECK_VNMI_WITHOUT_NMI_EXITING,
+	VMX_CHECK_NMI_WINDOW_WITHOUT_VNMI,
+	VMX_CHECK_UG_WITHOUT_EPT,
+	VMX_CHECK_VPID_ZERO,
+	VMX_CHECK_EPTP,
+	VMX_CHECK_ENTRY_INTR_INFO,
+	VMX_CHECK_ENTRY_ERROR_CODE,
+	VMX_CHECK_ENTRY_INSN_LEN,
+	/* Guest-state area (27.3.1) */
+	VMX_CHECK_CR0_FIXED,
+	VMX_CHECK_CR0_PG_WITHOUT_PE,
+	VMX_CHECK_CR4_FIXED,
+	VMX_CHECK_CR3_WIDTH,
+	VMX_CHECK_IA32E_PAGING,		/* IA-32e guest needs PG and PAE */
+	VMX_CHECK_PCIDE_OUTSIDE_IA32E,
+	VMX_CHECK_DR7_HIGH,
+	VMX_CHECK_SYSENTER_CANONICAL,
+	VMX_CHECK_PAT,
+	VMX_CHECK_EFER,
+	VMX_CHECK_SEG_TR_SELECTOR,
+	VMX_CHECK_SEG_LDTR_SELECTOR,
+	VMX_CHECK_SEG_SS_RPL,
+	VMX_CHECK_SEG_BASE,
+	VMX_CHECK_SEG_V86,
+	VMX_CHECK_SEG_CS_TYPE,
+	VMX_CHECK_SEG_SS_TYPE,
+	VMX_CHECK_SEG_DATA_TYPE,
+	VMX_CHECK_SEG_S,
+	VMX_CHECK_SEG_CS_DPL,
+	VMX_CHECK_SEG_SS_DPL,
+	VMX_CHECK_SEG_DATA_DPL,
+	VMX_CHECK_SEG_P,
+	VMX_CHECK_SEG_RESERVED,
+	VMX_CHECK_SEG_CS_DB,
+	VMX_CHECK_SEG_G,
+	VMX_CHECK_SEG_TR,
+	VMX_CHECK_SEG_LDTR,
+	VMX_CHECK_DTABLE,
+	VMX_CHECK_RIP,
+	VMX_CHECK_RFLAGS_RESERVED,
+	VMX_CHECK_RFLAGS_VM,
+	VMX_CHECK_RFLAGS_IF,
+	VMX_CHECK_ACTIVITY,
+	VMX_CHECK_INTERRUPTIBILITY,
+	VMX_CHECK_PENDING_DBG,
+	VMX_CHECK_LINK_POINTER,
+	VMX_CHECK_PDPTE,
+	VMX_CHECK_COUNT
+};
+
+const char *vmx_check_name(enum vmx_check c);
+
+enum vmx_check vmx_check_controls(const struct vmx_caps *caps,
+				  const struct vmx_entry_controls *c,
+				  const struct vmx_guest_state *g);
+enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
+				     const struct vmx_entry_controls *c,
+				     const struct vmx_guest_state *g);
+
+/* ---- Control registers -------------------------------------------- */
+
+/* The value the CPU holds for guest CR0/CR4: fixed bits forced. */
+u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0);
+u64 vmx_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4);
+/* What the guest reads: its own bits where the host owns them. */
+u64 vmx_cr_guest_view(u64 hw, u64 shadow, u64 mask);
+
+/*
+ * A guest write of @val to CR0 (SDM vol. 3A 2.5, MOV CR): 0 and the new
+ * EFER (LMA follows LME and PG) in *efer, or -1 when it must #GP.
+ */
+int vmx_cr0_write(u64 old_cr0, u64 val, u64 cr4, bool cs_l, u64 *efer);
+
+/* ---- Exit decoding ------------------------------------------------ */
+
+struct vmx_io_exit {
+	u16 port;
+	u8 size;	/* 1, 2, 4 */
+	bool in, string, rep;
+	u8 addr_size;	/* 2, 4, 8; 0 if unknown */
+	s8 seg;		/* OUTS source segment (VMX_SEG_*), -1 if unknown */
+};
+void vmx_decode_io(u64 qual, u32 insn_info, bool insn_info_valid,
+		   struct vmx_io_exit *io);
+
+struct vmx_cr_exit {
+	u8 cr;
+	u8 type;	/* CR_QUAL_TYPE_* */
+	u8 gpr;		/* MOV to/from CR: register number (RAX = 0) */
+	bool lmsw_memory;
+	u16 lmsw_data;
+};
+void vmx_decode_cr(u64 qual, struct vmx_cr_exit *cr);
+
+struct vmx_ept_exit {
+	bool read, write, fetch;
+	bool present;		/* the entry allowed some access */
+	bool nmi_unblocked;	/* an IRET unblocked NMIs before the fault */
+};
+void vmx_decode_ept_violation(u64 qual, struct vmx_ept_exit *e);
+
+/*
+ * After an exit: the event to deliver again because the exit interrupted
+ * its delivery (IDT-vectoring information), as VM-entry interruption
+ * information, or 0.  Software interrupts and exceptions are not
+ * re-injected: RIP still names the INTn/INT3/INTO, which runs again.
+ */
+u32 vmx_reinject_info(u32 idt_vectoring_info);
+
+/*
+ * Does NMI blocking have to be set again before the next entry?  True
+ * when the exit says an IRET unblocked NMIs and then faulted (SDM
+ * "Information for VM Exits Due to Vectored Events"/EPT violations).
+ */
+bool vmx_exit_refaults_iret(u32 exit_reason, u32 exit_intr_info, u64 qual,
+			    u32 idt_vectoring_info);
+
+/*
+ * The common event encoding (x86.h KVM_EVENT_*) to VM-entry
+ * interruption information.  In real mode (CR0.PE = 0, unrestricted
+ * guest) exceptions push no error code, so the bit is dropped.  A
+ * software interrupt needs the instruction length: INT n is 2 bytes.
+ */
+u32 vmx_entry_info_from_event(u32 event, bool protected_mode, u32 *insn_len);
+
+/* ---- EPT ------------------------------------------------------------ */
+u64 vmx_ept_table_entry(u64 table_pa);
+u64 vmx_ept_leaf(u64 page_pa, bool writable);
+u64 vmx_eptp(u64 root_pa, int levels);
+
+#endif /* KVM_VMX_LOGIC_H */

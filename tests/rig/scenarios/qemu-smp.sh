@@ -1,0 +1,59 @@
+# rig: default=no needs=qemu,l2linux timeout=420
+# Debian's QEMU with its default machine, i.e. the in-kernel irqchip
+# (PIC, IOAPIC, LAPICs) of the chosen KVM, boots the distro Linux with two
+# vCPUs: L2 must bring both up, and `sleep 2` must take 2 s +- 20 % of
+# real time as L1 sees it (the LAPIC timer and interrupt delivery work).
+# Not in the default set until our in-kernel irqchip (issue 4), still
+# behind kvm.ko's irqchip=1 parameter, boots SMP guests.
+. /rig/lib.sh
+requires qemu /rig/l2/vmlinuz
+dmesg_mark
+modargs=
+[ "$RIG_KVM" = ours ] && modargs=irqchip=1
+if ! load_kvm "$RIG_KVM" $modargs; then
+	result load FAIL "could not load the $RIG_KVM KVM"
+	exit 1
+fi
+
+ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+rm -f /tmp/l2.out; touch /tmp/l2.out
+timeout -k 5 300 qemu-system-x86_64 -accel kvm -smp 2 \
+	-m 256 -display none -monitor none -vga none -nic none -no-reboot \
+	-serial file:/tmp/l2.out \
+	-kernel /rig/l2/vmlinuz -initrd /rig/l2/initrd.cpio \
+	-append "console=ttyS0 quiet panic=-1 l2.cmd=smp" \
+	</dev/null >/tmp/qemu.log 2>&1 &
+qpid=$!
+t_start= t_end=
+while kill -0 $qpid 2>/dev/null; do
+	[ -z "$t_start" ] && grep -q '^L2-SLEEP-START' /tmp/l2.out && t_start=$(ms)
+	[ -z "$t_end" ] && grep -q '^L2-SLEEP-END' /tmp/l2.out && t_end=$(ms)
+	sleep 0.05
+done
+wait $qpid
+rc=$?
+[ -z "$t_end" ] && grep -q '^L2-SLEEP-END' /tmp/l2.out && t_end=$(ms)
+
+show() { echo "--- qemu exit $rc; stderr:"; cat /tmp/qemu.log; echo "--- L2 console (tail):"; tail -n 40 /tmp/l2.out; }
+n=$(sed -n 's/^L2-NPROC \([0-9]*\).*/\1/p' /tmp/l2.out)
+if [ "$n" = 2 ]; then
+	result nproc PASS "sig=nproc=$n"
+else
+	show
+	result nproc FAIL "L2 nproc '$n', want 2 (qemu exit $rc)"
+fi
+if [ -n "$t_start" ] && [ -n "$t_end" ]; then
+	d=$((t_end - t_start))
+	# 2 s +- 20 %, plus the 50 ms polling granularity at both ends
+	if [ $d -ge 1550 ] && [ $d -le 2450 ]; then
+		result sleep-2s PASS "${d}ms"
+	else
+		result sleep-2s FAIL "sleep 2 took ${d}ms"
+	fi
+else
+	result sleep-2s FAIL "no sleep markers"
+fi
+grep -q '^L2-DONE' /tmp/l2.out && [ $rc -eq 0 ] && result poweroff PASS "sig=exit=$rc" ||
+	result poweroff FAIL "qemu exit $rc"
+check unload unload_kvm
+dmesg_check
