@@ -1,0 +1,260 @@
+// VMX control derivation from capability MSRs, VMCS field encodings and
+// the VM-execution/entry control checks, on sample CPUs (vmx_sim_vmcs.h).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "vmx_sim_vmcs.h"
+
+namespace {
+
+struct FieldSpec {
+  u32 enc;
+  int width;
+  int type;
+};
+
+// Every field the backend uses, with the width and type its name and the
+// SDM's appendix B give it.  A wrong encoding shows up as a mismatch.
+TEST(VmxEncoding, FieldsHaveTheWidthAndTypeTheirNamesClaim) {
+  const FieldSpec specs[] = {
+      {VMCS_VPID, VMCS_WIDTH_16, VMCS_TYPE_CONTROL},
+      {VMCS_GUEST_ES_SELECTOR, VMCS_WIDTH_16, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_TR_SELECTOR, VMCS_WIDTH_16, VMCS_TYPE_GUEST},
+      {VMCS_HOST_CS_SELECTOR, VMCS_WIDTH_16, VMCS_TYPE_HOST},
+      {VMCS_HOST_TR_SELECTOR, VMCS_WIDTH_16, VMCS_TYPE_HOST},
+      {VMCS_IO_BITMAP_A, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_MSR_BITMAP, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_TSC_OFFSET, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_EPT_POINTER, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_GUEST_PHYSICAL_ADDR, VMCS_WIDTH_64, VMCS_TYPE_EXIT_INFO},
+      {VMCS_LINK_POINTER, VMCS_WIDTH_64, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_IA32_PAT, VMCS_WIDTH_64, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_IA32_EFER, VMCS_WIDTH_64, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_PDPTE3, VMCS_WIDTH_64, VMCS_TYPE_GUEST},
+      {VMCS_HOST_IA32_PAT, VMCS_WIDTH_64, VMCS_TYPE_HOST},
+      {VMCS_HOST_IA32_EFER, VMCS_WIDTH_64, VMCS_TYPE_HOST},
+      {VMCS_PIN_CONTROLS, VMCS_WIDTH_32, VMCS_TYPE_CONTROL},
+      {VMCS_PROC_CONTROLS2, VMCS_WIDTH_32, VMCS_TYPE_CONTROL},
+      {VMCS_ENTRY_INTR_INFO, VMCS_WIDTH_32, VMCS_TYPE_CONTROL},
+      {VMCS_INSN_ERROR, VMCS_WIDTH_32, VMCS_TYPE_EXIT_INFO},
+      {VMCS_EXIT_REASON, VMCS_WIDTH_32, VMCS_TYPE_EXIT_INFO},
+      {VMCS_EXIT_INSN_INFO, VMCS_WIDTH_32, VMCS_TYPE_EXIT_INFO},
+      {VMCS_GUEST_ES_LIMIT, VMCS_WIDTH_32, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_TR_AR, VMCS_WIDTH_32, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_INTERRUPTIBILITY, VMCS_WIDTH_32, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_SYSENTER_CS, VMCS_WIDTH_32, VMCS_TYPE_GUEST},
+      {VMCS_HOST_SYSENTER_CS, VMCS_WIDTH_32, VMCS_TYPE_HOST},
+      {VMCS_CR0_GUEST_HOST_MASK, VMCS_WIDTH_NATURAL, VMCS_TYPE_CONTROL},
+      {VMCS_CR4_READ_SHADOW, VMCS_WIDTH_NATURAL, VMCS_TYPE_CONTROL},
+      {VMCS_EXIT_QUALIFICATION, VMCS_WIDTH_NATURAL, VMCS_TYPE_EXIT_INFO},
+      {VMCS_GUEST_CR0, VMCS_WIDTH_NATURAL, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_GDTR_BASE, VMCS_WIDTH_NATURAL, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_RFLAGS, VMCS_WIDTH_NATURAL, VMCS_TYPE_GUEST},
+      {VMCS_GUEST_SYSENTER_EIP, VMCS_WIDTH_NATURAL, VMCS_TYPE_GUEST},
+      {VMCS_HOST_CR0, VMCS_WIDTH_NATURAL, VMCS_TYPE_HOST},
+      {VMCS_HOST_RSP, VMCS_WIDTH_NATURAL, VMCS_TYPE_HOST},
+      {VMCS_HOST_RIP, VMCS_WIDTH_NATURAL, VMCS_TYPE_HOST},
+  };
+  for (const auto& s : specs) {
+    SCOPED_TRACE(s.enc);
+    EXPECT_EQ(VMCS_ENC_WIDTH(s.enc), s.width);
+    EXPECT_EQ(VMCS_ENC_TYPE(s.enc), s.type);
+    EXPECT_EQ(s.enc & VMCS_ENC_HIGH, 0u) << "full-field access";
+  }
+  // Segment groups follow enum vmx_seg with stride 2.
+  EXPECT_EQ(VMCS_GUEST_SEG_AR(VMX_SEG_TR), VMCS_GUEST_TR_AR);
+  EXPECT_EQ(VMCS_GUEST_SEG_BASE(VMX_SEG_LDTR), VMCS_GUEST_LDTR_BASE);
+  EXPECT_EQ(VMCS_GUEST_SEG_LIMIT(VMX_SEG_GS), VMCS_GUEST_GS_LIMIT);
+  EXPECT_EQ(VMCS_GUEST_SEG_SELECTOR(VMX_SEG_SS), VMCS_GUEST_SS_SELECTOR);
+}
+
+TEST(VmxControls, AdjustAddsMustBeOneAndDropsUnavailableOptional) {
+  u32 out = 0;
+  // must be 1: bit 1; may be 1: bits 0-3.
+  const u64 cap = (0xfULL << 32) | 0x2;
+  ASSERT_EQ(vmx_adjust_controls(cap, 0x1, 0x10 | 0x4, &out), 0);
+  EXPECT_EQ(out, 0x1u | 0x2u | 0x4u);
+  EXPECT_EQ(vmx_adjust_controls(cap, 0x10, 0, &out), -1);
+}
+
+TEST(VmxControls, TrueMsrsAreUsedOnlyWhenBasicBit55IsSet) {
+  vmx_caps c = vmx_samples::SkylakeLike();
+  EXPECT_EQ(vmx_ctl_msr(&c, VMX_MSR_PROCBASED_CTLS), c.true_proc);
+  c.basic &= ~VMX_BASIC_TRUE_CTLS;
+  EXPECT_EQ(vmx_ctl_msr(&c, VMX_MSR_PROCBASED_CTLS), c.proc);
+  c.proc &= ~(u64(PROC_SECONDARY_CONTROLS) << 32);
+  EXPECT_EQ(vmx_ctl_msr(&c, VMX_MSR_PROCBASED_CTLS2), 0u);
+}
+
+TEST(VmxControls, SkylakeLikeGetsEverythingWeAskFor) {
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_EQ(cfg.pin & (PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS),
+            PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  EXPECT_TRUE(cfg.proc & PROC_HLT_EXITING);
+  EXPECT_TRUE(cfg.proc & PROC_UNCOND_IO_EXITING);
+  EXPECT_TRUE(cfg.proc & PROC_CR8_LOAD_EXITING);
+  EXPECT_FALSE(cfg.proc & PROC_CR3_LOAD_EXITING) << "TRUE controls allow 0";
+  EXPECT_FALSE(cfg.proc & PROC_CR3_STORE_EXITING);
+  EXPECT_FALSE(cfg.proc & PROC_MSR_BITMAPS) << "all MSR accesses exit";
+  EXPECT_FALSE(cfg.proc & PROC_INVLPG_EXITING);
+  EXPECT_EQ(cfg.proc2, PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID |
+                           PROC2_INVPCID);
+  EXPECT_TRUE(cfg.vpid);
+  EXPECT_TRUE(cfg.invept_single);
+  EXPECT_EQ(cfg.exit & (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER | EXIT_SAVE_EFER |
+                        EXIT_LOAD_PAT | EXIT_SAVE_PAT),
+            EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER | EXIT_SAVE_EFER |
+                EXIT_LOAD_PAT | EXIT_SAVE_PAT);
+  EXPECT_FALSE(cfg.exit & EXIT_ACK_INTR_ON_EXIT);
+  EXPECT_FALSE(cfg.entry & ENTRY_IA32E_MODE_GUEST);
+  EXPECT_TRUE(cfg.entry & ENTRY_LOAD_EFER);
+  // Unrestricted guest: PE and PG leave the fixed-1 set; NE stays.
+  EXPECT_EQ(cfg.cr0_fixed0, 0x20u);
+  EXPECT_EQ(cfg.cr0_host_owned, 0x80000020u);
+}
+
+TEST(VmxControls, WestmereLikeRunsWithoutInvpcid) {
+  vmx_caps caps = vmx_samples::WestmereLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_FALSE(cfg.proc2 & PROC2_INVPCID);
+  EXPECT_TRUE(cfg.proc2 & PROC2_UNRESTRICTED_GUEST);
+}
+
+TEST(VmxControls, NehalemLikeIsRefusedForLackOfUnrestrictedGuest) {
+  vmx_caps caps = vmx_samples::NehalemLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), -1);
+  EXPECT_NE(std::string(why).find("unrestricted guest"), std::string::npos);
+}
+
+TEST(VmxControls, WithoutTrueMsrsDefault1BitsAreForcedOn) {
+  vmx_caps caps = vmx_samples::NoTrueControls();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_TRUE(cfg.proc & PROC_CR3_LOAD_EXITING);
+  EXPECT_TRUE(cfg.proc & PROC_CR3_STORE_EXITING);
+  EXPECT_EQ(cfg.pin & PIN_DEFAULT1, PIN_DEFAULT1);
+  EXPECT_EQ(cfg.exit & EXIT_DEFAULT1, EXIT_DEFAULT1);
+}
+
+TEST(VmxControls, MissingFeaturesAreNamed) {
+  const char* why = nullptr;
+  vmx_config cfg;
+  vmx_caps no_vnmi = vmx_samples::SkylakeLike();
+  no_vnmi.true_pin &= ~(u64(PIN_VIRTUAL_NMIS) << 32);
+  EXPECT_EQ(vmx_derive_config(&no_vnmi, &cfg, &why), -1);
+  EXPECT_NE(std::string(why).find("virtual NMIs"), std::string::npos);
+
+  vmx_caps no_invept = vmx_samples::SkylakeLike();
+  no_invept.ept_vpid &= ~VMX_EPT_CAP_INVEPT;
+  EXPECT_EQ(vmx_derive_config(&no_invept, &cfg, &why), -1);
+
+  vmx_caps uc_vmcs = vmx_samples::SkylakeLike();
+  uc_vmcs.basic &= ~(0xfULL << 50);
+  EXPECT_EQ(vmx_derive_config(&uc_vmcs, &cfg, &why), -1);
+}
+
+// The derived controls, as vcpu_reset programs them, pass the control
+// checks on every CPU that accepts the configuration.
+class VmxDerivedControls : public ::testing::TestWithParam<vmx_caps (*)()> {};
+
+TEST_P(VmxDerivedControls, PassTheEntryControlChecks) {
+  vmx_caps caps = GetParam()();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  vmx_entry_controls c{};
+  c.pin = cfg.pin;
+  c.proc = cfg.proc | PROC_NMI_WINDOW_EXITING | PROC_INTR_WINDOW_EXITING;
+  c.proc2 = cfg.proc2;
+  c.exit = cfg.exit;
+  c.entry = cfg.entry;
+  c.eptp = vmx_eptp(0x123000, cfg.ept_levels);
+  c.vpid = 1;
+  vmx_guest_state g;
+  vmx_reset_guest_state(&g, &cfg);
+  EXPECT_EQ(vmx_check_controls(&caps, &c, &g), VMX_CHECK_OK);
+  c.entry |= ENTRY_IA32E_MODE_GUEST;
+  EXPECT_EQ(vmx_check_controls(&caps, &c, &g), VMX_CHECK_OK);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpus, VmxDerivedControls,
+                         ::testing::Values(&vmx_samples::SkylakeLike,
+                                           &vmx_samples::WestmereLike,
+                                           &vmx_samples::NoTrueControls));
+
+class VmxControlChecks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    caps_ = vmx_samples::SkylakeLike();
+    const char* why = nullptr;
+    ASSERT_EQ(vmx_derive_config(&caps_, &cfg_, &why), 0);
+    c_.pin = cfg_.pin;
+    c_.proc = cfg_.proc;
+    c_.proc2 = cfg_.proc2;
+    c_.exit = cfg_.exit;
+    c_.entry = cfg_.entry;
+    c_.eptp = vmx_eptp(0x5000, 4);
+    c_.vpid = 3;
+    vmx_reset_guest_state(&g_, &cfg_);
+  }
+  vmx_check Check() { return vmx_check_controls(&caps_, &c_, &g_); }
+  vmx_caps caps_;
+  vmx_config cfg_;
+  vmx_entry_controls c_{};
+  vmx_guest_state g_;
+};
+
+TEST_F(VmxControlChecks, ReservedControlBits) {
+  c_.pin &= ~0x16u;  // default1 bits cleared
+  EXPECT_EQ(Check(), VMX_CHECK_PIN_RESERVED);
+  SetUp();
+  c_.proc2 |= 1u << 31;  // not allowed by the sample
+  EXPECT_EQ(Check(), VMX_CHECK_PROC2_RESERVED);
+  SetUp();
+  c_.entry |= ENTRY_TO_SMM;
+  EXPECT_EQ(Check(), VMX_CHECK_ENTRY_RESERVED);
+}
+
+TEST_F(VmxControlChecks, NmiControlDependencies) {
+  c_.proc |= PROC_NMI_WINDOW_EXITING;
+  c_.pin &= ~PIN_VIRTUAL_NMIS;
+  EXPECT_EQ(Check(), VMX_CHECK_NMI_WINDOW_WITHOUT_VNMI);
+  SetUp();
+  c_.pin &= ~PIN_NMI_EXITING;
+  EXPECT_EQ(Check(), VMX_CHECK_VNMI_WITHOUT_NMI_EXITING);
+}
+
+TEST_F(VmxControlChecks, UnrestrictedGuestNeedsEptAndVpidMustBeNonZero) {
+  c_.proc2 &= ~PROC2_EPT;
+  EXPECT_EQ(Check(), VMX_CHECK_UG_WITHOUT_EPT);
+  SetUp();
+  c_.vpid = 0;
+  EXPECT_EQ(Check(), VMX_CHECK_VPID_ZERO);
+}
+
+TEST_F(VmxControlChecks, EptPointer) {
+  EXPECT_EQ(c_.eptp, 0x5000u | 6u | (3u << 3));
+  c_.eptp = vmx_eptp(0x5000, 5);  // 5-level walk: not in the sample
+  EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+  c_.eptp = vmx_eptp(0x5000, 4) | (1ULL << 7);  // reserved
+  EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+  c_.eptp = (vmx_eptp(0x5000, 4) & ~7ULL) | 1;  // memory type WC
+  EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+  c_.eptp = vmx_eptp(1ULL << 40, 4);  // beyond 39 physical bits
+  EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+  caps_ = vmx_samples::WestmereLike();  // no A/D bits, no INVPCID
+  c_.proc2 &= ~PROC2_INVPCID;
+  c_.eptp = vmx_eptp(0x5000, 4) | EPTP_AD_ENABLE;
+  EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+}
+
+}  // namespace
