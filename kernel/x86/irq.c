@@ -919,19 +919,25 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 	spin_lock_irqsave(&chip->lock, flags);
 	nmis = apic->nmi_pending;
 	apic->nmi_pending = 0;
+	/*
+	 * INIT is taken lazily, here, so a SIPI that arrived after it (the
+	 * usual INIT-SIPI sequence sent back to back) is already latched:
+	 * snapshot it before the INIT resets the LAPIC.
+	 */
+	if (apic->sipi_pending) {
+		apic->sipi_pending = false;
+		sipi = true;
+		vector = apic->sipi_vector;
+	}
 	if (apic->init_pending) {
 		apic->init_pending = false;
 		lapic_init_signal(apic);
 		init = true;
 	}
-	if (apic->sipi_pending) {
-		apic->sipi_pending = false;
-		if (vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED || init) {
-			sipi = true;
-			vector = apic->sipi_vector;
-		}
-	}
 	spin_unlock_irqrestore(&chip->lock, flags);
+	/* A SIPI only starts a CPU that waits for one (SDM 8.4.4). */
+	if (sipi && !init && vcpu->mp_state != KVM_MP_STATE_INIT_RECEIVED)
+		sipi = false;
 
 	vcpu->nmi.pending = min(vcpu->nmi.pending + nmis, 2u);
 	if (init) {
