@@ -452,24 +452,6 @@ static void svm_queue_exception(struct kvm_vcpu *vcpu, u8 vector,
 	c->event_inj_err = error_code;
 }
 
-static bool is_canonical(u64 v)
-{
-	return (u64)(((s64)v << 16) >> 16) == v;
-}
-
-static bool valid_pat(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static int svm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
@@ -508,7 +490,7 @@ static int svm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_GS_BASE:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if (!is_canonical(data))
+		if (!kvm_is_canonical(data))
 			return 1;
 		switch (index) {
 		case MSR_LSTAR:	vmcb->save.lstar = data; break;
@@ -521,7 +503,7 @@ static int svm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 		}
 		break;
 	case MSR_IA32_CR_PAT:
-		if (!valid_pat(data))
+		if (!kvm_pat_valid(data))
 			return 1;
 		vmcb->save.g_pat = data;
 		break;

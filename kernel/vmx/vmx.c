@@ -614,24 +614,6 @@ static void vmx_set_iret_intercept(struct kvm_vcpu *vcpu, bool on)
 	vmx->controls_dirty = vmx->guest_dirty = true;
 }
 
-static bool is_canonical(u64 v)
-{
-	return (u64)(((s64)v << 16) >> 16) == v;
-}
-
-static bool valid_pat(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static int vmx_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -672,7 +654,7 @@ static int vmx_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_GS_BASE:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if (!is_canonical(data))
+		if (!kvm_is_canonical(data))
 			return 1;
 		switch (index) {
 		case MSR_LSTAR:	vmx->lstar = data; return 0;
@@ -685,7 +667,7 @@ static int vmx_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 		}
 		break;
 	case MSR_IA32_CR_PAT:
-		if (!valid_pat(data))
+		if (!kvm_pat_valid(data))
 			return 1;
 		vmx->g.pat = data;
 		break;

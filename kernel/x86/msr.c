@@ -199,6 +199,35 @@ static int kvm_mce_set(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host)
 	return 0;
 }
 
+/*
+ * Configuration MSRs firmware and kernels touch on AMD parts, which mean
+ * nothing in a VM, and the legacy AMD performance counters without a
+ * virtual PMU: they read as zero and ignore writes (as upstream).
+ */
+static bool kvm_msr_reads_zero(u32 index)
+{
+	switch (index) {
+	case MSR_IA32_PLATFORM_ID:
+	case MSR_IA32_EBL_CR_POWERON:
+	case MSR_AMD64_SYSCFG:
+	case MSR_K8_TSEG_ADDR:
+	case MSR_K8_TSEG_MASK:
+	case MSR_K8_INT_PENDING_MSG:
+	case MSR_AMD64_NB_CFG:
+	case MSR_FAM10H_MMIO_CONF_BASE:
+	case MSR_AMD64_BU_CFG2:
+	case MSR_AMD64_DC_CFG:
+	case MSR_F15H_IC_CFG:
+	case MSR_AMD64_DE_CFG:
+	case MSR_VM_CR:
+	case MSR_K7_EVNTSEL0 ... MSR_K7_EVNTSEL3:
+	case MSR_K7_PERFCTR0 ... MSR_K7_PERFCTR3:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer)
 {
 	u64 allowed = EFER_SCE;
@@ -281,29 +310,11 @@ int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 			break;
 		*data = 0;
 		return 0;
-	/*
-	 * Configuration MSRs firmware and kernels read on AMD parts, which
-	 * mean nothing in a VM: zero, writes ignored (upstream does so).
-	 */
-	case MSR_IA32_PLATFORM_ID:
-	case MSR_IA32_EBL_CR_POWERON:
-	case MSR_AMD64_SYSCFG:
-	case MSR_K8_TSEG_ADDR:
-	case MSR_K8_TSEG_MASK:
-	case MSR_K8_INT_PENDING_MSG:
-	case MSR_AMD64_NB_CFG:
-	case MSR_FAM10H_MMIO_CONF_BASE:
-	case MSR_AMD64_BU_CFG2:
-	case MSR_AMD64_DC_CFG:
-	case MSR_F15H_IC_CFG:
-	case MSR_AMD64_DE_CFG:
-	case MSR_VM_CR:
-	/* The legacy AMD performance counters, without a virtual PMU. */
-	case MSR_K7_EVNTSEL0 ... MSR_K7_EVNTSEL3:
-	case MSR_K7_PERFCTR0 ... MSR_K7_PERFCTR3:
-		*data = 0;
-		return 0;
 	default:
+		if (kvm_msr_reads_zero(index)) {
+			*data = 0;
+			return 0;
+		}
 		if (kvm_mtrr_msr(index))
 			return kvm_mtrr_get(vcpu, index, data);
 		if (kvm_mce_msr(index))
@@ -374,23 +385,9 @@ int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (!host || data)
 			break;
 		return 0;
-	case MSR_IA32_PLATFORM_ID:
-	case MSR_IA32_EBL_CR_POWERON:
-	case MSR_AMD64_SYSCFG:
-	case MSR_K8_TSEG_ADDR:
-	case MSR_K8_TSEG_MASK:
-	case MSR_K8_INT_PENDING_MSG:
-	case MSR_AMD64_NB_CFG:
-	case MSR_FAM10H_MMIO_CONF_BASE:
-	case MSR_AMD64_BU_CFG2:
-	case MSR_AMD64_DC_CFG:
-	case MSR_F15H_IC_CFG:
-	case MSR_AMD64_DE_CFG:
-	case MSR_VM_CR:
-	case MSR_K7_EVNTSEL0 ... MSR_K7_EVNTSEL3:
-	case MSR_K7_PERFCTR0 ... MSR_K7_PERFCTR3:
-		return 0;
 	default:
+		if (kvm_msr_reads_zero(index))
+			return 0;
 		if (kvm_mtrr_msr(index))
 			return kvm_mtrr_set(vcpu, index, data);
 		if (kvm_mce_msr(index))

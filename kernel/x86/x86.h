@@ -91,6 +91,26 @@ struct kvm_x86_backend {
 extern const struct kvm_x86_backend svm_backend;
 extern const struct kvm_x86_backend vmx_backend;
 
+/* A 48-bit canonical address (bits 63:47 all equal). */
+static inline bool kvm_is_canonical(u64 v)
+{
+	return (u64)(((s64)v << 16) >> 16) == v;
+}
+
+/* Every IA32_PAT entry a valid memory type (0, 1, 4, 5, 6, 7). */
+static inline bool kvm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
 static inline unsigned long kvm_rip(struct kvm_vcpu *vcpu)
 {
 	return vcpu->regs[VCPU_REGS_RIP];
