@@ -228,6 +228,8 @@ int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
 	 * The guest state is undefined after a shutdown (APM 15.11); like
 	 * upstream, leave the vCPU in its INIT state for userspace.
 	 */
+	kvm_pr_guest("vcpu %u: triple fault (shutdown) at rip 0x%lx\n",
+		     vcpu->vcpu_id, kvm_rip(vcpu));
 	kvm_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;
