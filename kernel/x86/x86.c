@@ -553,10 +553,12 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 	if (run->kvm_valid_regs || run->kvm_dirty_regs)
 		return -EINVAL;
 
-	/* No in-kernel APIC: userspace owns CR8 through kvm_run. */
-	if (run->cr8 > 15)
-		return -EINVAL;
-	kvm_x86_ops.set_cr(vcpu, 8, run->cr8);
+	/* Without an in-kernel APIC userspace owns CR8 through kvm_run. */
+	if (!vcpu->apic) {
+		if (run->cr8 > 15)
+			return -EINVAL;
+		kvm_x86_ops.set_cr(vcpu, 8, run->cr8);
+	}
 
 	/* Finish the exit userspace just handled before anything else. */
 	if (vcpu->pio.pending) {
