@@ -250,6 +250,26 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu, unsigned long next_rip)
 	if (e) {
 		a = e->eax; b = e->ebx; c = e->ecx; d = e->edx;
 	}
+	if (func == 0xd && index == 0 && e) {
+		/*
+		 * EBX: the XSAVE area size for the features enabled in the
+		 * guest's XCR0 right now (SDM vol. 1 13.2), from the offsets
+		 * and sizes of its own sub-leaves.
+		 */
+		u32 size = 512 + 64;
+		int i;
+
+		for (i = 2; i < 64; i++) {
+			struct kvm_cpuid_entry2 *c;
+
+			if (!(vcpu->xcr0 & (1ULL << i)))
+				continue;
+			c = kvm_find_cpuid(vcpu, 0xd, i);
+			if (c && c->ebx + c->eax > size)
+				size = c->ebx + c->eax;
+		}
+		b = size;
+	}
 	if (func == 1) {
 		/* Bits that follow the guest's own state. */
 		c &= ~F1_ECX_OSXSAVE;
