@@ -8,6 +8,7 @@
 #include "machine/acpi.h"
 #include "machine/layout.h"
 #include "machine/memory_map.h"
+#include "machine/pc.h"
 
 namespace {
 
@@ -238,6 +239,60 @@ TEST_F(AcpiTest, ManyCpusStillFitTheBiosArea) {
   std::memcpy(&len, &big.bytes[madt + 4], 4);
   EXPECT_EQ(len, 44u + 254 * 8 + 12 + 2 * 10 + 6);
   EXPECT_EQ(machine::acpi_checksum(std::span(big.bytes).subspan(madt, len)), 0);
+}
+
+// ---- The firmware's story and KVM's wiring agree
+
+TEST(PcWiring, EveryIsaIrqReachesThePicPinAndTheIoapicPinTheMadtNames) {
+  const auto acpi = machine::pc_acpi_config(2);
+  const auto routes = machine::pc_gsi_routes();
+  auto routed = [&](std::uint32_t gsi, std::uint32_t chip) {
+    std::vector<std::uint32_t> pins;
+    for (const auto& r : routes) {
+      if (r.gsi == gsi && r.type == KVM_IRQ_ROUTING_IRQCHIP && r.u.irqchip.irqchip == chip) {
+        pins.push_back(r.u.irqchip.pin);
+      }
+    }
+    return pins;
+  };
+  for (std::uint32_t irq = 0; irq < 16; ++irq) {
+    if (irq == 2) {
+      continue;  // the PIC cascade
+    }
+    std::uint32_t want_gsi = irq;
+    for (const auto& o : acpi.overrides) {
+      if (o.source == irq) {
+        want_gsi = o.gsi;
+      }
+    }
+    EXPECT_EQ(routed(irq, KVM_IRQCHIP_IOAPIC), std::vector<std::uint32_t>{want_gsi}) << irq;
+    EXPECT_EQ(routed(irq, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE),
+              std::vector<std::uint32_t>{irq % 8})
+        << irq;
+  }
+  for (std::uint32_t gsi = 16; gsi < layout::kIoapicPins; ++gsi) {
+    EXPECT_EQ(routed(gsi, KVM_IRQCHIP_IOAPIC), std::vector<std::uint32_t>{gsi});
+  }
+  // No IOAPIC pin is driven by two GSIs.
+  std::vector<int> users(layout::kIoapicPins, 0);
+  for (const auto& r : routes) {
+    if (r.u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC) {
+      ASSERT_LT(r.u.irqchip.pin, layout::kIoapicPins);
+      EXPECT_EQ(++users[r.u.irqchip.pin], 1) << "pin " << r.u.irqchip.pin;
+    }
+  }
+}
+
+TEST(PcWiring, AcpiPortsAreWhereTheMachinePutsTheDevices) {
+  const auto acpi = machine::pc_acpi_config(1);
+  EXPECT_EQ(acpi.pm1a_event_port, layout::kAcpiPmBase);
+  EXPECT_EQ(acpi.pm1a_control_port, layout::kAcpiPmBase + 4);
+  EXPECT_EQ(acpi.pm_timer_port, layout::kAcpiPmBase + 8);
+  EXPECT_EQ(acpi.reset_port, layout::kResetControlPort);
+  EXPECT_EQ(acpi.reset_port, layout::kResetControlBase + 1);
+  EXPECT_EQ(acpi.sci_irq, layout::kIrqSci);
+  EXPECT_EQ(acpi.ioapic_addr, layout::kIoapicAddr);
+  EXPECT_EQ(acpi.lapic_addr, layout::kLapicAddr);
 }
 
 }  // namespace

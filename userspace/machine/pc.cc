@@ -47,7 +47,9 @@ std::int64_t realtime_seconds() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-AcpiConfig acpi_config(unsigned cpus) {
+}  // namespace
+
+AcpiConfig pc_acpi_config(unsigned cpus) {
   using namespace layout;
   AcpiConfig c;
   c.cpu_count = cpus;
@@ -69,9 +71,7 @@ AcpiConfig acpi_config(unsigned cpus) {
   return c;
 }
 
-// KVM GSI n: ISA IRQ n on the PICs (except the cascade, 2) and on IOAPIC pin n (IRQ 0 on pin
-// 2); GSIs 16-23 on the IOAPIC only.
-std::vector<kvm_irq_routing_entry> gsi_routes() {
+std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
   std::vector<kvm_irq_routing_entry> routes;
   auto add = [&](std::uint32_t gsi, std::uint32_t chip, std::uint32_t pin) {
     kvm_irq_routing_entry e{};
@@ -93,8 +93,6 @@ std::vector<kvm_irq_routing_entry> gsi_routes() {
   }
   return routes;
 }
-
-}  // namespace
 
 Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
        ImageKind kind, bool irqchip)
@@ -139,7 +137,7 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
       }
       initrd = std::move(file.value());
     }
-    const AcpiTables acpi = build_acpi_tables(acpi_config(config.cpus), layout::kAcpiTablesAddr);
+    const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus), layout::kAcpiTablesAddr);
     if (acpi.bytes.size() > layout::kAcpiTablesMaxSize ||
         !ram->write(layout::kAcpiTablesAddr, acpi.bytes)) {
       return PcError{"guest RAM too small for the ACPI tables; raise -m", vmm::kStatusVmmError};
@@ -230,7 +228,7 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
     if (auto s = vm->create_irqchip(); !s) {
       return vmm_failure(s.error());
     }
-    if (auto s = vm->set_gsi_routing(gsi_routes()); !s) {
+    if (auto s = vm->set_gsi_routing(pc_gsi_routes()); !s) {
       return vmm_failure(s.error());
     }
     if (auto pit = kvm->check_extension(KVM_CAP_PIT2); pit && pit.value() > 0) {
@@ -461,12 +459,16 @@ void Pc::vcpu_loop(vmm::Vcpu& vcpu) {
         control_.request_exit(result.status);
         return;
       case vmm::VcpuStop::kShutdown:
+        // No register dump: on AMD, KVM has reset the VMCB by the time it reports the shutdown,
+        // so the registers would be the reset state, not the fault's.
         if (image_kind_ == ImageKind::kLinux) {
           // A PC resets on a triple fault; Linux uses that as its last way to reboot.
-          std::fprintf(stderr, "%s: %s: resetting\n", prefix_.c_str(), result.message.c_str());
+          std::fprintf(stderr, "%s: vCPU %d: %s: resetting\n", prefix_.c_str(), vcpu.id(),
+                       result.message.c_str());
           control_.request_reset();
         } else {
-          std::fprintf(stderr, "%s: %s\n", prefix_.c_str(), result.message.c_str());
+          std::fprintf(stderr, "%s: vCPU %d: %s\n", prefix_.c_str(), vcpu.id(),
+                       result.message.c_str());
           control_.request_exit(result.status);
         }
         return;

@@ -38,6 +38,7 @@
 #include "devices/isa/post_code.h"
 #include "devices/isa/reset_control.h"
 #include "devices/isa/uart16550.h"
+#include "machine/acpi.h"
 #include "machine/loader.h"
 #include "machine/memory_map.h"
 #include "vmm/exit_handler.h"
@@ -50,6 +51,13 @@
 namespace machine {
 
 inline constexpr unsigned kMaxCpus = 254;  // xAPIC IDs 0-253 (255 is broadcast)
+
+// The firmware's description of the machine and KVM's wiring of it, which must agree (a test
+// checks): the ACPI tables' configuration for cpus vCPUs, and the GSI routing table.  KVM GSI n
+// is ISA IRQ n on the PICs (except the cascade, 2) and on IOAPIC pin n, except IRQ 0, whose
+// IOAPIC pin is 2 as the MADT's override says; GSIs 16-23 reach the IOAPIC only.
+AcpiConfig pc_acpi_config(unsigned cpus);
+std::vector<kvm_irq_routing_entry> pc_gsi_routes();
 
 struct PcConfig {
   std::uint64_t ram_bytes = 128ull << 20;
