@@ -375,6 +375,9 @@ TEST(GuestCpuid, SetsApicIdAndHypervisorBitAndKeepsTheRest) {
   EXPECT_EQ(cpuid[1].edx, 0x178bfbffu);
   EXPECT_EQ(cpuid[2].edx, 3u);
   EXPECT_EQ(cpuid[2].index, 1u);
+  EXPECT_EQ(cpuid[1].ecx & (1u << 24), 0u) << "no TSC deadline unless asked";
+  EXPECT_EQ(machine::guest_cpuid(supported, 3, true)[1].ecx, 0x81000001u)
+      << "TSC deadline with the in-kernel local APIC";
 }
 
 }  // namespace

@@ -101,7 +101,6 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& con
       vm_(std::move(vm)),
       image_kind_(kind),
       irqchip_(irqchip),
-      cpus_(config.cpus),
       prefix_(config.message_prefix),
       com1_(config.serial_output),
       debug_exit_([this](std::uint32_t status) { control_.request_exit(status); }),
@@ -116,17 +115,16 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& con
 
 Pc::~Pc() = default;
 
-vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
-  const RamLayout layout_of_ram = ram_layout(config.ram_bytes);
-  auto ram = vmm::GuestMemory::allocate(ram_regions(layout_of_ram));
-  if (!ram) {
-    return vmm_failure(ram.error());
-  }
+namespace {
+
+// Reads the image (and initrd) and writes into RAM what the guest starts with: for a Linux
+// kernel also the ACPI tables and boot_params.
+vmm::Result<LoadedImage, PcError> load_guest(const PcConfig& config, const RamLayout& layout_of_ram,
+                                             vmm::GuestMemory& ram) {
   auto image = read_image_file(config.kernel_path, config.ram_bytes);
   if (!image) {
     return PcError{image.error().message, vmm::kStatusVmmError};
   }
-
   vmm::Result<LoadedImage, LoadError> loaded = LoadError{LoadErrc::kEmptyImage, ""};
   if (looks_like_bzimage(image.value())) {
     std::vector<std::uint8_t> initrd;
@@ -139,7 +137,7 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
     }
     const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus), layout::kAcpiTablesAddr);
     if (acpi.bytes.size() > layout::kAcpiTablesMaxSize ||
-        !ram->write(layout::kAcpiTablesAddr, acpi.bytes)) {
+        !ram.write(layout::kAcpiTablesAddr, acpi.bytes)) {
       return PcError{"guest RAM too small for the ACPI tables; raise -m", vmm::kStatusVmmError};
     }
     LinuxBootConfig boot;
@@ -147,101 +145,121 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
     boot.initrd = initrd;
     boot.ram = layout_of_ram;
     boot.rsdp_addr = acpi.rsdp;
-    loaded = load_linux(image.value(), boot, ram.value());
+    loaded = load_linux(image.value(), boot, ram);
   } else {
-    const char* what = find_multiboot_header(image.value()).ok() &&
-                               find_multiboot_header(image.value()).value()
-                           ? "a multiboot image"
-                           : "a flat image";
-    if (!config.initrd_path.empty()) {
-      return PcError{"-initrd needs a Linux kernel (bzImage); " + config.kernel_path + " is " +
-                         what,
-                     vmm::kStatusVmmError};
+    auto multiboot = find_multiboot_header(image.value());
+    const char* what = multiboot.ok() && multiboot.value() ? "a multiboot image" : "a flat image";
+    for (auto [given, option] : {std::pair{!config.initrd_path.empty(), "-initrd"},
+                                 std::pair{config.cmdline_given, "-append"}}) {
+      if (given) {
+        return PcError{std::string(option) + " needs a Linux kernel (bzImage); " +
+                           config.kernel_path + " is " + what,
+                       vmm::kStatusVmmError};
+      }
     }
-    if (config.cmdline_given) {
-      return PcError{"-append needs a Linux kernel (bzImage); " + config.kernel_path + " is " +
-                         what,
-                     vmm::kStatusVmmError};
-    }
-    loaded = load_image(image.value(), ram.value());
+    loaded = load_image(image.value(), ram);
   }
   if (!loaded) {
     return PcError{config.kernel_path + ": " + loaded.error().message, vmm::kStatusVmmError};
   }
-  const ImageKind kind = loaded->kind;
+  return std::move(loaded.value());
+}
 
-  auto kvm = vmm::KvmDevice::open();
-  if (!kvm) {
-    return vmm_failure(kvm.error());
-  }
-  if (auto s = kvm->require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"); !s) {
+// What this KVM must offer for the machine, checked before anything is created.
+vmm::Status<PcError> check_kvm(const vmm::KvmDevice& kvm, const PcConfig& config, bool irqchip) {
+  if (auto s = kvm.require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"); !s) {
     return vmm_failure(s.error());
   }
-  const bool kvm_has_irqchip = kvm->check_extension(KVM_CAP_IRQCHIP).ok() &&
-                               kvm->check_extension(KVM_CAP_IRQCHIP).value() > 0;
-  const bool want_irqchip = kind == ImageKind::kLinux || config.cpus > 1;
-  if (want_irqchip && !kvm_has_irqchip) {
-    const std::string why = kind == ImageKind::kLinux
-                                ? "booting Linux needs"
-                                : "-smp " + std::to_string(config.cpus) + " needs";
+  auto has_irqchip = kvm.check_extension(KVM_CAP_IRQCHIP);
+  if (irqchip && !(has_irqchip && has_irqchip.value() > 0)) {
+    const std::string why = config.cpus > 1 ? "-smp " + std::to_string(config.cpus) + " needs"
+                                            : "booting Linux needs";
     return PcError{why + " an in-kernel interrupt controller (KVM_CAP_IRQCHIP), which this KVM "
                          "does not offer",
                    vmm::kStatusVmmError};
   }
   // The recommended vCPU count (NR_VCPUS) is a hint; the hard limit is MAX_VCPUS.
-  int max_vcpus = 0;
-  if (auto m = kvm->check_extension(KVM_CAP_MAX_VCPUS); m && m.value() > 0) {
+  int max_vcpus = 4;  // what KVM documents for a kernel that says neither
+  if (auto m = kvm.check_extension(KVM_CAP_MAX_VCPUS); m && m.value() > 0) {
     max_vcpus = m.value();
-  } else if (auto n = kvm->check_extension(KVM_CAP_NR_VCPUS); n && n.value() > 0) {
+  } else if (auto n = kvm.check_extension(KVM_CAP_NR_VCPUS); n && n.value() > 0) {
     max_vcpus = n.value();
-  } else {
-    max_vcpus = 4;  // what KVM documents for a kernel that says neither
   }
   if (config.cpus > static_cast<unsigned>(max_vcpus)) {
     return PcError{"-smp " + std::to_string(config.cpus) + ": this KVM allows at most " +
                        std::to_string(max_vcpus) + " vCPUs",
                    vmm::kStatusVmmError};
   }
-  auto mmap_size = kvm->vcpu_mmap_size();
-  if (!mmap_size) {
-    return vmm_failure(mmap_size.error());
-  }
-  auto vm = kvm->create_vm();
+  return vmm::kOk;
+}
+
+// The VM with its memory slots and, when wanted, the in-kernel irqchip, routing and PIT.
+vmm::Result<vmm::Vm, PcError> create_vm(const vmm::KvmDevice& kvm, const vmm::GuestMemory& ram,
+                                        bool irqchip, const std::string& prefix) {
+  auto vm = kvm.create_vm();
   if (!vm) {
     return vmm_failure(vm.error());
   }
   // Only Intel VMX without unrestricted guest needs the TSS; AMD accepts and ignores it.
-  if (auto tss = kvm->check_extension(KVM_CAP_SET_TSS_ADDR); tss && tss.value() > 0) {
+  if (auto tss = kvm.check_extension(KVM_CAP_SET_TSS_ADDR); tss && tss.value() > 0) {
     if (auto s = vm->set_tss_addr(layout::kTssAddr); !s) {
       return vmm_failure(s.error());
     }
   }
   std::uint32_t slot = 0;
-  for (const auto& region : ram->regions()) {
+  for (const auto& region : ram.regions()) {
     if (auto s = vm->set_user_memory_region(slot++, region.gpa, region.size,
-                                            ram->host_address(region));
+                                            ram.host_address(region));
         !s) {
       return vmm_failure(s.error());
     }
   }
-  if (want_irqchip) {
+  if (irqchip) {  // before any vCPU exists, as KVM requires
     if (auto s = vm->create_irqchip(); !s) {
       return vmm_failure(s.error());
     }
     if (auto s = vm->set_gsi_routing(pc_gsi_routes()); !s) {
       return vmm_failure(s.error());
     }
-    if (auto pit = kvm->check_extension(KVM_CAP_PIT2); pit && pit.value() > 0) {
+    if (auto pit = kvm.check_extension(KVM_CAP_PIT2); pit && pit.value() > 0) {
       // SPEAKER_DUMMY: the kernel also answers port 0x61 (the PIT channel 2 gate and output).
       if (auto s = vm->create_pit2(KVM_PIT_SPEAKER_DUMMY); !s) {
         return vmm_failure(s.error());
       }
     } else {
       std::fprintf(stderr, "%s: warning: no KVM_CAP_PIT2; the guest has no i8254 timer\n",
-                   config.message_prefix.c_str());
+                   prefix.c_str());
     }
   }
+  return std::move(vm.value());
+}
 
+}  // namespace
+
+vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
+  const RamLayout layout_of_ram = ram_layout(config.ram_bytes);
+  auto ram = vmm::GuestMemory::allocate(ram_regions(layout_of_ram));
+  if (!ram) {
+    return vmm_failure(ram.error());
+  }
+  auto loaded = load_guest(config, layout_of_ram, ram.value());
+  if (!loaded) {
+    return loaded.error();
+  }
+  // Test images keep HLT in userspace (see pc.h) unless they need APs.
+  const bool irqchip = loaded->kind == ImageKind::kLinux || config.cpus > 1;
+
+  auto kvm = vmm::KvmDevice::open();
+  if (!kvm) {
+    return vmm_failure(kvm.error());
+  }
+  if (auto s = check_kvm(kvm.value(), config, irqchip); !s) {
+    return s.error();
+  }
+  auto mmap_size = kvm->vcpu_mmap_size();
+  if (!mmap_size) {
+    return vmm_failure(mmap_size.error());
+  }
   std::vector<kvm_cpuid_entry2> supported;
   if (auto ext = kvm->check_extension(KVM_CAP_EXT_CPUID); ext && ext.value() > 0) {
     auto s = kvm->supported_cpuid();
@@ -255,16 +273,38 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
     std::fprintf(stderr, "%s: warning: no KVM_CAP_EXT_CPUID; the guest sees no CPUID\n",
                  config.message_prefix.c_str());
   }
+  auto vm = create_vm(kvm.value(), ram.value(), irqchip, config.message_prefix);
+  if (!vm) {
+    return vm.error();
+  }
 
   std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()),
-                                std::move(vm.value()), config, kind, want_irqchip));
-  for (unsigned id = 0; id < config.cpus; ++id) {
-    auto vcpu = pc->vm_.create_vcpu(static_cast<int>(id), mmap_size.value());
+                                std::move(vm.value()), config, loaded->kind, irqchip));
+  auto deadline = pc->kvm_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER);
+  const bool tsc_deadline = irqchip && deadline && deadline.value() > 0;
+  if (auto s = pc->create_vcpus(config.cpus, mmap_size.value(), supported, tsc_deadline,
+                                loaded->boot);
+      !s) {
+    return s.error();
+  }
+  pc->cmos_.set_memory_size(layout_of_ram.below_4g, layout_of_ram.above_4g);
+  pc->cmos_.set_cpu_count(config.cpus);
+  if (auto s = pc->wire_devices(); !s) {
+    return s.error();
+  }
+  return pc;
+}
+
+vmm::Status<PcError> Pc::create_vcpus(unsigned cpus, std::size_t mmap_size,
+                                      std::span<const kvm_cpuid_entry2> supported,
+                                      bool tsc_deadline, const BootState& boot) {
+  for (unsigned id = 0; id < cpus; ++id) {
+    auto vcpu = vm_.create_vcpu(static_cast<int>(id), mmap_size);
     if (!vcpu) {
       return vmm_failure(vcpu.error());
     }
     if (!supported.empty()) {
-      if (auto s = vcpu->set_cpuid(guest_cpuid(supported, id)); !s) {
+      if (auto s = vcpu->set_cpuid(guest_cpuid(supported, id, tsc_deadline)); !s) {
         return vmm_failure(s.error());
       }
     }
@@ -275,7 +315,7 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
       }
       kvm_regs regs{};
       kvm_sregs sregs = reset.value();
-      apply_boot_state(loaded->boot, regs, sregs);
+      apply_boot_state(boot, regs, sregs);
       if (auto s = vcpu->set_sregs(sregs); !s) {
         return vmm_failure(s.error());
       }
@@ -295,14 +335,9 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
         }
       }
     }
-    pc->vcpus_.push_back(std::move(vcpu.value()));
+    vcpus_.push_back(std::move(vcpu.value()));
   }
-  pc->cmos_.set_memory_size(layout_of_ram.below_4g, layout_of_ram.above_4g);
-  pc->cmos_.set_cpu_count(config.cpus);
-  if (auto s = pc->wire_devices(); !s) {
-    return s.error();
-  }
-  return pc;
+  return vmm::kOk;
 }
 
 vmm::Status<PcError> Pc::wire_devices() {

@@ -19,11 +19,13 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,6 +103,9 @@ class Pc {
  private:
   Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
      ImageKind kind, bool irqchip);
+  vmm::Status<PcError> create_vcpus(unsigned cpus, std::size_t mmap_size,
+                                    std::span<const kvm_cpuid_entry2> supported,
+                                    bool tsc_deadline, const BootState& boot);
   vmm::Status<PcError> wire_devices();
   void vcpu_thread(std::size_t index);
   void vcpu_loop(vmm::Vcpu& vcpu);
@@ -116,7 +121,6 @@ class Pc {
   std::vector<vmm::Vcpu> vcpus_;
   ImageKind image_kind_;
   bool irqchip_;
-  unsigned cpus_;
   std::string prefix_;
   vmm::MachineControl control_;
   bus::Bus ports_{0x10000};
