@@ -98,6 +98,28 @@ l2_show() {  # what a human needs when a check of this boot failed
 
 secs_between() { awk "BEGIN { printf \"%.2f\", $2 - $1 }"; }
 
+# l2_boot NAME SMP CMD [kvm-run args...]: l2_start, then wait for init;
+# INIT_T is the stamp of its L2-INIT line (empty if none).  A boot whose
+# guest triple-faults before init is retried once, loudly (RETRY_NOTE goes
+# into the checks' details): about one 2-vCPU boot in 40 does that on the
+# reference too, even with noxsave, and so does QEMU's now and then; a
+# kvm-run bug that breaks boots would fail the retry as well.
+l2_boot() {
+	RETRY_NOTE=
+	l2_start "$@"
+	INIT_T=$(l2_wait 'L2-INIT nproc=[0-9]+$') && return 0
+	if [ -e /tmp/$1.rc ] && grep -q 'triple fault' /tmp/$1.err; then
+		l2_end
+		echo "rig: WARNING: L2 boot $1 triple-faulted before init; retrying it once"
+		sed 's/^/L2err| /' /tmp/$1.err
+		RETRY_NOTE=" (retried: the first boot triple-faulted before init)"
+		l2_start "$@"
+		INIT_T=$(l2_wait 'L2-INIT nproc=[0-9]+$') && return 0
+	fi
+	INIT_T=
+	return 1
+}
+
 irqchip=$(kvm_cap 0)
 if [ "$irqchip" = 0 ]; then
 	why="needs KVM_CAP_IRQCHIP"
@@ -122,12 +144,12 @@ fi
 [ -n "$irqchip" ] || { result setup FAIL "kvm_cap failed"; exit 1; }
 
 # ---- boot A: -smp 1, sleep timing, console input, poweroff
-l2_start a 1 linux-console -no-reboot
+l2_boot a 1 linux-console -no-reboot
 failed=
-if t=$(l2_wait 'L2-INIT nproc=1$'); then
-	result smp1-boot PASS "init after $(secs_between $L2_T0 $t)s"
+if [ -n "$INIT_T" ] && grep -q ' L2-INIT nproc=1$' /tmp/a.out; then
+	result smp1-boot PASS "init after $(secs_between $L2_T0 $INIT_T)s$RETRY_NOTE"
 else
-	result smp1-boot FAIL "no 'L2-INIT nproc=1'"; failed=1
+	result smp1-boot FAIL "no 'L2-INIT nproc=1'$RETRY_NOTE"; failed=1
 fi
 if t1=$(l2_wait 'L2-SLEEP-BEGIN' 30) && t2=$(l2_wait 'L2-SLEEP-END' 30); then
 	d=$(secs_between $t1 $t2)
@@ -161,17 +183,17 @@ fi
 [ -n "$failed" ] && l2_show
 
 # ---- boot B: -smp 2
-l2_start b 2 none -no-reboot
+l2_boot b 2 none -no-reboot
 failed=
-if t=$(l2_wait 'L2-INIT nproc=[0-9]+$'); then
+if [ -n "$INIT_T" ]; then
 	n=$(grep -E '^[0-9.]+ L2-INIT' /tmp/b.out | sed 's/.*nproc=//')
 	if [ "$n" = 2 ]; then
-		result smp2-boot PASS "init after $(secs_between $L2_T0 $t)s, nproc=2"
+		result smp2-boot PASS "init after $(secs_between $L2_T0 $INIT_T)s, nproc=2$RETRY_NOTE"
 	else
 		result smp2-boot FAIL "nproc=$n, want 2"; failed=1
 	fi
 else
-	result smp2-boot FAIL "no L2-INIT line"; failed=1
+	result smp2-boot FAIL "no L2-INIT line$RETRY_NOTE"; failed=1
 fi
 l2_wait 'L2-DONE' 30 >/dev/null
 l2_end
@@ -218,18 +240,18 @@ else
 fi
 
 # ---- boot E: -smp 2 again; Ctrl-A x on the console ends kvm-run (status 0)
-l2_start e 2 linux-console -no-reboot
-if l2_wait 'L2-READY-FOR-INPUT' >/dev/null; then
+l2_boot e 2 linux-console -no-reboot
+if [ -n "$INIT_T" ] && l2_wait 'L2-READY-FOR-INPUT' >/dev/null; then
 	printf '\001x' >&4
 	l2_end
 	if [ "$rc" = 0 ] && ! grep -q ' L2-GOT' /tmp/e.out && ! grep -q ' L2-DONE' /tmp/e.out; then
-		result ctrl-a-x PASS "sig=exit=$rc"
+		result ctrl-a-x PASS "sig=exit=$rc$RETRY_NOTE"
 	else
 		result ctrl-a-x FAIL "status $rc, want 0 before the guest read anything"
 		l2_show
 	fi
 else
-	result ctrl-a-x FAIL "no L2-READY-FOR-INPUT"
+	result ctrl-a-x FAIL "no L2-READY-FOR-INPUT$RETRY_NOTE"
 	kill -KILL $(pidof kvm-run) 2>/dev/null
 	l2_end
 	l2_show
