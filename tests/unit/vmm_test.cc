@@ -83,4 +83,12 @@ TEST(GuestMemory, BadLayoutsAreRefused) {
   EXPECT_FALSE(vmm::GuestMemory::allocate(std::span<const vmm::RamRegion>()).ok());
 }
 
+TEST(VmmError, InvalidArgumentNamesTheDetailWhenThereIsOne) {
+  EXPECT_EQ(vmm::describe({vmm::Errc::kInvalidArgument, 0, "KVM_SET_MSRS (an MSR was refused)",
+                           0x2ff}),
+            "KVM_SET_MSRS (an MSR was refused): invalid argument (0x2ff)");
+  EXPECT_EQ(vmm::describe({vmm::Errc::kInvalidArgument, 0, "guest RAM size"}),
+            "guest RAM size: invalid argument");
+}
+
 }  // namespace

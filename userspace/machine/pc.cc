@@ -17,6 +17,10 @@ namespace machine {
 
 namespace {
 
+constexpr std::uint32_t kMsrMtrrDefType = 0x2ff;  // IA32_MTRR_DEF_TYPE (SDM vol. 3, 12.11)
+constexpr std::uint64_t kMtrrEnable = 1u << 11;
+constexpr std::uint64_t kMemTypeWriteBack = 6;
+
 // Sent to a vCPU thread to make KVM_RUN return (EINTR) when the machine stops.
 constexpr int kKickSignal = SIGUSR1;
 
@@ -305,6 +309,14 @@ vmm::Status<PcError> Pc::create_vcpus(unsigned cpus, std::size_t mmap_size,
     }
     if (!supported.empty()) {
       if (auto s = vcpu->set_cpuid(guest_cpuid(supported, id, tsc_deadline)); !s) {
+        return vmm_failure(s.error());
+      }
+    }
+    if (image_kind_ == ImageKind::kLinux) {
+      // What firmware leaves behind: MTRRs on, everything write-back by default.  Without it
+      // Linux finds "MTRRs all blank" and runs without PAT (no write-combining mappings).
+      const kvm_msr_entry mtrr_default{kMsrMtrrDefType, 0, kMtrrEnable | kMemTypeWriteBack};
+      if (auto s = vcpu->set_msrs(std::span(&mtrr_default, 1)); !s) {
         return vmm_failure(s.error());
       }
     }

@@ -1,5 +1,6 @@
 #include "vmm/error.h"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -25,8 +26,14 @@ std::string describe(const Error& error) {
       return op + " failed: " + why;
     case Errc::kOutOfRange:
       return op + ": guest-physical range outside guest RAM";
-    case Errc::kInvalidArgument:
-      return op + ": invalid argument";
+    case Errc::kInvalidArgument: {
+      if (error.detail == 0) {
+        return op + ": invalid argument";
+      }
+      char detail[32];
+      std::snprintf(detail, sizeof(detail), "%#llx", error.detail);
+      return op + ": invalid argument (" + detail + ")";
+    }
   }
   return op + ": unknown error";
 }

@@ -21,7 +21,8 @@ struct Error {
   Errc code;
   int sys_errno = 0;           // errno of the failing call, 0 if none
   const char* operation = "";  // static string naming the call, e.g. "KVM_CREATE_VM"
-  long long detail = 0;        // code-specific number (the API version seen, the capability, ...)
+  long long detail = 0;        // code-specific number (the API version seen, the capability,
+                               // the MSR KVM refused, ...)
 };
 
 // One line for a human, without a "kvm-run:" prefix.

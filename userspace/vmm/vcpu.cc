@@ -54,6 +54,26 @@ VmmStatus Vcpu::set_cpuid(std::span<const kvm_cpuid_entry2> entries) {
   return kOk;
 }
 
+VmmStatus Vcpu::set_msrs(std::span<const kvm_msr_entry> entries) {
+  const std::size_t bytes = sizeof(kvm_msrs) + entries.size() * sizeof(kvm_msr_entry);
+  auto storage = std::make_unique<std::uint64_t[]>((bytes + 7) / 8);
+  auto* msrs = reinterpret_cast<kvm_msrs*>(storage.get());
+  msrs->nmsrs = static_cast<__u32>(entries.size());
+  if (!entries.empty()) {
+    std::memcpy(msrs->entries, entries.data(), entries.size() * sizeof(kvm_msr_entry));
+  }
+  const int set = ::ioctl(fd_.get(), KVM_SET_MSRS, msrs);
+  if (set < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_SET_MSRS"};
+  }
+  if (static_cast<std::size_t>(set) != entries.size()) {
+    // KVM stops at the first MSR it refuses; detail names it.
+    return Error{Errc::kInvalidArgument, 0, "KVM_SET_MSRS (an MSR was refused)",
+                 static_cast<long long>(entries[set].index)};
+  }
+  return kOk;
+}
+
 VmmResult<std::uint32_t> Vcpu::get_mp_state() const {
   kvm_mp_state state{};
   if (::ioctl(fd_.get(), KVM_GET_MP_STATE, &state) < 0) {

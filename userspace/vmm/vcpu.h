@@ -26,6 +26,8 @@ class Vcpu {
   // KVM_SET_CPUID2: what CPUID returns in the guest (and which CR4/EFER bits it may set).
   VmmStatus set_cpuid(std::span<const kvm_cpuid_entry2> entries);
 
+  // KVM_SET_MSRS: all of them, or an error naming how many KVM took.
+  VmmStatus set_msrs(std::span<const kvm_msr_entry> entries);
   // KVM_GET_MP_STATE / KVM_SET_MP_STATE (KVM_MP_STATE_*).
   VmmResult<std::uint32_t> get_mp_state() const;
   VmmStatus set_mp_state(std::uint32_t state);
