@@ -7,8 +7,9 @@
 #   boot B  -smp 2: init sees 2 CPUs, poweroff ends kvm-run with status 0
 #   boot C  `reboot -f` with -no-reboot ends kvm-run with status 0 (console
 #           in a -serial file)
-#   boot D  `reboot -f` without it restarts the guest; SIGTERM then stops
-#           kvm-run with status 143
+#   boot D  `reboot -f` without it restarts the guest, through the i8042's
+#           reset line (reboot=k; C goes through the ACPI reset register);
+#           SIGTERM then stops kvm-run with status 143
 #   boot E  -smp 2: Ctrl-A x typed on the console ends kvm-run with status 0
 # A KVM without KVM_CAP_IRQCHIP (asked at run time) skips them all, and
 # kvm-run must refuse such a boot with a one-line reason and status 3.
@@ -51,7 +52,7 @@ l2_start() {
 	mkfifo /tmp/$name.in
 	(
 		timeout -k 2 $L2_TIMEOUT kvm-run -name l2 -m 256 -smp $smp -kernel $KERNEL \
-			-initrd $INITRD -append "$APPEND l2.cmd=$cmd" -nographic "$@" \
+			-initrd $INITRD -append "$APPEND ${L2_APPEND:-}l2.cmd=$cmd" -nographic "$@" \
 			</tmp/$name.in 2>/tmp/$name.err
 		echo $? >/tmp/$name.rc
 	) | stamp >/tmp/$name.out &
@@ -220,8 +221,10 @@ else
 	tail -n 20 /tmp/c.serial | sed 's/^/L2file| /'
 fi
 
-# ---- boot D: reboot restarts the guest; SIGTERM stops kvm-run
-l2_start d 1 linux-reboot
+# ---- boot D: reboot (by the keyboard controller) restarts the guest; SIGTERM
+# stops kvm-run.  Had the i8042 reset failed, Linux would fall back to a
+# triple fault, which the check rules out.
+L2_APPEND="reboot=k " l2_start d 1 linux-reboot
 if l2_wait 'L2-INIT' $L2_TIMEOUT 2 >/dev/null && [ "$(grep -c ' L2-REBOOTING' /tmp/d.out)" -ge 1 ] &&
 	! grep -q 'triple fault' /tmp/d.err; then
 	result reboot-restarts PASS
