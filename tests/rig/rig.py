@@ -24,6 +24,7 @@ Python 3 standard library only.  See README.md ("The test rig").
 
 import argparse
 import atexit
+import fcntl
 import glob
 import os
 import re
@@ -628,6 +629,26 @@ class Report:
         return sum(1 for r in self.rows if r[2] == status)
 
 
+# One rig run at a time per host: two L0 QEMUs on a 2-core machine starve
+# each other's vCPU threads until the heartbeat calls L1 frozen.
+LOCKFILE = "/tmp/kvm-rig.lock"
+
+
+def take_rig_lock():
+    fd = os.open(LOCKFILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+        note("waiting for the rig lock %s (held by %s)" % (LOCKFILE, holder))
+        t0 = time.monotonic()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        note("got the rig lock after %.0fs" % (time.monotonic() - t0))
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, ("pid %d, %s\n" % (os.getpid(), ROOT)).encode(), 0)
+    return fd  # kept open (and locked) until the process exits
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -658,6 +679,8 @@ def main():
     ap.add_argument("--keep-initramfs", action="store_true",
                     help="keep build/rig/initramfs-<run>.cpio after the run")
     ap.add_argument("--summary", help="write 'passed failed skipped' to this file")
+    ap.add_argument("--no-lock", action="store_true",
+                    help="do not wait for other rig runs on this host (%s)" % LOCKFILE)
     args = ap.parse_args()
 
     if args.list:
@@ -674,6 +697,8 @@ def main():
     kvms = ["reference", "ours"] if args.kvm == "both" else [args.kvm]
 
     os.makedirs(LOGDIR, exist_ok=True)
+    if not args.no_lock:
+        take_rig_lock()
     inp = Inputs(args)
     # several people run the rig at once in one tree: everything per run
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-%d" % os.getpid()
