@@ -1113,6 +1113,12 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 /*
  * Sleep until the vCPU has something to do (HLT, or an AP waiting for
  * INIT/SIPI).  Returns 1 to go on, -EINTR on a signal.
+ *
+ * Only events wake it, as upstream's kvm_vcpu_check_block(): not the
+ * request bits a kick leaves behind.  Those are cleared only on the way
+ * into the guest, which an AP waiting for its SIPI never takes, so waking
+ * on them made it spin on a host CPU from its first kick (QEMU's
+ * KVM_SET_LAPIC at start-up) until the SIPI, starving the BSP's boot.
  */
 int kvm_lapic_block(struct kvm_vcpu *vcpu)
 {
@@ -1120,7 +1126,7 @@ int kvm_lapic_block(struct kvm_vcpu *vcpu)
 
 	for (;;) {
 		prepare_to_wait(&vcpu->wq, &wait, TASK_INTERRUPTIBLE);
-		if (kvm_lapic_vcpu_has_events(vcpu) || READ_ONCE(vcpu->requests))
+		if (kvm_lapic_vcpu_has_events(vcpu))
 			break;
 		if (signal_pending(current))
 			break;
