@@ -60,7 +60,8 @@ start:
         EXPECT_EQ byte [isr_in_handler], 0x08, 0x14
         PIC_READ_ISR 0x20
         EXPECT_EQ al, 0, 0x15
-        ; the line stays high: no second edge, no second interrupt
+        ; high again without a fall: no second edge, no second interrupt
+        SET_LINE 3, 1
         STI_WINDOW
         EXPECT_EQ dword [count3], 1, 0x16
         SET_LINE 3, 0

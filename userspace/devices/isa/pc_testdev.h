@@ -15,7 +15,8 @@
 //   drives interrupt line n (ISA IRQ / GSI n) to the level (value != 0), which is how
 //   kvm-unit-tests' ioapic and pic tests raise and lower interrupts.  A wider write is split
 //   into its bytes, each driving its own line (offset n + k gets byte k); bytes past line 23 are
-//   dropped.  Reads return 0 (QEMU's device has nothing to read).  The machine decides what a
+//   dropped.  Reads return 0 (QEMU's device has nothing to read).  QEMU's region is 24 ports
+//   too but only lines 0-15 work there (ISA IRQs); here 16-23 reach the IOAPIC-only GSIs.  The machine decides what a
 //   line is (KVM_IRQ_LINE on GSI n); the device only reports (line, level).
 // Missing: pc-testdev's other functions: the io-delay port 0xe4 and the flush-page port 0xe8.
 //
