@@ -132,7 +132,7 @@ start:
         mov dword [count], 0
         mov dword [LAPIC_LVTT], V_TIMER | LVT_TSCDEADLINE
         rdtsc
-        add eax, 2000000
+        add eax, 200000000              ; far enough to read the MSR back first
         adc edx, 0
         mov ecx, MSR_TSC_DEADLINE
         wrmsr
