@@ -277,6 +277,8 @@ class Inputs:
                        if os.path.exists(self.guests_ini) else {})
         bench_ini = os.path.join(ROOT, "tests", "guest", "bench.ini")
         self.bench = read_guests_ini(bench_ini) if os.path.exists(bench_ini) else {}
+        stress_ini = os.path.join(ROOT, "tests", "guest", "stress.ini")
+        self.stress = read_guests_ini(stress_ini) if os.path.exists(stress_ini) else {}
 
     def kvm_missing(self, kvm):
         """None when usable, else (SKIP|FAIL, why)."""
@@ -305,6 +307,15 @@ class Inputs:
                    if not os.path.exists(os.path.join(self.guest_dir, kv.get("image", "?")))]
             if bad:
                 return ("FAIL", "payload images not built in %s: %s"
+                        % (rel(self.guest_dir), " ".join(bad)))
+            return None
+        if need == "stress":
+            if not self.stress:
+                return ("SKIP", "tests/guest/stress.ini missing or empty")
+            bad = [g for g, kv in self.stress.items()
+                   if not os.path.exists(os.path.join(self.guest_dir, kv.get("image", "?")))]
+            if bad:
+                return ("FAIL", "stress payload images not built in %s: %s"
                         % (rel(self.guest_dir), " ".join(bad)))
             return None
         if need == "qemu":
@@ -375,12 +386,14 @@ def build_base_initramfs(inp, path):
         c.data(d + "exit", (kv.get("exit", "0").strip() or "0").encode())
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
-    for g, kv in inp.bench.items():  # bench.ini: /rig/bench/<name>/{image,args,exit}
-        img = os.path.join(inp.guest_dir, kv.get("image", ""))
-        if os.path.isfile(img):
-            c.file("rig/bench/%s/image" % g, img, 0o644)
-            c.data("rig/bench/%s/args" % g, kv.get("args", "").encode())
-            c.data("rig/bench/%s/exit" % g, (kv.get("exit", "0").strip() or "0").encode())
+    # bench.ini: /rig/bench/<name>/{image,args,exit}; stress.ini: /rig/stress/...
+    for top, ini in (("bench", inp.bench), ("stress", inp.stress)):
+        for g, kv in ini.items():
+            img = os.path.join(inp.guest_dir, kv.get("image", ""))
+            if os.path.isfile(img):
+                c.file("rig/%s/%s/image" % (top, g), img, 0o644)
+                c.data("rig/%s/%s/args" % (top, g), kv.get("args", "").encode())
+                c.data("rig/%s/%s/exit" % (top, g), (kv.get("exit", "0").strip() or "0").encode())
     c.data("rig/payload.default", inp.default_payload().encode())
     c.close()
 

@@ -53,6 +53,9 @@ inline constexpr std::uint16_t kPostCodePort = 0x80;
 inline constexpr std::uint16_t kPcTestdevIoportBase = 0xe0;
 inline constexpr std::uint16_t kDebugExitBase = 0xf4;
 inline constexpr std::uint16_t kCom1Base = 0x3f8;
+// pc-testdev's IRQ-line ports: a byte written at kPcTestdevIrqLineBase + n drives GSI n.
+inline constexpr std::uint16_t kPcTestdevIrqLineBase = 0x2000;
+inline constexpr std::uint16_t kPcTestdevIrqLineLength = 24;
 inline constexpr std::uint16_t kFwCfgBase = 0x510;  // selector (16-bit), data (8-bit)
 inline constexpr std::uint16_t kFwCfgLength = 2;
 inline constexpr std::uint16_t kAcpiPmBase = 0x600;  // PM1a event, PM1a control, PM timer

@@ -1,7 +1,8 @@
 // The PC kvm-run builds: RAM below the 32-bit PCI hole and above 4 GiB, the in-kernel
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
 // CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, and QEMU's two
-// test devices (debug-exit, pc-testdev with its MMIO scratch area); one thread per vCPU.
+// test devices (debug-exit, pc-testdev with its MMIO scratch area and
+// IRQ-line ports); one thread per vCPU.
 //
 // Every fixed address, port and IRQ comes from machine/layout.h; this file and pc.cc only wire
 // them.  What the guest gets depends on the image:
@@ -129,6 +130,7 @@ class Pc {
 
   devices::Uart16550 com1_;
   devices::PcTestdev testdev_;
+  devices::PcTestdevIrqLines testdev_irq_lines_;
   devices::PcTestdevIomem testdev_iomem_;
   devices::DebugExit debug_exit_;
   devices::I8042 i8042_;
