@@ -27,13 +27,14 @@
 #include "../irqchip/irq_routing.h"
 
 /*
- * The in-kernel irqchip is still being brought up (SMP guests do not boot
- * on it yet): it is offered only when asked for, so that userspace that
- * takes KVM_CAP_IRQCHIP when it sees it keeps working meanwhile.
+ * The in-kernel irqchip and PIT are offered by default, as upstream always
+ * offers them.  irqchip=0 hides them (no KVM_CAP_IRQCHIP, KVM_CAP_PIT2...;
+ * their ioctls fail as on a KVM without them), so userspace falls back to
+ * its own PIC/IOAPIC/APIC, e.g. to tell an irqchip bug from another one.
  */
-bool kvm_irqchip_enabled;
+bool kvm_irqchip_enabled = true;
 module_param_named(irqchip, kvm_irqchip_enabled, bool, 0444);
-MODULE_PARM_DESC(irqchip, "Offer the in-kernel irqchip and PIT (experimental)");
+MODULE_PARM_DESC(irqchip, "Offer the in-kernel PIC, IOAPIC, LAPICs and PIT (default 1)");
 
 static u64 kvm_now(void)
 {
