@@ -4,13 +4,15 @@
  * and the rest of kvm.ko: the VM ioctls (KVM_CREATE_IRQCHIP, KVM_IRQ_LINE,
  * KVM_GET/SET_IRQCHIP, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI), the vCPU
  * ioctls (KVM_GET/SET_LAPIC), the in-kernel device ranges (PIC ports,
- * IOAPIC and LAPIC pages), LAPIC timers on hrtimers, interrupt delivery
- * between vCPUs with kicks, and the run-loop hooks: injection, in-kernel
- * HLT, INIT/SIPI.
+ * IOAPIC and LAPIC pages), LAPIC timers on hrtimers, the PIT with
+ * upstream's lost-tick reinjection (KVM_CREATE_PIT2, KVM_REINJECT_CONTROL),
+ * interrupt delivery between vCPUs with kicks, and the run-loop hooks:
+ * injection, in-kernel HLT, INIT/SIPI.
  *
  * Locking: one spinlock per VM (kvm->irqchip->lock, irq-safe) guards all
  * the models, LAPICs included, so an IPI from one LAPIC to another needs
- * no lock ordering.  hrtimer callbacks take it too.
+ * no lock ordering.  hrtimer callbacks take it too, and so does the
+ * irq_work that hands IRQ0 acknowledgements to the PIT (see irq.h).
  */
 #include <linux/hrtimer.h>
 #include <linux/moduleparam.h>
