@@ -2,7 +2,8 @@
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
 // CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, QEMU's two
 // test devices (debug-exit, pc-testdev with its MMIO scratch area), and PCI bus 0 with the
-// i440FX host bridge (00.0) and the PIIX3 ISA bridge (01.0); one thread per vCPU.
+// i440FX host bridge (00.0), the PIIX3 ISA bridge (01.0) and the PIIX3 IDE controller (01.1)
+// with the -hda/-hdb disks on its primary channel; one thread per vCPU.
 //
 // A -kernel boot has no firmware, so the machine leaves PCI as a BIOS would
 // (program_pci_like_firmware): PIRQ routes, interrupt line registers, BARs, decode enables.
@@ -47,6 +48,7 @@
 #include "devices/isa/uart16550.h"
 #include "devices/pci/i440fx.h"
 #include "devices/pci/piix3.h"
+#include "devices/pci/piix_ide.h"
 #include "machine/acpi.h"
 #include "machine/loader.h"
 #include "machine/memory_map.h"
@@ -75,6 +77,9 @@ struct PcConfig {
   std::string initrd_path;  // empty: none
   std::string cmdline;
   bool cmdline_given = false;  // -append was used (even with an empty string)
+  // Raw disk images for the primary IDE channel's master (-hda) and slave (-hdb); empty: none.
+  std::string hda_path;
+  std::string hdb_path;
   // Where COM1's output goes; empty: nowhere (-serial none).
   std::function<void(std::uint8_t)> serial_output;
   // Starts every message on stderr ("kvm-run", or "kvm-run (NAME)" with -name).
@@ -110,8 +115,9 @@ class Pc {
   devices::I440fx& host_bridge() { return i440fx_; }
 
  private:
+  using DiskImages = std::array<std::unique_ptr<backends::RawImage>, 2>;
   Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
-     ImageKind kind, bool irqchip);
+     ImageKind kind, bool irqchip, DiskImages disks);
   vmm::Status<PcError> create_vcpus(unsigned cpus, std::size_t mmap_size,
                                     std::span<const kvm_cpuid_entry2> supported,
                                     bool tsc_deadline, const BootState& boot);
@@ -154,6 +160,7 @@ class Pc {
   pci::PciRoot pci_root_{ports_, mmio_};
   devices::I440fx i440fx_;
   devices::Piix3 piix3_;
+  devices::PiixIde piix_ide_;  // owns the disk images (their I/O threads stop with it)
 
   // vCPU threads.  threads_mutex_ guards threads_ and threads_joined_ (kick_vcpus() reads
   // them from any thread); running_ counts threads still in their loop.
