@@ -137,14 +137,17 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
         return cpus.error();
       }
       options.cpus = cpus.value();
-    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios") {
+    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios" || arg == "-hda" ||
+               arg == "-hdb") {
       auto value = file_value(arg);
       if (!value) {
         return value.error();
       }
-      (arg == "-kernel" ? options.kernel_path
-                        : arg == "-initrd" ? options.initrd_path : options.bios_path) =
-          value.value();
+      (arg == "-kernel"   ? options.kernel_path
+       : arg == "-initrd" ? options.initrd_path
+       : arg == "-bios"   ? options.bios_path
+       : arg == "-hda"    ? options.hda_path
+                          : options.hdb_path) = value.value();
     } else if (arg == "-append") {
       auto value = next_value(arg);
       if (!value) {
@@ -188,8 +191,6 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       options.nographic = true;
     } else if (arg == "-no-reboot") {
       options.no_reboot = true;
-    } else if (arg == "-hda") {
-      return CliError{"-hda: kvm-run has no disk controller yet"};
     } else if (!arg.empty() && arg[0] == '-') {
       return CliError{"unknown option '" + std::string(args[i]) + "'"};
     } else {
@@ -229,6 +230,8 @@ std::string usage() {
          "  -display none      the same, in the other spelling\n"
          "  -no-reboot         exit (status 0) when the guest resets instead of rebooting it\n"
          "  -bios FILE         accepted and remembered; booting through a BIOS comes later\n"
+         "  -hda FILE          raw disk image as the primary IDE master (PIIX3 IDE, ata_piix)\n"
+         "  -hdb FILE          raw disk image as the primary IDE slave\n"
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"

@@ -2,7 +2,7 @@
 //
 //   kvm-run [-m SIZE] [-smp N] -kernel IMAGE [-initrd FILE] [-append CMDLINE] [-nographic]
 //           [-serial stdio|none|file:PATH] [-display none] [-no-reboot] [-bios FILE]
-//           [-name NAME] | --help | --version
+//           [-name NAME] [-hda FILE] [-hdb FILE] | --help | --version
 //
 // Every option may also be spelled with two dashes.  Each may be given once; anything unknown,
 // repeated or contradictory is refused with a one-line reason.
@@ -49,6 +49,8 @@ struct Options {
   bool display_none = false;  // -display none
   bool no_reboot = false;     // a guest reset ends kvm-run (status 0) instead of rebooting
   std::string bios_path;      // -bios: remembered for the BIOS boot path (not used by -kernel)
+  std::string hda_path;       // -hda: raw image, primary IDE master
+  std::string hdb_path;       // -hdb: raw image, primary IDE slave
   std::string name;           // -name: shown in kvm-run's messages and as the main thread's name
   bool help = false;          // -h/--help: print usage and exit 0
   bool version = false;       // --version: print the version and exit 0

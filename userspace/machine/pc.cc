@@ -99,7 +99,7 @@ std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
 }
 
 Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
-       ImageKind kind, bool irqchip)
+       ImageKind kind, bool irqchip, DiskImages disks)
     : kvm_(std::move(kvm)),
       ram_(std::move(ram)),
       vm_(std::move(vm)),
@@ -116,7 +116,17 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& con
       fw_cfg_(config.ram_bytes, config.cpus),
       acpi_pm_(layout::kAcpiS5SleepType,
                [this] { control_.request_exit(vmm::kStatusPoweredOff); }, monotonic_ns),
-      reset_control_([this] { control_.request_reset(); }) {}
+      reset_control_([this] { control_.request_reset(); }),
+      piix3_([this](unsigned isa_irq, bool level) { set_irq(isa_irq, level); }),
+      piix_ide_(ram_, [this](unsigned channel, bool level) {
+        set_irq(channel == 0 ? layout::kIrqIdePrimary : layout::kIrqIdeSecondary, level);
+      }) {
+  for (unsigned unit = 0; unit < disks.size(); ++unit) {
+    if (disks[unit]) {
+      piix_ide_.channel(0).attach(unit, std::move(disks[unit]));
+    }
+  }
+}
 
 Pc::~Pc() = default;
 
@@ -251,6 +261,18 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   if (!loaded) {
     return loaded.error();
   }
+  DiskImages disks;
+  for (auto [path, unit, option] :
+       {std::tuple{&config.hda_path, 0u, "-hda"}, std::tuple{&config.hdb_path, 1u, "-hdb"}}) {
+    if (path->empty()) {
+      continue;
+    }
+    auto image = backends::RawImage::open(*path);
+    if (!image) {
+      return PcError{std::string(option) + " " + image.error().message, vmm::kStatusVmmError};
+    }
+    disks[unit] = std::move(image.value());
+  }
   // Test images keep HLT in userspace (see pc.h) unless they need APs.
   const bool irqchip = loaded->kind == ImageKind::kLinux || config.cpus > 1;
 
@@ -284,7 +306,8 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   }
 
   std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()),
-                                std::move(vm.value()), config, loaded->kind, irqchip));
+                                std::move(vm.value()), config, loaded->kind, irqchip,
+                                std::move(disks)));
   auto deadline = pc->kvm_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER);
   const bool tsc_deadline = irqchip && deadline && deadline.value() > 0;
   if (auto s = pc->create_vcpus(config.cpus, mmap_size.value(), supported, tsc_deadline,
@@ -373,7 +396,18 @@ vmm::Status<PcError> Pc::wire_devices() {
       {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
       {kFwCfgBase, devices::FwCfg::kSize, fw_cfg_, "fw-cfg"},
       {kAcpiPmBase, devices::AcpiPm::kSize, acpi_pm_, "acpi-pm"},
-      {kResetControlBase, devices::ResetControl::kSize, reset_control_, "reset-control"},
+      {kPciConfigAddressPort, pci::PciRoot::kAddressWindowSize, pci_root_.address_window(),
+       "pci-config-address"},
+      {kPciConfigDataPort, pci::PciRoot::kDataWindowSize, pci_root_.data_window(),
+       "pci-config-data"},
+      {kIdePrimaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(0).command_block(), "ide0-command"},
+      {kIdePrimaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(0).control_block(), "ide0-control"},
+      {kIdeSecondaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(1).command_block(), "ide1-command"},
+      {kIdeSecondaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(1).control_block(), "ide1-control"},
   };
   for (const auto& a : ports) {
     if (auto s = ports_.add(a.base, a.length, a.device, a.name); !s) {
@@ -387,8 +421,66 @@ vmm::Status<PcError> Pc::wire_devices() {
     return PcError{std::string("cannot place pc-testdev-iomem: ") + bus::describe(s.error()),
                    vmm::kStatusVmmError};
   }
+  // 0xcf9 is a byte inside the configuration address window (see layout.h).
+  static_assert(kResetControlPort == kPciConfigAddressPort + 1);
+  pci_root_.set_byte_at_offset_1(&reset_control_);
   com1_.connect_irq([this](bool level) { set_irq(kIrqCom1, level); });
+  return wire_pci();
+}
+
+vmm::Status<PcError> Pc::wire_pci() {
+  using namespace layout;
+  struct Slot {
+    unsigned slot;
+    unsigned function;
+    pci::PciFunction& device;
+  };
+  const Slot slots[] = {
+      {kPciSlotHostBridge, 0, i440fx_},
+      {kPciSlotPiix3, kPiix3IsaFunction, piix3_},
+      {kPciSlotPiix3, kPiix3IdeFunction, piix_ide_},
+  };
+  for (const auto& s : slots) {
+    if (auto r = pci_root_.plug(s.slot, s.function, s.device); !r) {
+      return PcError{"cannot plug " + s.device.name() + ": " + pci::describe(r.error()),
+                     vmm::kStatusVmmError};
+    }
+  }
+  pci_root_.set_intx_router([this](unsigned slot, unsigned function, pci::IntxPin pin, bool level) {
+    piix3_.pci_intx(slot, function, pin, level);
+  });
+  program_pci_like_firmware();
   return vmm::kOk;
+}
+
+void Pc::program_pci_like_firmware() {
+  using namespace layout;
+  // IDE: both channels decoding (IDETIM bit 15), the bus-master block at its BAR, I/O decode
+  // and bus mastering on.
+  for (std::uint16_t idetim : {devices::PiixIde::kIdeTiming,
+                               static_cast<std::uint16_t>(devices::PiixIde::kIdeTiming + 2)}) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, idetim, 2,
+                           devices::PiixIde::kIdeDecodeEnable);
+  }
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction,
+                         pci::bar_offset(devices::PiixIde::kBusMasterBar), 4, kIdeBusMasterBase);
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, pci::kCommand, 2,
+                         pci::kCommandIo | pci::kCommandBusMaster);
+  for (unsigned i = 0; i < devices::Piix3::kPirqs; ++i) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IsaFunction,
+                           static_cast<std::uint16_t>(devices::Piix3::kPirqRoute + i), 1,
+                           kPirqIrqs[i]);
+  }
+  for (unsigned slot = 0; slot < pci::kSlots; ++slot) {
+    for (unsigned fn = 0; fn < pci::kFunctions; ++fn) {
+      pci::PciFunction* f = pci_root_.function_at(slot, fn);
+      if (f == nullptr || f->interrupt_pin() == pci::IntxPin::kNone) {
+        continue;
+      }
+      f->config_write(pci::kInterruptLine, 1,
+                      kPirqIrqs[devices::Piix3::pirq_of(slot, f->interrupt_pin())]);
+    }
+  }
 }
 
 void Pc::set_irq(std::uint32_t gsi, bool level) {

@@ -1,8 +1,12 @@
 // The PC kvm-run builds: RAM below the 32-bit PCI hole and above 4 GiB, the in-kernel
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
-// CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, and QEMU's two
-// test devices (debug-exit, pc-testdev with its MMIO scratch area and
-// IRQ-line ports); one thread per vCPU.
+// CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, QEMU's two
+// test devices (debug-exit, pc-testdev with its MMIO scratch area and IRQ-line ports), and PCI
+// bus 0 with the i440FX host bridge (00.0), the PIIX3 ISA bridge (01.0) and the PIIX3 IDE
+// controller (01.1) with the -hda/-hdb disks on its primary channel; one thread per vCPU.
+//
+// A -kernel boot has no firmware, so the machine leaves PCI as a BIOS would
+// (program_pci_like_firmware): PIRQ routes, interrupt line registers, BARs, decode enables.
 //
 // Every fixed address, port and IRQ comes from machine/layout.h; this file and pc.cc only wire
 // them.  What the guest gets depends on the image:
@@ -32,6 +36,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "bus/pci.h"
 #include "devices/acpi/pm.h"
 #include "devices/isa/cmos_rtc.h"
 #include "devices/isa/debug_exit.h"
@@ -41,6 +46,9 @@
 #include "devices/isa/post_code.h"
 #include "devices/isa/reset_control.h"
 #include "devices/isa/uart16550.h"
+#include "devices/pci/i440fx.h"
+#include "devices/pci/piix3.h"
+#include "devices/pci/piix_ide.h"
 #include "machine/acpi.h"
 #include "machine/loader.h"
 #include "machine/memory_map.h"
@@ -69,6 +77,9 @@ struct PcConfig {
   std::string initrd_path;  // empty: none
   std::string cmdline;
   bool cmdline_given = false;  // -append was used (even with an empty string)
+  // Raw disk images for the primary IDE channel's master (-hda) and slave (-hdb); empty: none.
+  std::string hda_path;
+  std::string hdb_path;
   // Where COM1's output goes; empty: nowhere (-serial none).
   std::function<void(std::uint8_t)> serial_output;
   // Starts every message on stderr ("kvm-run", or "kvm-run (NAME)" with -name).
@@ -100,14 +111,19 @@ class Pc {
   devices::Uart16550& com1() { return com1_; }
   ImageKind image_kind() const { return image_kind_; }
   bool has_irqchip() const { return irqchip_; }
+  pci::PciRoot& pci_root() { return pci_root_; }
+  devices::I440fx& host_bridge() { return i440fx_; }
 
  private:
+  using DiskImages = std::array<std::unique_ptr<backends::RawImage>, 2>;
   Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
-     ImageKind kind, bool irqchip);
+     ImageKind kind, bool irqchip, DiskImages disks);
   vmm::Status<PcError> create_vcpus(unsigned cpus, std::size_t mmap_size,
                                     std::span<const kvm_cpuid_entry2> supported,
                                     bool tsc_deadline, const BootState& boot);
   vmm::Status<PcError> wire_devices();
+  vmm::Status<PcError> wire_pci();
+  void program_pci_like_firmware();
   void vcpu_thread(std::size_t index);
   void vcpu_loop(vmm::Vcpu& vcpu);
   void report_vcpu_error(vmm::Vcpu& vcpu, const std::string& message);
@@ -139,6 +155,13 @@ class Pc {
   devices::FwCfg fw_cfg_;
   devices::AcpiPm acpi_pm_;
   devices::ResetControl reset_control_;
+
+  // PCI bus 0.  The functions are declared after the root, so they are destroyed first and
+  // take their BARs off the buses while those still exist.
+  pci::PciRoot pci_root_{ports_, mmio_};
+  devices::I440fx i440fx_;
+  devices::Piix3 piix3_;
+  devices::PiixIde piix_ide_;  // owns the disk images (their I/O threads stop with it)
 
   // vCPU threads.  threads_mutex_ guards threads_ and threads_joined_ (kick_vcpus() reads
   // them from any thread); running_ counts threads still in their loop.
