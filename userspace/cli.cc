@@ -61,16 +61,17 @@ vmm::Result<unsigned, CliError> parse_cpus(std::string_view text) {
   return value;
 }
 
-vmm::Result<std::monostate, CliError> parse_serial(std::string_view text, Options& options) {
+vmm::Result<std::monostate, CliError> parse_serial(std::string_view option, std::string_view text,
+                                                   SerialMode& mode, std::string& path) {
   if (text == "stdio") {
-    options.serial = SerialMode::kStdio;
+    mode = SerialMode::kStdio;
   } else if (text == "none" || text == "null") {
-    options.serial = SerialMode::kNone;
+    mode = SerialMode::kNone;
   } else if (text.substr(0, 5) == "file:" && text.size() > 5) {
-    options.serial = SerialMode::kFile;
-    options.serial_path = std::string(text.substr(5));
+    mode = SerialMode::kFile;
+    path = std::string(text.substr(5));
   } else {
-    return CliError{"-serial: '" + std::string(text) +
+    return CliError{std::string(option) + ": '" + std::string(text) +
                     "' is not supported; use stdio, none or file:PATH"};
   }
   return vmm::kOk;
@@ -157,7 +158,18 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       if (!value) {
         return value.error();
       }
-      if (auto s = parse_serial(value.value(), options); !s) {
+      if (auto s = parse_serial("-serial", value.value(), options.serial, options.serial_path);
+          !s) {
+        return s.error();
+      }
+    } else if (arg == "-debugcon") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      if (auto s = parse_serial("-debugcon", value.value(), options.debugcon,
+                                options.debugcon_path);
+          !s) {
         return s.error();
       }
     } else if (arg == "-display") {
@@ -200,22 +212,17 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
     return CliError{"-nographic and -display cannot be combined (-nographic already means no "
                     "display)"};
   }
-  if (options.kernel_path.empty()) {
-    if (!options.bios_path.empty()) {
-      return CliError{"booting through -bios is not implemented yet; use -kernel IMAGE"};
-    }
-    if (!options.initrd_path.empty() || options.cmdline_given) {
-      return CliError{"-initrd and -append need -kernel IMAGE"};
-    }
-    return CliError{"no guest image given; use -kernel IMAGE"};
+  if (options.kernel_path.empty() && (!options.initrd_path.empty() || options.cmdline_given)) {
+    return CliError{"-initrd and -append need -kernel IMAGE"};
   }
   return options;
 }
 
 std::string usage() {
-  return "usage: kvm-run [options] -kernel IMAGE\n"
+  return "usage: kvm-run [options] [-kernel IMAGE]\n"
          "  -kernel IMAGE      a Linux bzImage (booted directly, 64-bit entry), a multiboot\n"
-         "                     image (a.out kludge), or a flat image run in real mode at 0000:7C00\n"
+         "                     image (a.out kludge), or a flat image run in real mode at 0000:7C00;\n"
+         "                     without it the machine boots through its BIOS\n"
          "  -initrd FILE       initial ramdisk (Linux only)\n"
          "  -append CMDLINE    kernel command line (Linux only), e.g. \"console=ttyS0\"\n"
          "  -m SIZE            guest RAM in MiB (default 128, " +
@@ -228,7 +235,10 @@ std::string usage() {
          "  -nographic         no display (there is none anyway); serial on stdio\n"
          "  -display none      the same, in the other spelling\n"
          "  -no-reboot         exit (status 0) when the guest resets instead of rebooting it\n"
-         "  -bios FILE         accepted and remembered; booting through a BIOS comes later\n"
+         "  -bios FILE         the BIOS image to boot without -kernel (default: kvm-run's own),\n"
+         "                     e.g. /usr/share/seabios/bios.bin\n"
+         "  -debugcon DEV      the firmware debug port 0x402 (SeaBIOS's log): stdio, none\n"
+         "                     (default), or file:PATH\n"
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"

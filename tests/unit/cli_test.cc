@@ -53,8 +53,8 @@ TEST(Cli, HelpNeedsNoKernel) {
 }
 
 TEST(Cli, Errors) {
-  EXPECT_EQ(error_of({}), "no guest image given; use -kernel IMAGE");
-  EXPECT_EQ(error_of({"-m", "64"}), "no guest image given; use -kernel IMAGE");
+  EXPECT_EQ(error_of({"-append", "quiet"}), "-initrd and -append need -kernel IMAGE");
+  EXPECT_EQ(error_of({"-initrd", "i.img"}), "-initrd and -append need -kernel IMAGE");
   EXPECT_EQ(error_of({"-kernel"}), "option -kernel needs an argument");
   EXPECT_EQ(error_of({"-kernel", "a", "-m"}), "option -m needs an argument");
   EXPECT_EQ(error_of({"-kernel", "a", "-cdrom", "x.iso"}), "unknown option '-cdrom'");
@@ -69,8 +69,9 @@ TEST(Cli, EveryErrorIsOneLine) {
            {"-kernel", "a", "-serial", "pty"},
            {"-kernel", "a", "-display", "sdl"},
            {"-kernel", "a", "-m", "zz"},
-           {"-bios", "b.bin"},
+           {"-bios", "b.bin", "-append", "x"},
            {"-kernel", "a", "-hda", "d.img"},
+           {"-debugcon", "pty"},
        }) {
     std::vector<const char*> argv = {"kvm-run"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -154,12 +155,28 @@ TEST(Cli, DisplayNoneOnly) {
             "-display gtk: kvm-run has no display; only -display none");
 }
 
-TEST(Cli, BiosIsRememberedButCannotBootAlone) {
+TEST(Cli, WithoutKernelTheMachineBootsThroughTheBios) {
   auto r = parse({"-kernel", "a", "-bios", "bios.bin"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->bios_path, "bios.bin");
-  EXPECT_EQ(error_of({"-bios", "bios.bin"}),
-            "booting through -bios is not implemented yet; use -kernel IMAGE");
+  r = parse({"-bios", "bios.bin", "-m", "256"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->kernel_path.empty());
+  EXPECT_EQ(r->bios_path, "bios.bin");
+  r = parse({});
+  ASSERT_TRUE(r.ok()) << "the default BIOS";
+  EXPECT_TRUE(r->bios_path.empty());
+}
+
+TEST(Cli, DebugconTakesTheSerialForms) {
+  auto r = parse({"-debugcon", "file:/tmp/log"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->debugcon, cli::SerialMode::kFile);
+  EXPECT_EQ(r->debugcon_path, "/tmp/log");
+  EXPECT_EQ(parse({})->debugcon, cli::SerialMode::kNone) << "off unless asked for";
+  EXPECT_EQ(parse({"-debugcon", "stdio"})->debugcon, cli::SerialMode::kStdio);
+  EXPECT_EQ(error_of({"-debugcon", "tcp:1"}),
+            "-debugcon: 'tcp:1' is not supported; use stdio, none or file:PATH");
 }
 
 TEST(Cli, HdaIsRefusedWithAReason) {
@@ -183,7 +200,7 @@ TEST(Cli, VersionAndHelpNeedNothingElse) {
   r = parse({"--help"});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->help);
-  for (const char* option : {"-smp", "-initrd", "-append", "-serial", "-no-reboot", "-bios",
+  for (const char* option : {"-smp", "-initrd", "-append", "-serial", "-no-reboot", "-bios", "-debugcon",
                              "-name", "-display", "Ctrl-A x"}) {
     EXPECT_NE(cli::usage().find(option), std::string::npos) << option;
   }

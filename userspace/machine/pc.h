@@ -8,6 +8,10 @@
 // - a Linux bzImage: ACPI tables, boot_params with the E820 map, the 64-bit entry point; the
 //   in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT are required, the APs wait for SIPI;
 //   a triple fault resets the machine, as on a PC.
+// - no -kernel: the BIOS (-bios FILE) in ROM below 4 GiB and, through the PAM registers, at
+//   0xE0000-0xFFFFF; vCPU 0 starts at the reset vector, the APs wait for SIPI; fw_cfg gives the
+//   firmware the E820 map, CPU count and ACPI tables (linker/loader) as QEMU does; the
+//   in-kernel irqchip and PIT are required; a triple fault resets.
 // - a multiboot or flat test image: no in-kernel irqchip unless -smp is above 1, so that HLT
 //   with nothing to wake it reaches kvm-run and ends the run (the payload contract), and a
 //   triple fault ends the run with status 2.
@@ -34,6 +38,7 @@
 #include "devices/acpi/pm.h"
 #include "devices/isa/cmos_rtc.h"
 #include "devices/isa/debug_exit.h"
+#include "devices/isa/debugcon.h"
 #include "devices/isa/fw_cfg.h"
 #include "devices/isa/i8042.h"
 #include "devices/isa/pc_testdev.h"
@@ -41,6 +46,7 @@
 #include "devices/isa/reset_control.h"
 #include "devices/isa/uart16550.h"
 #include "machine/acpi.h"
+#include "machine/firmware.h"
 #include "machine/loader.h"
 #include "machine/memory_map.h"
 #include "vmm/exit_handler.h"
@@ -64,12 +70,15 @@ std::vector<kvm_irq_routing_entry> pc_gsi_routes();
 struct PcConfig {
   std::uint64_t ram_bytes = 128ull << 20;
   unsigned cpus = 1;
-  std::string kernel_path;
+  std::string kernel_path;  // empty: boot through firmware (bios_path)
+  std::string bios_path;    // the BIOS image for a firmware boot
   std::string initrd_path;  // empty: none
   std::string cmdline;
   bool cmdline_given = false;  // -append was used (even with an empty string)
   // Where COM1's output goes; empty: nowhere (-serial none).
   std::function<void(std::uint8_t)> serial_output;
+  // Where the firmware debug port (0x402) output goes; empty: no such port (-debugcon).
+  std::function<void(std::uint8_t)> debugcon_output;
   // Starts every message on stderr ("kvm-run", or "kvm-run (NAME)" with -name).
   std::string message_prefix = "kvm-run";
 };
@@ -101,8 +110,9 @@ class Pc {
   bool has_irqchip() const { return irqchip_; }
 
  private:
-  Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
-     ImageKind kind, bool irqchip);
+  Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
+     const PcConfig& config, ImageKind kind, bool irqchip);
+  vmm::Status<PcError> wire_firmware(const PcConfig& config, const RamLayout& layout_of_ram);
   vmm::Status<PcError> create_vcpus(unsigned cpus, std::size_t mmap_size,
                                     std::span<const kvm_cpuid_entry2> supported,
                                     bool tsc_deadline, const BootState& boot);
@@ -117,6 +127,7 @@ class Pc {
   // guest RAM is unmapped.
   vmm::KvmDevice kvm_;
   vmm::GuestMemory ram_;
+  vmm::Mapping rom_;  // the BIOS image (firmware boot only), mapped by KVM slots
   vmm::Vm vm_;
   std::vector<vmm::Vcpu> vcpus_;
   ImageKind image_kind_;
@@ -137,6 +148,12 @@ class Pc {
   devices::FwCfg fw_cfg_;
   devices::AcpiPm acpi_pm_;
   devices::ResetControl reset_control_;
+
+  // Firmware boot only (null otherwise).
+  RomLayout rom_layout_;
+  std::unique_ptr<PamMemory> pam_;
+  std::unique_ptr<RomWindow> rom_window_;
+  std::unique_ptr<devices::DebugCon> debugcon_;
 
   // vCPU threads.  threads_mutex_ guards threads_ and threads_joined_ (kick_vcpus() reads
   // them from any thread); running_ counts threads still in their loop.
