@@ -289,7 +289,7 @@ TEST(PcWiring, AcpiPortsAreWhereTheMachinePutsTheDevices) {
   EXPECT_EQ(acpi.pm1a_control_port, layout::kAcpiPmBase + 4);
   EXPECT_EQ(acpi.pm_timer_port, layout::kAcpiPmBase + 8);
   EXPECT_EQ(acpi.reset_port, layout::kResetControlPort);
-  EXPECT_EQ(acpi.reset_port, layout::kResetControlBase + 1);
+  EXPECT_EQ(acpi.reset_port, layout::kPciConfigAddressPort + 1);
   EXPECT_EQ(acpi.sci_irq, layout::kIrqSci);
   EXPECT_EQ(acpi.ioapic_addr, layout::kIoapicAddr);
   EXPECT_EQ(acpi.lapic_addr, layout::kLapicAddr);

@@ -119,7 +119,8 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
       fw_cfg_(config.ram_bytes, config.cpus, &ram_),
       acpi_pm_(layout::kAcpiS5SleepType,
                [this] { control_.request_exit(vmm::kStatusPoweredOff); }, monotonic_ns),
-      reset_control_([this] { control_.request_reset(); }) {}
+      reset_control_([this] { control_.request_reset(); }),
+      piix3_([this](unsigned isa_irq, bool level) { set_irq(isa_irq, level); }) {}
 
 Pc::~Pc() = default;
 
@@ -406,6 +407,15 @@ vmm::Status<PcError> Pc::wire_firmware(const PcConfig& config, const RamLayout& 
   if (!pam_->update(pam_reset_state())) {
     return PcError{"cannot map the BIOS ROM at 0xE0000", vmm::kStatusVmmError};
   }
+  // The host bridge's PAM registers drive the window (the listener runs on the vCPU thread
+  // that wrote the register).
+  i440fx_.set_pam_listener([this](std::span<const devices::PamSegment> segments) {
+    std::vector<PamSegmentState> state;
+    for (const auto& s : segments) {
+      state.push_back({s.base, s.size, s.read_dram, s.write_dram});
+    }
+    (void)pam_->update(state);  // a refused slot is reported by the slot callback
+  });
   rom_window_ = std::make_unique<RomWindow>(rom);
   if (auto s = mmio_.add(kPamWindowStart, kPamWindowEnd - kPamWindowStart, *pam_, "pam-window");
       !s) {
@@ -520,7 +530,10 @@ vmm::Status<PcError> Pc::wire_devices() {
       {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
       {kFwCfgBase, devices::FwCfg::kSize, fw_cfg_, "fw-cfg"},
       {kAcpiPmBase, devices::AcpiPm::kSize, acpi_pm_, "acpi-pm"},
-      {kResetControlBase, devices::ResetControl::kSize, reset_control_, "reset-control"},
+      {kPciConfigAddressPort, pci::PciRoot::kAddressWindowSize, pci_root_.address_window(),
+       "pci-config-address"},
+      {kPciConfigDataPort, pci::PciRoot::kDataWindowSize, pci_root_.data_window(),
+       "pci-config-data"},
   };
   for (const auto& a : ports) {
     if (auto s = ports_.add(a.base, a.length, a.device, a.name); !s) {
@@ -534,8 +547,55 @@ vmm::Status<PcError> Pc::wire_devices() {
     return PcError{std::string("cannot place pc-testdev-iomem: ") + bus::describe(s.error()),
                    vmm::kStatusVmmError};
   }
+  // 0xcf9 is a byte inside the configuration address window (see layout.h).
+  static_assert(kResetControlPort == kPciConfigAddressPort + 1);
+  pci_root_.set_byte_at_offset_1(&reset_control_);
   com1_.connect_irq([this](bool level) { set_irq(kIrqCom1, level); });
+  return wire_pci();
+}
+
+vmm::Status<PcError> Pc::wire_pci() {
+  using namespace layout;
+  struct Slot {
+    unsigned slot;
+    unsigned function;
+    pci::PciFunction& device;
+  };
+  const Slot slots[] = {
+      {kPciSlotHostBridge, 0, i440fx_},
+      {kPciSlotPiix3, kPiix3IsaFunction, piix3_},
+  };
+  for (const auto& s : slots) {
+    if (auto r = pci_root_.plug(s.slot, s.function, s.device); !r) {
+      return PcError{"cannot plug " + s.device.name() + ": " + pci::describe(r.error()),
+                     vmm::kStatusVmmError};
+    }
+  }
+  pci_root_.set_intx_router([this](unsigned slot, unsigned function, pci::IntxPin pin,
+                                   bool level) { piix3_.pci_intx(slot, function, pin, level); });
+  if (image_kind_ != ImageKind::kFirmware) {
+    program_pci_like_firmware();  // with firmware, the firmware does it
+  }
   return vmm::kOk;
+}
+
+void Pc::program_pci_like_firmware() {
+  using namespace layout;
+  for (unsigned i = 0; i < devices::Piix3::kPirqs; ++i) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IsaFunction,
+                           static_cast<std::uint16_t>(devices::Piix3::kPirqRoute + i), 1,
+                           kPirqIrqs[i]);
+  }
+  for (unsigned slot = 0; slot < pci::kSlots; ++slot) {
+    for (unsigned fn = 0; fn < pci::kFunctions; ++fn) {
+      pci::PciFunction* f = pci_root_.function_at(slot, fn);
+      if (f == nullptr || f->interrupt_pin() == pci::IntxPin::kNone) {
+        continue;
+      }
+      f->config_write(pci::kInterruptLine, 1,
+                      kPirqIrqs[devices::Piix3::pirq_of(slot, f->interrupt_pin())]);
+    }
+  }
 }
 
 void Pc::set_irq(std::uint32_t gsi, bool level) {

@@ -1,7 +1,11 @@
 // The PC kvm-run builds: RAM below the 32-bit PCI hole and above 4 GiB, the in-kernel
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
-// CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, and QEMU's two
-// test devices (debug-exit, pc-testdev with its MMIO scratch area); one thread per vCPU.
+// CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, QEMU's two
+// test devices (debug-exit, pc-testdev with its MMIO scratch area), and PCI bus 0 with the
+// i440FX host bridge (00.0) and the PIIX3 ISA bridge (01.0); one thread per vCPU.
+//
+// A -kernel boot has no firmware, so the machine leaves PCI as a BIOS would
+// (program_pci_like_firmware): PIRQ routes, interrupt line registers, BARs, decode enables.
 //
 // Every fixed address, port and IRQ comes from machine/layout.h; this file and pc.cc only wire
 // them.  What the guest gets depends on the image:
@@ -35,6 +39,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "bus/pci.h"
 #include "devices/acpi/pm.h"
 #include "devices/isa/cmos_rtc.h"
 #include "devices/isa/debug_exit.h"
@@ -45,6 +50,8 @@
 #include "devices/isa/post_code.h"
 #include "devices/isa/reset_control.h"
 #include "devices/isa/uart16550.h"
+#include "devices/pci/i440fx.h"
+#include "devices/pci/piix3.h"
 #include "machine/acpi.h"
 #include "machine/firmware.h"
 #include "machine/loader.h"
@@ -108,6 +115,8 @@ class Pc {
   devices::Uart16550& com1() { return com1_; }
   ImageKind image_kind() const { return image_kind_; }
   bool has_irqchip() const { return irqchip_; }
+  pci::PciRoot& pci_root() { return pci_root_; }
+  devices::I440fx& host_bridge() { return i440fx_; }
 
  private:
   Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
@@ -117,6 +126,8 @@ class Pc {
                                     std::span<const kvm_cpuid_entry2> supported,
                                     bool tsc_deadline, const BootState& boot);
   vmm::Status<PcError> wire_devices();
+  vmm::Status<PcError> wire_pci();
+  void program_pci_like_firmware();
   void vcpu_thread(std::size_t index);
   void vcpu_loop(vmm::Vcpu& vcpu);
   void report_vcpu_error(vmm::Vcpu& vcpu, const std::string& message);
@@ -148,6 +159,12 @@ class Pc {
   devices::FwCfg fw_cfg_;
   devices::AcpiPm acpi_pm_;
   devices::ResetControl reset_control_;
+
+  // PCI bus 0.  The functions are declared after the root, so they are destroyed first and
+  // take their BARs off the buses while those still exist.
+  pci::PciRoot pci_root_{ports_, mmio_};
+  devices::I440fx i440fx_;
+  devices::Piix3 piix3_;
 
   // Firmware boot only (null otherwise).
   RomLayout rom_layout_;
