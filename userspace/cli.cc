@@ -162,6 +162,29 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
           !s) {
         return s.error();
       }
+    } else if (arg == "-boot") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      std::string_view text = value.value();
+      constexpr std::string_view kKey = "reboot-timeout=";
+      std::int32_t ms = 0;
+      const char* first = text.data() + kKey.size();
+      const auto [end, ec] =
+          text.substr(0, kKey.size()) == kKey
+              ? std::from_chars(first, text.data() + text.size(), ms)
+              : std::from_chars_result{first, std::errc::invalid_argument};
+      if (text.substr(0, kKey.size()) != kKey) {
+        return CliError{"-boot " + std::string(text) +
+                        ": only reboot-timeout=MS is supported (no boot order or menu)"};
+      }
+      if (ec != std::errc() || end != text.data() + text.size() || ms < -1 || ms > 65535) {
+        return CliError{"-boot " + std::string(text) +
+                        ": the reboot timeout is -1 (never) or 0..65535 ms"};
+      }
+      options.reboot_timeout_given = true;
+      options.reboot_timeout_ms = ms;
     } else if (arg == "-debugcon") {
       auto value = next_value(arg);
       if (!value) {
@@ -239,6 +262,8 @@ std::string usage() {
          "                     e.g. /usr/share/seabios/bios.bin\n"
          "  -debugcon DEV      the firmware debug port 0x402 (SeaBIOS's log): stdio, none\n"
          "                     (default), or file:PATH\n"
+         "  -boot reboot-timeout=MS  with no bootable disk, the BIOS resets after MS ms\n"
+         "                     (-1: never; default: the BIOS's own, 60 s for SeaBIOS)\n"
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"

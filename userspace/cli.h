@@ -2,7 +2,8 @@
 //
 //   kvm-run [-m SIZE] [-smp N] [-kernel IMAGE [-initrd FILE] [-append CMDLINE]] [-nographic]
 //           [-serial stdio|none|file:PATH] [-display none] [-no-reboot] [-bios FILE]
-//           [-debugcon stdio|none|file:PATH] [-name NAME] | --help | --version
+//           [-debugcon stdio|none|file:PATH] [-boot reboot-timeout=MS] [-name NAME]
+//           | --help | --version
 //
 // Without -kernel the machine boots through a BIOS: -bios FILE, or kvm-run's own BIOS image.
 //
@@ -53,6 +54,10 @@ struct Options {
   std::string bios_path;      // -bios: the BIOS for a boot without -kernel (unused with -kernel)
   SerialMode debugcon = SerialMode::kNone;  // -debugcon: the firmware debug port 0x402
   std::string debugcon_path;                // kFile
+  // -boot reboot-timeout=MS: how long the firmware waits after no disk booted before it resets
+  // the machine (-1: never); absent: the firmware's default (SeaBIOS: 60 s).
+  bool reboot_timeout_given = false;
+  std::int32_t reboot_timeout_ms = -1;
   std::string name;           // -name: shown in kvm-run's messages and as the main thread's name
   bool help = false;          // -h/--help: print usage and exit 0
   bool version = false;       // --version: print the version and exit 0

@@ -166,6 +166,9 @@ int main(int argc, char** argv) {
   config.cpus = options->cpus;
   config.kernel_path = options->kernel_path;
   config.bios_path = bios_path;
+  if (options->reboot_timeout_given) {
+    config.reboot_timeout_ms = options->reboot_timeout_ms;
+  }
   config.initrd_path = options->initrd_path;
   config.cmdline = options->cmdline;
   config.cmdline_given = options->cmdline_given;

@@ -168,6 +168,22 @@ TEST(Cli, WithoutKernelTheMachineBootsThroughTheBios) {
   EXPECT_TRUE(r->bios_path.empty());
 }
 
+TEST(Cli, BootTakesOnlyTheRebootTimeout) {
+  auto r = parse({"-boot", "reboot-timeout=500"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->reboot_timeout_given);
+  EXPECT_EQ(r->reboot_timeout_ms, 500);
+  EXPECT_EQ(parse({"-boot", "reboot-timeout=-1"})->reboot_timeout_ms, -1);
+  EXPECT_FALSE(parse({})->reboot_timeout_given);
+  EXPECT_EQ(error_of({"-boot", "order=c"}),
+            "-boot order=c: only reboot-timeout=MS is supported (no boot order or menu)");
+  for (const char* bad : {"reboot-timeout=", "reboot-timeout=-2", "reboot-timeout=65536",
+                          "reboot-timeout=1s"}) {
+    EXPECT_NE(error_of({"-boot", bad}).find("-1 (never) or 0..65535 ms"), std::string::npos)
+        << bad;
+  }
+}
+
 TEST(Cli, DebugconTakesTheSerialForms) {
   auto r = parse({"-debugcon", "file:/tmp/log"});
   ASSERT_TRUE(r.ok());

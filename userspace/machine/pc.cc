@@ -454,6 +454,13 @@ vmm::Status<PcError> Pc::wire_firmware(const PcConfig& config, const RamLayout& 
       return PcError{std::string("fw_cfg: cannot add ") + name, vmm::kStatusVmmError};
     }
   }
+  if (config.reboot_timeout_ms) {  // -boot reboot-timeout: a u32, -1 meaning never (as QEMU)
+    const auto ms = static_cast<std::uint32_t>(*config.reboot_timeout_ms);
+    (void)fw_cfg_.add_file("etc/boot-fail-wait",
+                           {static_cast<std::uint8_t>(ms), static_cast<std::uint8_t>(ms >> 8),
+                            static_cast<std::uint8_t>(ms >> 16),
+                            static_cast<std::uint8_t>(ms >> 24)});
+  }
   return vmm::kOk;
 }
 

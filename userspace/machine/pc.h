@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -79,6 +80,7 @@ struct PcConfig {
   unsigned cpus = 1;
   std::string kernel_path;  // empty: boot through firmware (bios_path)
   std::string bios_path;    // the BIOS image for a firmware boot
+  std::optional<std::int32_t> reboot_timeout_ms;  // fw_cfg etc/boot-fail-wait, when given
   std::string initrd_path;  // empty: none
   std::string cmdline;
   bool cmdline_given = false;  // -append was used (even with an empty string)
