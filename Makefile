@@ -8,6 +8,8 @@
 #   make deps       install the Debian packages we need (scripts/deps.sh)
 #   make bench      exit-cost benchmarks in the rig, ratios ours/reference
 #                   (scripts/bench.sh; not part of make test)
+#   make image      a bootable disk image, build/disk.img (scripts/mkimage;
+#                   needs root for one loop mount)
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
 #   make clean
 #
@@ -26,7 +28,7 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 RIG_PROG_SRCS := $(wildcard tests/rig/progs/*.c)
 RIG_PROGS := $(patsubst tests/rig/progs/%.c,$(BUILD)/rig-progs/%,$(RIG_PROG_SRCS))
 
-.PHONY: all module userspace guests rig-progs deps test unit rig bench demo clean help
+.PHONY: all module userspace guests rig-progs deps test unit rig bench demo image clean help
 
 all: module userspace guests rig-progs
 
@@ -78,6 +80,10 @@ unit:
 
 rig:
 	@tests/rig/rig.py $(RIG_ARGS)
+
+image:
+	@scripts/deps.sh
+	@scripts/mkimage -o $(BUILD)/disk.img $(IMAGE_ARGS)
 
 bench:
 	@scripts/deps.sh
