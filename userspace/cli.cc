@@ -138,14 +138,17 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
         return cpus.error();
       }
       options.cpus = cpus.value();
-    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios") {
+    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios" || arg == "-hda" ||
+               arg == "-hdb") {
       auto value = file_value(arg);
       if (!value) {
         return value.error();
       }
-      (arg == "-kernel" ? options.kernel_path
-                        : arg == "-initrd" ? options.initrd_path : options.bios_path) =
-          value.value();
+      (arg == "-kernel"   ? options.kernel_path
+       : arg == "-initrd" ? options.initrd_path
+       : arg == "-bios"   ? options.bios_path
+       : arg == "-hda"    ? options.hda_path
+                          : options.hdb_path) = value.value();
     } else if (arg == "-append") {
       auto value = next_value(arg);
       if (!value) {
@@ -223,8 +226,6 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       options.nographic = true;
     } else if (arg == "-no-reboot") {
       options.no_reboot = true;
-    } else if (arg == "-hda") {
-      return CliError{"-hda: kvm-run has no disk controller yet"};
     } else if (!arg.empty() && arg[0] == '-') {
       return CliError{"unknown option '" + std::string(args[i]) + "'"};
     } else {
@@ -264,6 +265,8 @@ std::string usage() {
          "                     (default), or file:PATH\n"
          "  -boot reboot-timeout=MS  with no bootable disk, the BIOS resets after MS ms\n"
          "                     (-1: never; default: the BIOS's own, 60 s for SeaBIOS)\n"
+         "  -hda FILE          raw disk image as the primary IDE master (PIIX3 IDE, ata_piix)\n"
+         "  -hdb FILE          raw disk image as the primary IDE slave\n"
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"

@@ -3,7 +3,7 @@
 //   kvm-run [-m SIZE] [-smp N] [-kernel IMAGE [-initrd FILE] [-append CMDLINE]] [-nographic]
 //           [-serial stdio|none|file:PATH] [-display none] [-no-reboot] [-bios FILE]
 //           [-debugcon stdio|none|file:PATH] [-boot reboot-timeout=MS] [-name NAME]
-//           | --help | --version
+//           [-hda FILE] [-hdb FILE] | --help | --version
 //
 // Without -kernel the machine boots through a BIOS: -bios FILE, or kvm-run's own BIOS image.
 //
@@ -58,6 +58,8 @@ struct Options {
   // the machine (-1: never); absent: the firmware's default (SeaBIOS: 60 s).
   bool reboot_timeout_given = false;
   std::int32_t reboot_timeout_ms = -1;
+  std::string hda_path;       // -hda: raw image, primary IDE master
+  std::string hdb_path;       // -hdb: raw image, primary IDE slave
   std::string name;           // -name: shown in kvm-run's messages and as the main thread's name
   bool help = false;          // -h/--help: print usage and exit 0
   bool version = false;       // --version: print the version and exit 0

@@ -172,6 +172,8 @@ int main(int argc, char** argv) {
   config.initrd_path = options->initrd_path;
   config.cmdline = options->cmdline;
   config.cmdline_given = options->cmdline_given;
+  config.hda_path = options->hda_path;
+  config.hdb_path = options->hdb_path;
   config.message_prefix = who;
 
   int serial_fd = -1;

@@ -70,8 +70,9 @@ TEST(Cli, EveryErrorIsOneLine) {
            {"-kernel", "a", "-display", "sdl"},
            {"-kernel", "a", "-m", "zz"},
            {"-bios", "b.bin", "-append", "x"},
-           {"-kernel", "a", "-hda", "d.img"},
            {"-debugcon", "pty"},
+           {"-kernel", "a", "-hda", ""},
+           {"-kernel", "a", "-hda", "a.img", "-hda", "b.img"},
        }) {
     std::vector<const char*> argv = {"kvm-run"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -195,9 +196,14 @@ TEST(Cli, DebugconTakesTheSerialForms) {
             "-debugcon: 'tcp:1' is not supported; use stdio, none or file:PATH");
 }
 
-TEST(Cli, HdaIsRefusedWithAReason) {
-  EXPECT_EQ(error_of({"-kernel", "a", "-hda", "disk.img"}),
-            "-hda: kvm-run has no disk controller yet");
+TEST(Cli, DiskImagesForBothPrimaryIdeUnits) {
+  auto r = parse({"-kernel", "a", "-hda", "disk.img", "--hdb", "other.img"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->hda_path, "disk.img");
+  EXPECT_EQ(r->hdb_path, "other.img");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hda"}), "option -hda needs an argument");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hdb", ""}), "-hdb: empty file name");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hda", "x", "-hda", "y"}), "option -hda given twice");
 }
 
 TEST(Cli, NameMayBeSpelledGuestEquals) {

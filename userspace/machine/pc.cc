@@ -102,7 +102,7 @@ std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
 }
 
 Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
-       const PcConfig& config, ImageKind kind, bool irqchip)
+       const PcConfig& config, ImageKind kind, bool irqchip, DiskImages disks)
     : kvm_(std::move(kvm)),
       ram_(std::move(ram)),
       rom_(std::move(rom)),
@@ -120,7 +120,16 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
       acpi_pm_(layout::kAcpiS5SleepType,
                [this] { control_.request_exit(vmm::kStatusPoweredOff); }, monotonic_ns),
       reset_control_([this] { control_.request_reset(); }),
-      piix3_([this](unsigned isa_irq, bool level) { set_irq(isa_irq, level); }) {}
+      piix3_([this](unsigned isa_irq, bool level) { set_irq(isa_irq, level); }),
+      piix_ide_(ram_, [this](unsigned channel, bool level) {
+        set_irq(channel == 0 ? layout::kIrqIdePrimary : layout::kIrqIdeSecondary, level);
+      }) {
+  for (unsigned unit = 0; unit < disks.size(); ++unit) {
+    if (disks[unit]) {
+      piix_ide_.channel(0).attach(unit, std::move(disks[unit]));
+    }
+  }
+}
 
 Pc::~Pc() = default;
 
@@ -329,6 +338,18 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   if (!loaded) {
     return loaded.error();
   }
+  DiskImages disks;
+  for (auto [path, unit, option] :
+       {std::tuple{&config.hda_path, 0u, "-hda"}, std::tuple{&config.hdb_path, 1u, "-hdb"}}) {
+    if (path->empty()) {
+      continue;
+    }
+    auto image = backends::RawImage::open(*path);
+    if (!image) {
+      return PcError{std::string(option) + " " + image.error().message, vmm::kStatusVmmError};
+    }
+    disks[unit] = std::move(image.value());
+  }
   // Test images keep HLT in userspace (see pc.h) unless they need APs.
   const bool irqchip = loaded->kind == ImageKind::kLinux ||
                        loaded->kind == ImageKind::kFirmware || config.cpus > 1;
@@ -365,7 +386,8 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
 
   vmm::Mapping rom = firmware ? std::move(firmware->rom) : vmm::Mapping();
   std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()), std::move(rom),
-                                std::move(vm.value()), config, loaded->kind, irqchip));
+                                std::move(vm.value()), config, loaded->kind, irqchip,
+                                std::move(disks)));
   if (firmware) {
     pc->rom_layout_ = firmware->layout;
   }
@@ -541,6 +563,14 @@ vmm::Status<PcError> Pc::wire_devices() {
        "pci-config-address"},
       {kPciConfigDataPort, pci::PciRoot::kDataWindowSize, pci_root_.data_window(),
        "pci-config-data"},
+      {kIdePrimaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(0).command_block(), "ide0-command"},
+      {kIdePrimaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(0).control_block(), "ide0-control"},
+      {kIdeSecondaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(1).command_block(), "ide1-command"},
+      {kIdeSecondaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(1).control_block(), "ide1-control"},
   };
   for (const auto& a : ports) {
     if (auto s = ports_.add(a.base, a.length, a.device, a.name); !s) {
@@ -571,6 +601,7 @@ vmm::Status<PcError> Pc::wire_pci() {
   const Slot slots[] = {
       {kPciSlotHostBridge, 0, i440fx_},
       {kPciSlotPiix3, kPiix3IsaFunction, piix3_},
+      {kPciSlotPiix3, kPiix3IdeFunction, piix_ide_},
   };
   for (const auto& s : slots) {
     if (auto r = pci_root_.plug(s.slot, s.function, s.device); !r) {
@@ -588,6 +619,17 @@ vmm::Status<PcError> Pc::wire_pci() {
 
 void Pc::program_pci_like_firmware() {
   using namespace layout;
+  // IDE: both channels decoding (IDETIM bit 15), the bus-master block at its BAR, I/O decode
+  // and bus mastering on.
+  for (std::uint16_t idetim : {devices::PiixIde::kIdeTiming,
+                               static_cast<std::uint16_t>(devices::PiixIde::kIdeTiming + 2)}) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, idetim, 2,
+                           devices::PiixIde::kIdeDecodeEnable);
+  }
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction,
+                         pci::bar_offset(devices::PiixIde::kBusMasterBar), 4, kIdeBusMasterBase);
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, pci::kCommand, 2,
+                         pci::kCommandIo | pci::kCommandBusMaster);
   for (unsigned i = 0; i < devices::Piix3::kPirqs; ++i) {
     pci_root_.config_write(0, kPciSlotPiix3, kPiix3IsaFunction,
                            static_cast<std::uint16_t>(devices::Piix3::kPirqRoute + i), 1,

@@ -2,7 +2,8 @@
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
 // CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, QEMU's two
 // test devices (debug-exit, pc-testdev with its MMIO scratch area), and PCI bus 0 with the
-// i440FX host bridge (00.0) and the PIIX3 ISA bridge (01.0); one thread per vCPU.
+// i440FX host bridge (00.0), the PIIX3 ISA bridge (01.0) and the PIIX3 IDE controller (01.1)
+// with the -hda/-hdb disks on its primary channel; one thread per vCPU.
 //
 // A -kernel boot has no firmware, so the machine leaves PCI as a BIOS would
 // (program_pci_like_firmware): PIRQ routes, interrupt line registers, BARs, decode enables.
@@ -53,6 +54,7 @@
 #include "devices/isa/uart16550.h"
 #include "devices/pci/i440fx.h"
 #include "devices/pci/piix3.h"
+#include "devices/pci/piix_ide.h"
 #include "machine/acpi.h"
 #include "machine/firmware.h"
 #include "machine/loader.h"
@@ -84,6 +86,9 @@ struct PcConfig {
   std::string initrd_path;  // empty: none
   std::string cmdline;
   bool cmdline_given = false;  // -append was used (even with an empty string)
+  // Raw disk images for the primary IDE channel's master (-hda) and slave (-hdb); empty: none.
+  std::string hda_path;
+  std::string hdb_path;
   // Where COM1's output goes; empty: nowhere (-serial none).
   std::function<void(std::uint8_t)> serial_output;
   // Where the firmware debug port (0x402) output goes; empty: no such port (-debugcon).
@@ -121,8 +126,9 @@ class Pc {
   devices::I440fx& host_bridge() { return i440fx_; }
 
  private:
+  using DiskImages = std::array<std::unique_ptr<backends::RawImage>, 2>;
   Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
-     const PcConfig& config, ImageKind kind, bool irqchip);
+     const PcConfig& config, ImageKind kind, bool irqchip, DiskImages disks);
   vmm::Status<PcError> wire_firmware(const PcConfig& config, const RamLayout& layout_of_ram);
   vmm::Status<PcError> create_vcpus(unsigned cpus, std::size_t mmap_size,
                                     std::span<const kvm_cpuid_entry2> supported,
@@ -167,6 +173,7 @@ class Pc {
   pci::PciRoot pci_root_{ports_, mmio_};
   devices::I440fx i440fx_;
   devices::Piix3 piix3_;
+  devices::PiixIde piix_ide_;  // owns the disk images (their I/O threads stop with it)
 
   // Firmware boot only (null otherwise).
   RomLayout rom_layout_;

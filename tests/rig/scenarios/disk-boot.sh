@@ -18,7 +18,7 @@
 #   qemu-*     the same image boots under Debian's QEMU (-accel kvm), so the
 #              image itself is sound
 . /rig/lib.sh
-requires kvm-run qemu-system-x86_64 /rig/disk.img /usr/share/kvm-run/bios.bin \
+requires kvm-run qemu /rig/disk.img /usr/share/kvm-run/bios.bin \
 	/usr/share/seabios/bios.bin /rig/progs/kvm_cap
 dmesg_mark
 if ! load_kvm; then
