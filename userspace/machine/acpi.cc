@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 namespace machine {
 
@@ -119,6 +120,95 @@ void aml_s5(Blob& b, std::uint8_t sleep_type) {
   b.u8(0x00);
 }
 
+// AML PkgLength (ACPI 6.4, 20.2.4) for a package whose contents (after the PkgLength) are
+// body bytes long; the encoded length counts the PkgLength bytes too.
+std::vector<std::uint8_t> aml_pkg_length(std::size_t body) {
+  if (body + 1 <= 0x3f) {
+    return {static_cast<std::uint8_t>(body + 1)};
+  }
+  const std::size_t total = body + 2;  // two bytes cover up to 0xfff
+  return {static_cast<std::uint8_t>(0x40 | (total & 0xf)), static_cast<std::uint8_t>(total >> 4)};
+}
+
+void append(std::vector<std::uint8_t>& out, std::initializer_list<std::uint8_t> bytes) {
+  out.insert(out.end(), bytes);
+}
+void append_le(std::vector<std::uint8_t>& out, std::uint64_t v, int width) {
+  for (int i = 0; i < width; ++i) {
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+}
+
+// Word address space descriptor (ACPI 6.4, 6.4.3.5.3): a producer range with fixed ends.
+void word_space(std::vector<std::uint8_t>& out, std::uint8_t type, std::uint8_t type_flags,
+                std::uint16_t min, std::uint16_t max) {
+  append(out, {0x88, 0x0d, 0x00, type, 0x0c, type_flags});
+  append_le(out, 0, 2);  // granularity
+  append_le(out, min, 2);
+  append_le(out, max, 2);
+  append_le(out, 0, 2);  // translation
+  append_le(out, static_cast<std::uint32_t>(max) - min + 1, 2);
+}
+
+// DWord memory descriptor (6.4.3.5.2): cacheable, read/write producer range.
+void dword_memory(std::vector<std::uint8_t>& out, std::uint32_t min, std::uint32_t max) {
+  append(out, {0x87, 0x17, 0x00, 0x00, 0x0c, 0x03});
+  append_le(out, 0, 4);
+  append_le(out, min, 4);
+  append_le(out, max, 4);
+  append_le(out, 0, 4);
+  append_le(out, static_cast<std::uint64_t>(max) - min + 1, 4);
+}
+
+// AML for the PCI host bridge, so an OS that takes PCI from ACPI finds bus 0:
+//   Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0)
+//     Name (_UID, 0) Name (_CRS, ResourceTemplate () { bus 0-255, I/O 0xCF8-0xCFF consumed,
+//     I/O windows 0-0xCF7 and 0xD00-0xFFFF, memory windows 0xA0000-0xBFFFF and the PCI hole }) } }
+void aml_pci_root(Blob& b, const AcpiConfig& c) {
+  std::vector<std::uint8_t> crs;
+  word_space(crs, 2, 0x00, 0x0000, 0x00ff);             // bus numbers
+  append(crs, {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08});  // IO (Decode16, 0xCF8, 8)
+  word_space(crs, 1, 0x03, 0x0000, 0x0cf7);             // I/O window, entire range
+  word_space(crs, 1, 0x03, 0x0d00, 0xffff);
+  dword_memory(crs, 0x000a0000, 0x000bffff);            // legacy VGA window
+  if (c.pci_mmio_end > c.pci_mmio_start) {
+    dword_memory(crs, c.pci_mmio_start, c.pci_mmio_end);
+  }
+  append(crs, {0x79, 0x00});  // end tag, checksum 0 (treated as valid)
+
+  std::vector<std::uint8_t> buffer;  // BufferOp PkgLength BufferSize bytes
+  std::vector<std::uint8_t> size = {0x0b};  // WordPrefix
+  append_le(size, crs.size(), 2);
+  const auto buffer_len = aml_pkg_length(size.size() + crs.size());
+  buffer.push_back(0x11);
+  buffer.insert(buffer.end(), buffer_len.begin(), buffer_len.end());
+  buffer.insert(buffer.end(), size.begin(), size.end());
+  buffer.insert(buffer.end(), crs.begin(), crs.end());
+
+  std::vector<std::uint8_t> dev;  // the Device's contents after its name
+  append(dev, {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03});  // EisaId PNP0A03
+  append(dev, {0x08, '_', 'A', 'D', 'R', 0x00});
+  append(dev, {0x08, '_', 'U', 'I', 'D', 0x00});
+  append(dev, {0x08, '_', 'C', 'R', 'S'});
+  dev.insert(dev.end(), buffer.begin(), buffer.end());
+
+  std::vector<std::uint8_t> device = {0x5b, 0x82};  // DeviceOp
+  const auto dev_len = aml_pkg_length(4 + dev.size());
+  device.insert(device.end(), dev_len.begin(), dev_len.end());
+  append(device, {'P', 'C', 'I', '0'});
+  device.insert(device.end(), dev.begin(), dev.end());
+
+  const auto scope_len = aml_pkg_length(5 + device.size());
+  b.u8(0x10);  // ScopeOp
+  for (std::uint8_t x : scope_len) {
+    b.u8(x);
+  }
+  b.text("\\_SB_", 5);
+  for (std::uint8_t x : device) {
+    b.u8(x);
+  }
+}
+
 }  // namespace
 
 std::uint8_t acpi_checksum(std::span<const std::uint8_t> bytes) {
@@ -142,6 +232,9 @@ RelocatableAcpi build_relocatable_acpi(const AcpiConfig& c) {
 
   const std::size_t dsdt = b.begin_table("DSDT", 2);
   aml_s5(b, c.s5_sleep_type);
+  if (c.pci) {
+    aml_pci_root(b, c);
+  }
   b.end_table(dsdt);
 
   const std::size_t fadt = b.begin_table("FACP", 3);

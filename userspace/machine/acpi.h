@@ -10,9 +10,10 @@
 // - MADT: one enabled local APIC per vCPU (processor UID = APIC ID = vCPU index), the IOAPIC,
 //   interrupt source overrides (ISA IRQ 0 -> GSI 2; the SCI level-triggered, active high), and
 //   a local-APIC NMI on LINT1 for all processors; PCAT_COMPAT (dual 8259s present).
-// - DSDT: only \_S5 (soft off), whose SLP_TYPa is what the PM1a control register must see with
-//   SLP_EN for the machine to power off.  No devices: Linux finds COM1, the i8042 and the RTC at
-//   their legacy addresses.
+// - DSDT: \_S5 (soft off), whose SLP_TYPa is what the PM1a control register must see with
+//   SLP_EN for the machine to power off; and \_SB.PCI0, the PCI host bridge (PNP0A03) with
+//   its resource windows (_CRS), without which Linux does not scan PCI at all when it uses
+//   ACPI.  No other devices: Linux finds COM1, the i8042 and the RTC at their legacy addresses.
 // - FACS: present (the spec requires it outside hardware-reduced mode), all zero.
 // Two ways to place them: build_acpi_tables() links them at a fixed address for a direct boot;
 // for a firmware boot, acpi_table_loader() writes QEMU's BIOS linker/loader script
@@ -20,8 +21,9 @@
 // (high memory, 64-byte aligned) and "etc/acpi/rsdp" (the F segment, 16-byte aligned), patches
 // every pointer (ADD_POINTER) and computes every checksum (ADD_CHECKSUM).  Both come from
 // build_relocatable_acpi(), so the two boot paths give the guest the same tables.
-// Missing: HPET, MCFG, SRAT, processor objects and anything else in the DSDT (no PCI, no
-// power button, no sleep states other than S5).
+// Missing: HPET, MCFG, SRAT, processor objects and anything else in the DSDT (no PCI
+// interrupt routing _PRT: PCI INTx falls back to the interrupt line register; no power
+// button, no sleep states other than S5).
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,11 @@ struct AcpiConfig {
   std::uint8_t reset_value = 0;
   std::uint8_t s5_sleep_type = 0;  // SLP_TYPa value of \_S5
   std::uint8_t century_register = 0x32;
+  // The PCI host bridge in the DSDT (\_SB.PCI0, PNP0A03) with its windows: I/O outside
+  // 0xCF8-0xCFF, the VGA window, and memory [pci_mmio_start, pci_mmio_end].
+  bool pci = false;
+  std::uint32_t pci_mmio_start = 0;
+  std::uint32_t pci_mmio_end = 0;
 };
 
 // MPS INTI flags used in overrides.

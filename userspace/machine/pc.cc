@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -56,10 +57,14 @@ std::int64_t realtime_seconds() {
 
 }  // namespace
 
-AcpiConfig pc_acpi_config(unsigned cpus) {
+AcpiConfig pc_acpi_config(unsigned cpus, std::uint64_t ram_below_4g) {
   using namespace layout;
   AcpiConfig c;
   c.cpu_count = cpus;
+  // PCI bus 0 behind the i440FX; 32-bit memory BARs go between RAM and the IOAPIC.
+  c.pci = true;
+  c.pci_mmio_start = static_cast<std::uint32_t>(std::min(ram_below_4g, kPciHoleStart));
+  c.pci_mmio_end = static_cast<std::uint32_t>(kIoapicAddr - 1);
   c.lapic_addr = static_cast<std::uint32_t>(kLapicAddr);
   c.ioapic_addr = static_cast<std::uint32_t>(kIoapicAddr);
   c.ioapic_id = kIoapicId;
@@ -153,7 +158,7 @@ vmm::Result<LoadedImage, PcError> load_guest(const PcConfig& config, const RamLa
       }
       initrd = std::move(file.value());
     }
-    const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus), layout::kAcpiTablesAddr);
+    const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus, layout_of_ram.below_4g), layout::kAcpiTablesAddr);
     if (acpi.bytes.size() > layout::kAcpiTablesMaxSize ||
         !ram.write(layout::kAcpiTablesAddr, acpi.bytes)) {
       return PcError{"guest RAM too small for the ACPI tables; raise -m", vmm::kStatusVmmError};
@@ -458,7 +463,7 @@ vmm::Status<PcError> Pc::wire_firmware(const PcConfig& config, const RamLayout& 
   }
 
   // What the firmware reads from fw_cfg, in QEMU's names and formats.
-  RelocatableAcpi acpi = build_relocatable_acpi(pc_acpi_config(config.cpus));
+  RelocatableAcpi acpi = build_relocatable_acpi(pc_acpi_config(config.cpus, layout_of_ram.below_4g));
   auto le16 = [](std::uint16_t v) {
     return std::vector<std::uint8_t>{static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8)};
   };

@@ -57,6 +57,7 @@
 #include "devices/pci/piix_ide.h"
 #include "machine/acpi.h"
 #include "machine/firmware.h"
+#include "machine/layout.h"
 #include "machine/loader.h"
 #include "machine/memory_map.h"
 #include "vmm/exit_handler.h"
@@ -74,7 +75,8 @@ inline constexpr unsigned kMaxCpus = 254;  // xAPIC IDs 0-253 (255 is broadcast)
 // checks): the ACPI tables' configuration for cpus vCPUs, and the GSI routing table.  KVM GSI n
 // is ISA IRQ n on the PICs (except the cascade, 2) and on IOAPIC pin n, except IRQ 0, whose
 // IOAPIC pin is 2 as the MADT's override says; GSIs 16-23 reach the IOAPIC only.
-AcpiConfig pc_acpi_config(unsigned cpus);
+// ram_below_4g places the PCI memory window (from the end of low RAM to the IOAPIC).
+AcpiConfig pc_acpi_config(unsigned cpus, std::uint64_t ram_below_4g = layout::kPciHoleStart);
 std::vector<kvm_irq_routing_entry> pc_gsi_routes();
 
 struct PcConfig {
