@@ -12,6 +12,7 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
     /rig/payloads/<name>/        build/guest/<image> + expectations from
                                  tests/guest/guests.ini
     /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
+    /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
     /rig/disk.img                build/disk.img (scripts/mkimage), only for
                                  scenarios that need it (needs=disk)
     /rig/progs/*                 build/rig-progs/* (static test programs)
@@ -373,6 +374,8 @@ def build_base_initramfs(inp, path):
         c.binary("usr/bin/kvm-run", inp.kvm_run)
     if os.path.exists(BIOS_IMAGE):  # kvm-run's default BIOS, where it looks when installed
         c.file("usr/share/kvm-run/bios.bin", BIOS_IMAGE, 0o644)
+    if os.path.exists(SEABIOS_IMAGE):  # for firmware benchmarks; the qemu part brings the rest
+        c.file("rig/seabios.bin", SEABIOS_IMAGE, 0o644)
     for p in sorted(glob.glob(os.path.join(inp.progs_dir, "*"))):
         if os.path.isfile(p) and os.access(p, os.X_OK):
             c.binary("rig/progs/" + os.path.basename(p), p)
@@ -399,6 +402,7 @@ def build_base_initramfs(inp, path):
 L2DIR = os.path.join(RIG, "l2")
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 DISK_IMAGE = os.path.join(BUILD, "disk.img")
+SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
 
 def build_disk_initramfs(path):
