@@ -98,13 +98,13 @@ disk_boot() {
 	# The "write" label, plus noxsave (see linux-boot.sh: XSAVE state goes
 	# stale in a nested guest under L0's TCG).  Missing the prompt's 2 s
 	# boots the same label without it.
-	if wait_for '^boot:'; then
+	if wait_for '(^|[^a-z])boot:'; then
 		printf 'write noxsave\r' >&4
 	fi
 	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 	boot_end
 	expect $p-banner "$banner"
-	expect $p-extlinux-prompt '^boot:'
+	expect $p-extlinux-prompt '(^|[^a-z])boot:'
 	expect $p-linux-boots 'DISK-INIT cmd=write nproc=2 '
 	expect $p-ata-piix 'DISK-TEST ata_piix bound to'
 	expect $p-writes 'DISK-TEST wrote /disk-test.txt line 1'
@@ -125,7 +125,7 @@ disk_boot() {
 	# Boot again and pick the "read" label at extlinux's prompt.
 	SHOW=
 	boot $p-read kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
-	if wait_for '^boot:'; then
+	if wait_for '(^|[^a-z])boot:'; then
 		printf 'read noxsave\r' >&4
 	fi
 	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
