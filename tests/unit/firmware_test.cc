@@ -9,6 +9,7 @@
 #include "machine/firmware.h"
 #include "machine/layout.h"
 #include "machine/memory_map.h"
+#include "machine/pc.h"
 
 namespace {
 
@@ -219,6 +220,51 @@ TEST(FirmwareE820, QemuFormatWithRamAroundTheHoleAndKvmsPagesReserved) {
   ASSERT_EQ(f.size(), 3u * 20);
   EXPECT_EQ(read_entry(f, 0), (machine::E820Entry{0, 3ull << 30, machine::E820Type::kRam}));
   EXPECT_EQ(read_entry(f, 1), (machine::E820Entry{4ull << 30, 1ull << 30, machine::E820Type::kRam}));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FirmwareFwCfg, TheFilesSeaBiosAndOurBiosReadAreThereAndAgree) {
+  machine::PcConfig config;
+  config.cpus = 3;
+  config.ram_bytes = 512ull << 20;
+  const auto layout = machine::ram_layout(config.ram_bytes);
+  std::map<std::string, std::vector<std::uint8_t>> files;
+  for (auto& [name, data] : machine::firmware_fw_cfg_files(config, layout)) {
+    EXPECT_TRUE(files.emplace(name, data).second) << "twice: " << name;
+  }
+  EXPECT_EQ(files.at("etc/boot-cpus"), (std::vector<std::uint8_t>{3, 0}));
+  EXPECT_EQ(files.at("etc/sercon-port"), (std::vector<std::uint8_t>{0xf8, 0x03}));
+  EXPECT_EQ(files.at("etc/e820"), machine::firmware_e820_file(layout));
+  EXPECT_FALSE(files.count("etc/boot-fail-wait")) << "the firmware's own default";
+  // Every file the loader script names is there.
+  const auto& script = files.at("etc/table-loader");
+  ASSERT_EQ(script.size() % 128, 0u);
+  for (std::size_t at = 0; at < script.size(); at += 128) {
+    const std::string name(reinterpret_cast<const char*>(&script[at + 4]));
+    EXPECT_TRUE(files.count(name)) << name;
+  }
+  // The MADT in the tables lists all three CPUs (type 0 entries of 8 bytes).
+  const auto& tables = files.at("etc/acpi/tables");
+  const std::string blob(tables.begin(), tables.end());
+  const auto madt = blob.find("APIC");
+  ASSERT_NE(madt, std::string::npos);
+  std::uint32_t len;
+  std::memcpy(&len, &tables[madt + 4], 4);
+  int cpus = 0;
+  for (std::size_t p = madt + 44; p < madt + len; p += tables[p + 1]) {
+    cpus += tables[p] == 0 && (tables[p + 4] & 1);
+  }
+  EXPECT_EQ(cpus, 3);
+
+  config.reboot_timeout_ms = -1;
+  for (auto& [name, data] : machine::firmware_fw_cfg_files(config, layout)) {
+    if (name == "etc/boot-fail-wait") {
+      EXPECT_EQ(data, (std::vector<std::uint8_t>{0xff, 0xff, 0xff, 0xff})) << "-1: never";
+    }
+  }
 }
 
 }  // namespace

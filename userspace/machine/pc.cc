@@ -83,6 +83,32 @@ AcpiConfig pc_acpi_config(unsigned cpus, std::uint64_t ram_below_4g) {
   return c;
 }
 
+std::vector<std::pair<std::string, std::vector<std::uint8_t>>> firmware_fw_cfg_files(
+    const PcConfig& config, const RamLayout& layout_of_ram) {
+  auto le = [](std::uint32_t v, int width) {
+    std::vector<std::uint8_t> out;
+    for (int i = 0; i < width; ++i) {
+      out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    return out;
+  };
+  const RelocatableAcpi acpi =
+      build_relocatable_acpi(pc_acpi_config(config.cpus, layout_of_ram.below_4g));
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files = {
+      {"etc/e820", firmware_e820_file(layout_of_ram)},
+      {kTableLoaderFile, acpi_table_loader(acpi)},
+      {kAcpiTablesFile, acpi.tables},
+      {kAcpiRsdpFile, acpi.rsdp},
+      {"etc/boot-cpus", le(config.cpus, 2)},
+      // There is no display: SeaBIOS's serial console puts its screen on COM1.
+      {"etc/sercon-port", le(layout::kCom1Base, 2)},
+  };
+  if (config.reboot_timeout_ms) {  // -boot reboot-timeout: a u32, -1 meaning never (as QEMU)
+    files.push_back({"etc/boot-fail-wait", le(static_cast<std::uint32_t>(*config.reboot_timeout_ms), 4)});
+  }
+  return files;
+}
+
 std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
   std::vector<kvm_irq_routing_entry> routes;
   auto add = [&](std::uint32_t gsi, std::uint32_t chip, std::uint32_t pin) {
@@ -462,31 +488,10 @@ vmm::Status<PcError> Pc::wire_firmware(const PcConfig& config, const RamLayout& 
     }
   }
 
-  // What the firmware reads from fw_cfg, in QEMU's names and formats.
-  RelocatableAcpi acpi = build_relocatable_acpi(pc_acpi_config(config.cpus, layout_of_ram.below_4g));
-  auto le16 = [](std::uint16_t v) {
-    return std::vector<std::uint8_t>{static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8)};
-  };
-  const std::pair<const char*, std::vector<std::uint8_t>> files[] = {
-      {"etc/e820", firmware_e820_file(layout_of_ram)},
-      {kTableLoaderFile, acpi_table_loader(acpi)},
-      {kAcpiTablesFile, acpi.tables},
-      {kAcpiRsdpFile, acpi.rsdp},
-      {"etc/boot-cpus", le16(static_cast<std::uint16_t>(config.cpus))},
-      // There is no display: SeaBIOS's serial console puts its screen on COM1.
-      {"etc/sercon-port", le16(kCom1Base)},
-  };
-  for (const auto& [name, data] : files) {
+  for (const auto& [name, data] : firmware_fw_cfg_files(config, layout_of_ram)) {
     if (!fw_cfg_.add_file(name, data)) {
-      return PcError{std::string("fw_cfg: cannot add ") + name, vmm::kStatusVmmError};
+      return PcError{"fw_cfg: cannot add " + name, vmm::kStatusVmmError};
     }
-  }
-  if (config.reboot_timeout_ms) {  // -boot reboot-timeout: a u32, -1 meaning never (as QEMU)
-    const auto ms = static_cast<std::uint32_t>(*config.reboot_timeout_ms);
-    (void)fw_cfg_.add_file("etc/boot-fail-wait",
-                           {static_cast<std::uint8_t>(ms), static_cast<std::uint8_t>(ms >> 8),
-                            static_cast<std::uint8_t>(ms >> 16),
-                            static_cast<std::uint8_t>(ms >> 24)});
   }
   return vmm::kOk;
 }

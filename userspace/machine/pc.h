@@ -99,6 +99,12 @@ struct PcConfig {
   std::string message_prefix = "kvm-run";
 };
 
+// What a firmware boot puts in fw_cfg, by QEMU's names and formats: etc/e820, the ACPI tables
+// with etc/table-loader, etc/boot-cpus, etc/sercon-port and, with -boot reboot-timeout,
+// etc/boot-fail-wait.
+std::vector<std::pair<std::string, std::vector<std::uint8_t>>> firmware_fw_cfg_files(
+    const PcConfig& config, const RamLayout& layout_of_ram);
+
 struct PcError {
   std::string message;   // one line for stderr, without "kvm-run: "
   std::uint32_t status;  // process exit status to use
