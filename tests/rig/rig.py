@@ -11,6 +11,10 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
     /usr/bin/kvm-run             build/kvm-run and its shared libraries
     /rig/payloads/<name>/        build/guest/<image> + expectations from
                                  tests/guest/guests.ini
+    /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
+    /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
+    /rig/disk.img                build/disk.img (scripts/mkimage), only for
+                                 scenarios that need it (needs=disk)
     /rig/progs/*                 build/rig-progs/* (static test programs)
     qemu-system-x86_64 + firmware, only for scenarios that need it
 
@@ -320,6 +324,12 @@ class Inputs:
             return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
+        if need == "disk":
+            return None if os.path.exists(DISK_IMAGE) else (
+                "FAIL", "%s not built (make image)" % rel(DISK_IMAGE))
+        if need == "bios":
+            return None if os.path.exists(BIOS_IMAGE) else (
+                "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
@@ -373,6 +383,10 @@ def build_base_initramfs(inp, path):
             note("warning: compressed module %s is not supported by busybox insmod" % p)
     if os.path.exists(inp.kvm_run):
         c.binary("usr/bin/kvm-run", inp.kvm_run)
+    if os.path.exists(BIOS_IMAGE):  # kvm-run's default BIOS, where it looks when installed
+        c.file("usr/share/kvm-run/bios.bin", BIOS_IMAGE, 0o644)
+    if os.path.exists(SEABIOS_IMAGE):  # for firmware benchmarks; the qemu part brings the rest
+        c.file("rig/seabios.bin", SEABIOS_IMAGE, 0o644)
     for p in sorted(glob.glob(os.path.join(inp.progs_dir, "*"))):
         if os.path.isfile(p) and os.access(p, os.X_OK):
             c.binary("rig/progs/" + os.path.basename(p), p)
@@ -399,6 +413,16 @@ def build_base_initramfs(inp, path):
 
 
 L2DIR = os.path.join(RIG, "l2")
+BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
+DISK_IMAGE = os.path.join(BUILD, "disk.img")
+SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
+
+
+def build_disk_initramfs(path):
+    """The bootable disk image of scripts/mkimage (make image), at /rig/disk.img."""
+    c = Cpio(path)
+    c.file("rig/disk.img", DISK_IMAGE, 0o644)
+    c.close()
 
 
 def build_l2_initramfs(path, vmlinuz):
@@ -750,7 +774,7 @@ def main():
                 report.add(kvm, s + "/setup", status, "; ".join(m[1] for m in miss))
                 continue
             initrd = base
-            extras = [n for n in ("qemu", "l2linux") if n in needs]
+            extras = [n for n in ("qemu", "l2linux", "disk") if n in needs]
             if extras:
                 key = "+".join(extras)
                 if key not in composed:
@@ -759,8 +783,12 @@ def main():
                     for n in extras:
                         if n not in extra_parts:
                             part = os.path.join(RIGBUILD, "initramfs-%s-%s.part" % (run_id, n))
-                            (build_qemu_initramfs(part) if n == "qemu"
-                             else build_l2_initramfs(part, inp.vmlinuz))
+                            if n == "qemu":
+                                build_qemu_initramfs(part)
+                            elif n == "disk":
+                                build_disk_initramfs(part)
+                            else:
+                                build_l2_initramfs(part, inp.vmlinuz)
                             temp_files.append(part)
                             extra_parts[n] = part
                         parts.append(extra_parts[n])

@@ -1,0 +1,156 @@
+/*
+ * ACPI and CPUs.  The ACPI tables come from fw_cfg, built by the VMM (QEMU,
+ * or kvm-run): etc/table-loader says which files to place where and how to
+ * link them (acpi_loader.c); etc/acpi/rsdp lands in the F segment, where
+ * an OS finds it.  The same tables describe every CPU (MADT), so the OS
+ * starts the application processors itself.
+ *
+ * cpu_setup: MTRRs as firmware leaves them (enabled, write-back by default,
+ * the VGA window uncached, the PCI hole 0xE0000000-4 GiB uncached) and the
+ * local APIC in virtual-wire mode (LINT0 ExtINT, LINT1 NMI) so the PIC's
+ * interrupts reach this CPU.
+ */
+#include "bios.h"
+
+int ncpus = 1;
+
+static int ld_file_size(void *ctx, const char *name, u32 *size)
+{
+	u16 key;
+
+	(void)ctx;
+	return fwcfg_find(name, &key, size);
+}
+
+static u32 ld_alloc(void *ctx, int zone, u32 size, u32 align)
+{
+	(void)ctx;
+	return zone == LOADER_ZONE_FSEG ? fseg_alloc(size, align) : high_alloc(size, align);
+}
+
+static u8 *ld_ptr(void *ctx, u32 addr)
+{
+	(void)ctx;
+	return lin(addr);
+}
+
+static int ld_read_file(void *ctx, const char *name, u32 addr, u32 size)
+{
+	(void)ctx;
+	return fwcfg_read_file(name, lin(addr), size) == (int)size ? 0 : -1;
+}
+
+static int ld_write_file(void *ctx, const char *name, u32 offset, const void *data, u32 len)
+{
+	(void)ctx;
+	return fwcfg_write_file(name, offset, data, len);
+}
+
+void acpi_setup(void)
+{
+	static struct loader_result res;
+	struct loader_ops ops = {
+		.ctx = NULL,
+		.file_size = ld_file_size,
+		.alloc = ld_alloc,
+		.ptr = ld_ptr,
+		.read_file = ld_read_file,
+		.write_file = ld_write_file,
+	};
+	u16 key;
+	u32 size, script;
+	u32 rsdp;
+
+	if (fwcfg_find("etc/table-loader", &key, &size) || !size) {
+		printf("ACPI: no etc/table-loader from the VMM; booting without ACPI tables\n");
+		return;
+	}
+	script = high_alloc(size, 16);
+	if (!script) {
+		printf("ACPI: no room for etc/table-loader (%u bytes)\n", size);
+		return;
+	}
+	fwcfg_read_key(key, lin(script), size);
+	if (acpi_run_loader(lin(script), size, &ops, &res)) {
+		printf("ACPI: etc/table-loader failed: %s\n", res.error);
+		return;
+	}
+	rsdp = loader_file_addr(&res, "etc/acpi/rsdp");
+	if (!rsdp || memcmp(lin(rsdp), "RSD PTR ", 8)) {
+		printf("ACPI: the loader placed no RSDP\n");
+		return;
+	}
+	printf("ACPI: RSDP at %x, %d loader commands\n", rsdp, res.commands);
+}
+
+#define MSR_MTRRcap 0xfe
+#define MSR_MTRRdefType 0x2ff
+#define MSR_MTRRfix64K_00000 0x250
+#define MSR_MTRRfix16K_80000 0x258
+#define MSR_MTRRfix16K_A0000 0x259
+#define MSR_MTRRfix4K_C0000 0x268
+#define MSR_MTRRphysBase0 0x200
+#define MSR_MTRRphysMask0 0x201
+#define MTRR_UC 0x00
+#define MTRR_WB 0x06
+#define MTRR_WP 0x05
+
+static void mtrr_setup(void)
+{
+	u32 a, b, c, d, phys_bits = 36, i;
+	u64 wb8 = 0x0606060606060606ull, uc8 = 0, wp8 = 0x0505050505050505ull;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1 << 12)))           /* no MTRRs */
+		return;
+	cpuid(0x80000000, &a, &b, &c, &d);
+	if (a >= 0x80000008) {
+		cpuid(0x80000008, &a, &b, &c, &d);
+		phys_bits = a & 0xff;
+	}
+	wrmsr(MSR_MTRRfix64K_00000, wb8);
+	wrmsr(MSR_MTRRfix16K_80000, wb8);
+	wrmsr(MSR_MTRRfix16K_A0000, uc8);          /* VGA window */
+	for (i = 0; i < 8; i++)                    /* C0000-FFFFF: ROMs and BIOS */
+		wrmsr(MSR_MTRRfix4K_C0000 + i, i < 4 ? uc8 : wp8);
+	(void)wp8;
+	/* variable MTRR 0: 0xE0000000-0xFFFFFFFF (the PCI hole) uncached */
+	if ((rdmsr(MSR_MTRRcap) & 0xff) >= 1) {
+		u64 mask = ((1ull << phys_bits) - 1) & ~(0x20000000ull - 1);
+
+		wrmsr(MSR_MTRRphysBase0, 0xe0000000ull | MTRR_UC);
+		wrmsr(MSR_MTRRphysMask0, mask | 0x800);
+	}
+	wrmsr(MSR_MTRRdefType, 0xc00 | MTRR_WB);   /* enabled, fixed on, WB */
+}
+
+static void lapic_virtual_wire(void)
+{
+	u32 a, b, c, d;
+	u64 base;
+	volatile u32 *apic;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1 << 9)))
+		return;
+	base = rdmsr(0x1b);
+	if (!(base & (1 << 11)))
+		return;                 /* globally disabled: the PIC goes straight in */
+	apic = lin((u32)(base & 0xfffff000u));
+	apic[0xf0 / 4] = apic[0xf0 / 4] | 0x100;   /* software enable */
+	apic[0x350 / 4] = 0x00000700;              /* LINT0: ExtINT */
+	apic[0x360 / 4] = 0x00000400;              /* LINT1: NMI */
+}
+
+void cpu_setup(void)
+{
+	u16 n = 0;
+
+	mtrr_setup();
+	lapic_virtual_wire();
+	if (fwcfg_present()) {
+		fwcfg_read_key(FW_CFG_NB_CPUS, &n, 2);
+		if (n)
+			ncpus = n;
+	}
+}
