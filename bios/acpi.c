@@ -142,6 +142,72 @@ static void lapic_virtual_wire(void)
 	apic[0x360 / 4] = 0x00000400;              /* LINT1: NMI */
 }
 
+/* entry.asm: the AP start-up code and its data */
+extern char ap_tramp[], ap_tramp_end[], ap_msr_table[], ap_started[];
+#define AP_START 0x8000         /* SIPI vector 08h */
+#define AP_MSRS_MAX 40
+
+static volatile u32 *lapic(void)
+{
+	return lin((u32)(rdmsr(0x1b) & 0xfffff000u));
+}
+
+static void lapic_icr(u32 low)
+{
+	volatile u32 *apic = lapic();
+	struct deadline t;
+
+	apic[0x310 / 4] = 0;
+	apic[0x300 / 4] = low;
+	deadline_start(&t, 10);
+	while ((apic[0x300 / 4] & (1 << 12)) && !deadline_expired(&t))
+		;                       /* delivery pending */
+}
+
+/* Start every AP once, so each gets the BSP's MTRRs (an OS expects all
+ * CPUs to agree), and count them. */
+static void smp_setup(void)
+{
+	u32 *table = lin(AP_START + (u32)(ap_msr_table - ap_tramp));
+	volatile u32 *started = lin(AP_START + (u32)(ap_started - ap_tramp));
+	u32 a, b, c, d, n = 0, i, vcnt;
+	struct deadline t;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (ncpus < 2 || !(d & (1 << 9)) || !(rdmsr(0x1b) & (1 << 11)))
+		return;
+	memcpy(lin(AP_START), ap_tramp, (size_t)(ap_tramp_end - ap_tramp));
+#define AP_MSR(m) do { u64 v = rdmsr(m); table[3 * n] = (m); \
+		table[3 * n + 1] = (u32)v; table[3 * n + 2] = (u32)(v >> 32); n++; } while (0)
+	if (d & (1 << 12)) {
+		AP_MSR(MSR_MTRRfix64K_00000);
+		AP_MSR(MSR_MTRRfix16K_80000);
+		AP_MSR(MSR_MTRRfix16K_A0000);
+		for (i = 0; i < 8; i++)
+			AP_MSR(MSR_MTRRfix4K_C0000 + i);
+		vcnt = (u32)rdmsr(MSR_MTRRcap) & 0xff;
+		for (i = 0; i < vcnt && n + 3 < AP_MSRS_MAX; i++) {
+			AP_MSR(MSR_MTRRphysBase0 + 2 * i);
+			AP_MSR(MSR_MTRRphysMask0 + 2 * i);
+		}
+		AP_MSR(MSR_MTRRdefType);   /* last: it turns them on */
+	}
+#undef AP_MSR
+	table[3 * n] = 0;
+	*started = 0;
+	lapic_icr(0x000c4500);          /* INIT to all but self */
+	udelay(10000);
+	lapic_icr(0x000c4600 | (AP_START >> 12));   /* SIPI, twice (MP spec) */
+	udelay(200);
+	lapic_icr(0x000c4600 | (AP_START >> 12));
+	deadline_start(&t, 1000);
+	while (*started < (u32)ncpus - 1 && !deadline_expired(&t))
+		;
+	if (*started != (u32)ncpus - 1)
+		printf("CPUs: only %u of %d application processors answered INIT-SIPI\n",
+		       *started, ncpus - 1);
+}
+
 void cpu_setup(void)
 {
 	u16 n = 0;
@@ -153,4 +219,5 @@ void cpu_setup(void)
 		if (n)
 			ncpus = n;
 	}
+	smp_setup();
 }
