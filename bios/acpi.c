@@ -83,6 +83,46 @@ void acpi_setup(void)
 	printf("ACPI: RSDP at %x, %d loader commands\n", rsdp, res.commands);
 }
 
+/*
+ * SMBIOS: QEMU offers the structures (etc/smbios/smbios-tables) and an
+ * entry point template (etc/smbios/smbios-anchor, "_SM_" 2.x or "_SM3_"
+ * 3.0); the firmware places the structures, points the entry point at
+ * them, fixes its checksums and puts it in the F segment.
+ */
+void smbios_setup(void)
+{
+	u16 akey, tkey;
+	u32 asize, tsize, tables, anchor;
+	u8 *a;
+
+	if (fwcfg_find("etc/smbios/smbios-anchor", &akey, &asize) ||
+	    fwcfg_find("etc/smbios/smbios-tables", &tkey, &tsize) || asize < 24 || asize > 32)
+		return;
+	tables = high_alloc(tsize, 16);
+	anchor = fseg_alloc(asize, 16);
+	if (!tables || !anchor) {
+		printf("SMBIOS: no room for the tables\n");
+		return;
+	}
+	fwcfg_read_key(tkey, lin(tables), tsize);
+	a = lin(anchor);
+	fwcfg_read_key(akey, a, asize);
+	if (!memcmp(a, "_SM3_", 5) && asize >= 24) {
+		memcpy(a + 0x10, &tables, 4);
+		memset(a + 0x14, 0, 4);
+		a[5] = 0;
+		a[5] = (u8)-table_checksum(a, a[6] < asize ? a[6] : asize);
+	} else if (!memcmp(a, "_SM_", 4) && asize >= 31) {
+		memcpy(a + 0x18, &tables, 4);
+		a[0x15] = 0;
+		a[0x15] = (u8)-table_checksum(a + 0x10, 0x0f);
+		a[4] = 0;
+		a[4] = (u8)-table_checksum(a, a[5] < asize ? a[5] : asize);
+	} else {
+		printf("SMBIOS: unknown entry point in etc/smbios/smbios-anchor\n");
+	}
+}
+
 #define MSR_MTRRcap 0xfe
 #define MSR_MTRRdefType 0x2ff
 #define MSR_MTRRfix64K_00000 0x250
