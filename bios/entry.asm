@@ -86,8 +86,41 @@ shadow32:
 	mov edi, 0xe0000
 	mov ecx, 0x20000 / 4
 	rep movsd
+	; The copy must be RAM now: C keeps its data there.  If it is not (no
+	; i440FX PAM and no RAM behind 0xE0000), say so on COM1 and stop.
+	mov eax, [shadow_probe]
+	not eax
+	mov [shadow_probe], eax
+	cmp eax, [shadow_probe]
+	jne .not_ram
+	not eax
+	mov [shadow_probe], eax
 	mov eax, post32
 	jmp eax
+.not_ram:
+	mov ecx, shadow_msg_end - shadow_msg
+	mov esi, shadow_msg - HIGH_ALIAS_DELTA
+.putc:
+	mov dx, 0x3fd
+.busy:
+	in al, dx
+	test al, 0x20
+	jz .busy
+	mov dx, 0x3f8
+	mov al, [esi]
+	out dx, al
+	inc esi
+	loop .putc
+.stop:
+	cli
+	hlt
+	jmp .stop
+shadow_msg:
+	db 13, 10, "BIOS: 0xE0000-0xFFFFF did not become RAM after the copy (PAM on an i440FX", 13, 10
+	db "host bridge, or RAM there, is needed); halted.", 13, 10
+shadow_msg_end:
+shadow_probe:
+	dd 0x5a5aa5a5
 
 post32:
 	mov esp, POST_STACK_TOP
