@@ -28,6 +28,7 @@
 %define POST_STACK_TOP 0x7000
 
 extern bios_post
+extern handle_10_mirror
 global bios_action, boot_drive, bios_stack_top
 
 ; ---------------------------------------------------------------------------
@@ -86,8 +87,41 @@ shadow32:
 	mov edi, 0xe0000
 	mov ecx, 0x20000 / 4
 	rep movsd
+	; The copy must be RAM now: C keeps its data there.  If it is not (no
+	; i440FX PAM and no RAM behind 0xE0000), say so on COM1 and stop.
+	mov eax, [shadow_probe]
+	not eax
+	mov [shadow_probe], eax
+	cmp eax, [shadow_probe]
+	jne .not_ram
+	not eax
+	mov [shadow_probe], eax
 	mov eax, post32
 	jmp eax
+.not_ram:
+	mov ecx, shadow_msg_end - shadow_msg
+	mov esi, shadow_msg - HIGH_ALIAS_DELTA
+.putc:
+	mov dx, 0x3fd
+.busy:
+	in al, dx
+	test al, 0x20
+	jz .busy
+	mov dx, 0x3f8
+	mov al, [esi]
+	out dx, al
+	inc esi
+	loop .putc
+.stop:
+	cli
+	hlt
+	jmp .stop
+shadow_msg:
+	db 13, 10, "BIOS: 0xE0000-0xFFFFF did not become RAM after the copy (PAM on an i440FX", 13, 10
+	db "host bridge, or RAM there, is needed); halted.", 13, 10
+shadow_msg_end:
+shadow_probe:
+	dd 0x5a5aa5a5
 
 post32:
 	mov esp, POST_STACK_TOP
@@ -281,6 +315,133 @@ stub_irq_slave:                        ; unexpected IRQ 8-15
 stub_iret:
 	iret
 
+; ---- option ROMs ---------------------------------------------------------------
+; void call_option_rom(u32 entry /* seg << 16 | off */, u32 ax)
+; From POST (32-bit, flat): far-call a ROM's init entry in real mode with
+; AX = its PCI bus/devfn, on a real-mode stack at 0:ROM_STACK, interrupts
+; off, and come back.  Everything but the caller-saved registers survives.
+; With entry 0 it issues int 10h with that AX instead (a video mode set
+; through the card's BIOS).
+%define ROM_STACK 0x6000
+global call_option_rom
+bits 32
+call_option_rom:
+	pushad
+	mov [rom_esp], esp
+	mov eax, [esp + 36]
+	mov [rom_entry], eax
+	mov eax, [esp + 40]
+	mov [rom_ax], ax
+	jmp 0x18:OFF(.rm16)
+bits 16
+.rm16:
+	mov ax, 0x20
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov eax, cr0
+	and al, 0xfe
+	mov cr0, eax
+	db 0xea
+	dw OFF(.rm)
+	dw 0xf000
+.rm:
+	xor ax, ax
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov sp, ROM_STACK
+	o32 lidt [cs:OFF(rm_idt)]
+	mov ax, [cs:OFF(rom_ax)]
+	mov bx, 0xffff
+	mov dx, 0xffff
+	xor di, di
+	cmp dword [cs:OFF(rom_entry)], 0
+	je .int10
+	call far [cs:OFF(rom_entry)]
+	jmp .back
+.int10:
+	int 0x10
+.back:
+	cli
+	cld
+	o32 lgdt [cs:OFF(gdt_desc)]
+	mov eax, cr0
+	or al, 1
+	mov cr0, eax
+	jmp dword 0x08:.pm32
+bits 32
+.pm32:
+	mov ax, 0x10
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov esp, [rom_esp]
+	popad
+	ret
+bits 16
+
+; int 10h once a VGA BIOS owns it: mirror to COM1 in C, then on to the
+; card's handler with the caller's registers and interrupt frame.
+global stub_int10_chain, vga_int10
+stub_int10_chain:
+	pushf                          ; a frame for enter_c's iret to come back here
+	push cs
+	push word OFF(.to_vga)
+	push dword handle_10_mirror
+	jmp enter_c
+.to_vga:
+	jmp far [cs:OFF(vga_int10)]
+
+; ---- application processors ------------------------------------------------
+; cpu_setup (acpi.c) copies ap_tramp..ap_tramp_end to 0x8000 and sends
+; INIT-SIPI-SIPI with vector 08h.  Each AP starts here at 0800:0000, loads
+; the MSRs listed in ap_msr_table (the BSP's MTRRs: {ecx, eax, edx}, ecx 0
+; ends the list), counts itself in ap_started and parks in the F segment
+; (cli; hlt) until the OS sends its own INIT.  Position independent: data
+; is addressed relative to ap_tramp through DS = CS.
+global ap_tramp, ap_tramp_end, ap_msr_table, ap_started
+ap_tramp:
+	cli
+	cld
+	mov ax, cs
+	mov ds, ax
+	mov eax, cr0
+	and eax, 0x9fffffff            ; caches on, as on the BSP
+	mov cr0, eax
+	mov si, ap_msr_table - ap_tramp
+.next:
+	mov ecx, [si]
+	test ecx, ecx
+	jz .done
+	mov eax, [si + 4]
+	mov edx, [si + 8]
+	wrmsr
+	add si, 12
+	jmp .next
+.done:
+	lock inc word [ap_started - ap_tramp]
+	db 0xea                        ; jmp far 0xf000:ap_park
+	dw OFF(ap_park)
+	dw 0xf000
+align 4
+ap_started:
+	dd 0
+ap_msr_table:
+	times 12 * 40 + 4 db 0
+ap_tramp_end:
+
+ap_park:
+	cli
+	hlt
+	jmp ap_park
+
 ; ---- data (written through CS, so the F segment must be RAM) ---------------
 align 8
 gdt:
@@ -303,6 +464,14 @@ saved_ss:
 	dw 0
 saved_sp:
 	dw 0
+rom_esp:
+	dd 0
+rom_entry:
+	dd 0
+rom_ax:
+	dw 0
+vga_int10:
+	dd 0
 bios_action:
 	db 0
 boot_drive:
