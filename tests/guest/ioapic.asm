@@ -56,7 +56,16 @@ start:
         jnz .masked_ok
         EXIT_FAIL 0x11
 .masked_ok:
-        PUTS "ioapic: version 0x11, 24 pins, pins masked at reset ok", 10
+        mov eax, 0
+        mov edx, 0x05000000
+        call ioapic_write
+        mov eax, 0
+        call ioapic_read
+        EXPECT_EQ eax, 0x05000000, 0x2b
+        mov eax, 0
+        xor edx, edx
+        call ioapic_write
+        PUTS "ioapic: version 0x11, 24 pins, pins masked at reset, id writable ok", 10
 
         ; -- edge, pin 12
         RTE 12, V_EDGE, 0
@@ -149,6 +158,24 @@ start:
         call ioapic_get_rte
         EXPECT_EQ eax, V_LEVEL | RTE_LEVEL, 0x23
         PUTS "ioapic: masked level delivered on unmask ok", 10
+
+        ; -- a level pin switched to edge loses its remote IRR (Linux relies
+        ; on it to clear a stuck one on IOAPICs without an EOI register)
+        mov dword [count_level], 1      ; the handler lowers the line at once
+        SET_LINE 13, 1                  ; IF=0: delivered to the LAPIC, not taken
+        mov eax, 13
+        call ioapic_get_rte
+        and eax, RTE_REMOTE_IRR
+        EXPECT_EQ eax, RTE_REMOTE_IRR, 0x2c
+        RTE 13, V_LEVEL, 0
+        mov eax, 13
+        call ioapic_get_rte
+        EXPECT_EQ eax, V_LEVEL, 0x2d
+        RTE 13, V_LEVEL | RTE_LEVEL | RTE_MASKED, 0
+        STI_WINDOW
+        SET_LINE 13, 0
+        EXPECT_EQ dword [count_level], 2, 0x2e
+        PUTS "ioapic: switching a level pin to edge clears remote irr ok", 10
 
         ; -- logical destination (flat, LDR bit 0) and lowest priority
         mov dword [LAPIC_DFR], 0xffffffff

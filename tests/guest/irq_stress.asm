@@ -24,6 +24,7 @@
 ;   0x51        an NMI was not seen
 ;   0x52        the CPUs did not all check in at the end
 ;   0x53        received != sent on a ring link at the end
+; After a failure CPU 0 prints every CPU's state and counts before exiting.
 ; Needs kvm-run -smp 4 (the in-kernel irqchip) and TSC-deadline in CPUID.
 
         bits 32
@@ -105,6 +106,7 @@ worker:
         call icr_send
         mov edi, [PERCPU(ring_sent, ebp)]
         lea eax, [PERCPU(ring_recv, ebx)]
+        mov dword [PERCPU(cpu_state, ebp)], 3
         call wait_ack
         jnc .acked
         lea eax, [ebp + 0x40]
@@ -113,8 +115,10 @@ worker:
         inc esi
         test esi, 63
         jnz .no_halt
+        mov dword [PERCPU(cpu_state, ebp)], 2
         hlt                             ; the timer chain wakes us
 .no_halt:
+        mov dword [PERCPU(cpu_state, ebp)], 1
         test ebp, ebp
         jnz .round
         call cpu0_duties
@@ -252,10 +256,39 @@ arm_deadline:
 
 ; CPU 0, after checking in: wait for the others, compare, report
 report:
+        cmp dword [failed], 0
+        jne .diagnose
         WAIT_EQ checked_in, 4, 5000, 0x52
+        cmp dword [failed], 0
+        je .no_failure
+.diagnose:
+        DELAY_MS 1000                   ; let the others check in if they can
+        xor ecx, ecx
+.diag_cpu:
+        PUTS "irq_stress: cpu "
+        PUTHEX ecx
+        PUTS " state "
+        PUTHEX dword [cpu_state + ecx * 4]
+        PUTS " timers "
+        PUTHEX dword [timer_count + ecx * 4]
+        PUTS " sent "
+        PUTHEX dword [ring_sent + ecx * 4]
+        PUTS " received "
+        PUTHEX dword [ring_recv + ecx * 4]
+        PUTS " broadcasts "
+        PUTHEX dword [bcast_recv + ecx * 4]
+        PUTS 10
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .diag_cpu
+        PUTS "irq_stress: checked in "
+        PUTHEX dword [checked_in]
+        PUTS " nmis sent "
+        PUTHEX dword [nmi_sent]
+        PUTS " seen "
+        PUTHEX dword [nmi_recv]
+        PUTS 10
         mov eax, [failed]
-        test eax, eax
-        jz .no_failure
         jmp fail32
 .no_failure:
         xor ecx, ecx
@@ -354,5 +387,6 @@ ring_recv:      times MAX_CPUS dd 0
 bcast_recv:     times MAX_CPUS dd 0
 timer_count:    times MAX_CPUS dd 0
 timer_seen:     times MAX_CPUS dd 0
+cpu_state:      times MAX_CPUS dd 0     ; 1 running, 2 in HLT, 3 waiting for an ack
 image_end:
 bss_end:

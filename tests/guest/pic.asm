@@ -4,7 +4,7 @@
 ; ISR reads (OCW3), masking (a masked edge stays in IRR and is delivered on
 ; unmask), fixed priority between two pending IRQs, specific EOI, ELCR
 ; level-triggered inputs (re-delivery after EOI while the line stays high,
-; nothing once it fell while masked).
+; nothing once it fell while masked), auto-EOI mode.
 ;
 ; Needs kvm-run's in-kernel irqchip (guests.ini passes -smp 2; the AP stays
 ; in wait-for-SIPI).
@@ -157,6 +157,29 @@ start:
         EXPECT_EQ dword [count11], 2, 0x28
         PUTS "pic: masked level dropped when it falls, delivered when still high ok", 10
 
+        ; -- auto-EOI (ICW4 bit 1): no ISR bit, no EOI needed
+        mov al, 0x11
+        out 0x20, al
+        mov al, 0x20
+        out 0x21, al
+        mov al, 0x04
+        out 0x21, al
+        mov al, 0x03                    ; 8086 mode, auto-EOI
+        out 0x21, al
+        mov al, 0xf3                    ; IRQ 3 (and the cascade)
+        out 0x21, al
+        mov dword [aeoi], 1
+        mov dword [count3], 0
+        SET_LINE 3, 1
+        STI_WINDOW
+        SET_LINE 3, 0
+        SET_LINE 3, 1
+        STI_WINDOW
+        SET_LINE 3, 0
+        EXPECT_EQ dword [count3], 2, 0x2a
+        EXPECT_EQ byte [isr_in_handler], 0, 0x2b
+        PUTS "pic: auto-eoi leaves isr clear, next edge delivered without an eoi ok", 10
+
         EXPECT_EQ dword [spurious_count], 0, 0x29
         PUTS "pic: done", 10
         EXIT 0
@@ -167,10 +190,14 @@ irq3_handler:
         mov [isr_in_handler], al
         inc dword [count3]
         mov eax, [order_len]
+        and eax, 15
         mov byte [order + eax], 3
         inc dword [order_len]
+        cmp dword [aeoi], 0
+        jne .no_eoi
         mov al, 0x20                    ; non-specific EOI
         out 0x20, al
+.no_eoi:
         popad
         iret
 
@@ -216,6 +243,7 @@ count10:        dd 0
 count11:        dd 0
 order_len:      dd 0
 order:          times 16 db 0
+aeoi:           dd 0
 isr_in_handler: db 0
 image_end:
 bss_end:

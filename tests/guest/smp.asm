@@ -4,8 +4,9 @@
 ; and by physical ID, fixed IPIs to each AP by physical ID, logical (flat)
 ; destination, lowest priority (exactly one of three gets it), the shorthands
 ; all-excluding-self and all-including-self, physical broadcast 0xff, NMI to
-; an AP and to self (taken with IF=0), 200 cross-vCPU round trips to halted
-; APs, and INIT + SIPI restarting a running AP.
+; an AP, to self (taken with IF=0) and to all others, 200 cross-vCPU round
+; trips to halted APs, an INIT level de-assert that changes nothing, and
+; INIT + SIPI restarting a running AP.
 ;
 ; Needs kvm-run -smp 4 (guests.ini passes it), which needs the in-kernel irqchip.
 
@@ -112,7 +113,12 @@ start:
         WAIT_EQ NMI_COUNT(0), 1, 1000, 0x29
         EXPECT_EQ dword [NMI_COUNT(1)], 0, 0x2a
         EXPECT_EQ dword [NMI_COUNT(3)], 0, 0x2b
-        PUTS "smp: nmi to ap 2 and to self with if=0 ok", 10
+        SEND_IPI 0, ICR_OTHERS | ICR_NMI
+        WAIT_EQ NMI_COUNT(1), 1, 1000, 0x31
+        WAIT_EQ NMI_COUNT(2), 2, 1000, 0x32
+        WAIT_EQ NMI_COUNT(3), 1, 1000, 0x33
+        EXPECT_EQ dword [NMI_COUNT(0)], 1, 0x34
+        PUTS "smp: nmi to ap 2, to self with if=0, to all excluding self ok", 10
 
         ; -- round trips to halted APs: PING -> AP, PONG -> BSP
         xor esi, esi
@@ -135,14 +141,25 @@ start:
         jb .round
         PUTS "smp: 200 ping/pong round trips to halted aps ok", 10
 
+        ; -- an INIT level de-assert (the old MP-spec sequence) does nothing
+        SEND_IPI 0, ICR_OTHERS | ICR_INIT | 0x8000    ; level, not asserted
+        mov ebx, [ipi_total]
+        add ebx, 3
+        SEND_IPI 0, ICR_OTHERS | V_IPI
+        WAIT_EQ ipi_total, ebx, 1000, 0x35
+        EXPECT_EQ dword [ap_started], 3, 0x36
+        PUTS "smp: init level de-assert ignored, aps keep running ok", 10
+
         ; -- INIT + SIPI restart AP 3, which then answers again
         mov ebx, [IPI_COUNT(3)]
         inc ebx
         SEND_IPI 3, ICR_INIT | ICR_ASSERT
         SEND_IPI 3, ICR_SIPI | ICR_ASSERT | (AP_TRAMPOLINE >> 12)
         WAIT_EQ ap_started, 4, 3000, 0x2d
+        mov edi, [ipi_total]
+        inc edi
         SEND_IPI 3, V_IPI
-        WAIT_EQ ipi_total, 21, 1000, 0x2e
+        WAIT_EQ ipi_total, edi, 1000, 0x2e
         EXPECT_EQ dword [IPI_COUNT(3)], ebx, 0x2f
         PUTS "smp: init + sipi restarted ap 3 ok", 10
 
