@@ -29,6 +29,7 @@
  * Locking: see ioapic.h.
  */
 #include "ioapic.h"
+#include "lapic.h"
 
 static bool rte_level(u64 e)
 {
@@ -44,6 +45,31 @@ static void rte_to_msg(u64 e, struct irq_msg *m)
 	m->level_trigger = rte_level(e);
 	m->assert = true;
 	m->dest = (u32)(e >> IOAPIC_RTE_DEST_SHIFT);
+}
+
+void ioapic_pin_msg(const struct ioapic *io, unsigned int pin, struct irq_msg *msg)
+{
+	rte_to_msg(pin < IOAPIC_NR_PINS ? io->redir[pin] : IOAPIC_RTE_MASKED, msg);
+}
+
+void ioapic_scan_eoi_notify(const struct ioapic *io, u32 pins, struct lapic *const *apics,
+			    unsigned int n)
+{
+	unsigned int pin, a;
+	struct irq_msg msg;
+
+	for (a = 0; a < n; a++)
+		memset(apics[a]->eoi_notify, 0, sizeof(apics[a]->eoi_notify));
+	for (pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		if (!(pins & (1u << pin)))
+			continue;
+		ioapic_pin_msg(io, pin, &msg);
+		if (msg.delivery_mode != LAPIC_DM_FIXED && msg.delivery_mode != LAPIC_DM_LOWEST)
+			continue;
+		for (a = 0; a < n; a++)
+			if (lapic_match_dest(apics[a], NULL, &msg))
+				lapic_set_eoi_notify(apics[a], msg.vector, true);
+	}
 }
 
 /* Deliver pin's pending request if the entry allows it now. */
