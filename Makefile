@@ -7,7 +7,8 @@
 #   make demo       deps + build + boot a greeting guest on our kvm.ko
 #   make deps       install the Debian packages we need (scripts/deps.sh)
 #   make bench      exit-cost benchmarks in the rig, ratios ours/reference
-#                   (scripts/bench.sh; not part of make test)
+#                   (scripts/bench.sh; not part of make test; BENCH_ARGS
+#                   go to rig.py, e.g. BENCH_ARGS="--modargs irqchip=1")
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
 #   make clean
 #
@@ -82,7 +83,7 @@ rig:
 bench:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_ARGS)
 
 demo:
 	@scripts/deps.sh
