@@ -214,7 +214,7 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	}
 
 zap_and_free:
-	kvm_tdp_zap_all(kvm);
+	kvm_mmu_zap_all(kvm);
 	kvm_free_memslot(old);
 	r = 0;
 out:
@@ -254,7 +254,7 @@ static int kvm_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 		}
 	}
 	if (any)
-		kvm_tdp_zap_all(kvm);
+		kvm_mmu_zap_all(kvm);
 	r = 0;
 out:
 	mutex_unlock(&kvm->slots_lock);

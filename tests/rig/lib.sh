@@ -58,9 +58,15 @@ wait_dev_kvm() {  # wait (up to 5 s) for devtmpfs to show /dev/kvm
 	done
 }
 
+# l1_vendor: svm (QEMU's L1) or vmx (Bochs-VMX's L1), from CPUID's flags
+l1_vendor() {
+	if grep -qw vmx /proc/cpuinfo; then echo vmx; else echo svm; fi
+}
+
 # load_kvm ours|reference [module args...]
-# ours: our kvm.ko (SVM inside it); the args go to it.
-# reference: the distro's irqbypass, kvm, ccp, kvm-amd; the args go to kvm-amd.
+# ours: our kvm.ko (SVM or VMX inside it); the args go to it.
+# reference: the distro's irqbypass, kvm, then ccp + kvm-amd on SVM or
+# kvm-intel on VMX; the args go to the vendor module.
 load_kvm() {
 	local which=${1:-$RIG_KVM}
 	shift
@@ -71,9 +77,13 @@ load_kvm() {
 		;;
 	reference)
 		insmod $KVM_REF/irqbypass.ko &&
-		insmod $KVM_REF/kvm.ko &&
-		{ insmod $KVM_REF/ccp.ko || true; } &&
-		insmod $KVM_REF/kvm-amd.ko "$@" || return 1
+		insmod $KVM_REF/kvm.ko || return 1
+		if [ "$(l1_vendor)" = vmx ]; then
+			insmod $KVM_REF/kvm-intel.ko "$@" || return 1
+		else
+			{ insmod $KVM_REF/ccp.ko || true; } &&
+			insmod $KVM_REF/kvm-amd.ko "$@" || return 1
+		fi
 		;;
 	*)
 		echo "load_kvm: unknown kvm '$which'" >&2
