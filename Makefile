@@ -8,7 +8,7 @@
 #   make deps       install the Debian packages we need (scripts/deps.sh)
 #   make bench      exit-cost benchmarks in the rig, ratios ours/reference
 #                   (scripts/bench.sh; not part of make test; BENCH_ARGS
-#                   go to rig.py, e.g. BENCH_ARGS="--modargs irqchip=1")
+#                   go to rig.py, e.g. BENCH_ARGS="--modargs irqchip=0")
 #   make image      a bootable disk image, build/disk.img (scripts/mkimage;
 #                   needs root for one loop mount)
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
