@@ -13,6 +13,7 @@
 #include <linux/vmalloc.h>
 
 #include "kvm_host.h"
+#include "../mmu/shadow.h"
 #include "../x86/x86.h"
 #include "../x86/irq.h"
 
@@ -55,6 +56,7 @@ static void kvm_destroy_vm(struct kref *ref)
 			kvm_arch_vcpu_destroy(kvm->vcpus[i]);
 	}
 	kvm_irqchip_destroy(kvm);
+	kvm_shadow_vm_destroy(kvm);
 	kvm_tdp_destroy(kvm);
 	for (i = 0; i < KVM_USER_MEM_SLOTS; i++)
 		kvm_free_memslot(kvm->slots[i]);
@@ -160,7 +162,7 @@ static int kvm_set_memory_region(struct kvm *kvm,
 		r = -EINVAL;
 		if (!old)
 			goto out;
-		kvm->slots[id] = NULL;
+		WRITE_ONCE(kvm->slots[id], NULL);
 		goto zap_and_free;
 	}
 
@@ -206,7 +208,8 @@ static int kvm_set_memory_region(struct kvm *kvm,
 			goto out;
 		}
 	}
-	kvm->slots[id] = new;
+	/* Published: the MMU notifier reads slots without slots_lock. */
+	smp_store_release(&kvm->slots[id], new);
 	WRITE_ONCE(kvm->had_memslot, true);
 	if (!old) {
 		r = 0;
@@ -250,10 +253,17 @@ static int kvm_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 	for (i = 0; i < bytes / sizeof(long); i++) {
 		if (slot->dirty_bitmap[i]) {
 			any = true;
+			/* Shadow paging: protect just the pages handed out. */
+			if (kvm_shadow_paging)
+				kvm_mmu_dirty_log_protect(kvm,
+					slot->base_gfn + i * BITS_PER_LONG,
+					slot->dirty_bitmap[i]);
 			slot->dirty_bitmap[i] = 0;
 		}
 	}
-	if (any)
+	if (any && kvm_shadow_paging)
+		kvm_mmu_dirty_log_done(kvm);
+	else if (any)
 		kvm_mmu_zap_all(kvm);
 	r = 0;
 out:
@@ -407,6 +417,9 @@ int kvm_vm_create_fd(unsigned long type)
 	kvm->mm = current->mm;
 
 	r = kvm_tdp_init(kvm);
+	if (r)
+		goto out_put;
+	r = kvm_shadow_vm_init(kvm);
 	if (r)
 		goto out_put;
 

@@ -16,6 +16,8 @@
 #include <linux/ratelimit.h>
 #include <linux/hrtimer.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/mmu_notifier.h>
 #include "kvm-abi.h"
 #include "../emulate/emulate.h"
 
@@ -120,17 +122,44 @@ struct kvm_tdp {
 };
 
 /*
- * Shadow paging (kernel/mmu/shadow.c): the page table the CPU really
- * walks while this vCPU runs, mapping guest-virtual addresses straight to
- * host pages.  Always in the 64-bit entry format: 3 levels (PAE, for
- * guests with paging off, 32-bit or PAE paging), 4 or 5 (long mode).
- * root and its tables: guarded by the VM's mmu_lock (another thread may
- * zap them); root_level only changes in the vCPU thread.
+ * Shadow paging (kernel/mmu/shadow.c): the roots this vCPU runs on.  In
+ * long mode one shadow page (root); otherwise (paging off, 32-bit, PAE)
+ * a 4-entry PAE top level of our own (pae_root, below 4 GiB) pointing at
+ * up to four shadow pages (pae_sp).  Guarded by the VM's mmu_lock;
+ * root_level only changes in the vCPU thread.
  */
+struct shadow_page;
+struct shadow_prealloc;
 struct kvm_shadow_mmu {
-	u64 *root;
+	struct shadow_page *root;
+	u64 *pae_root;
+	struct shadow_page *pae_sp[4];
 	int root_level;
-	unsigned long nr_tables;	/* table pages, root included */
+	struct shadow_prealloc *prealloc;	/* vCPU thread only */
+};
+
+#define KVM_SHADOW_HASH_BITS	12
+
+/*
+ * The VM's shadow pages (kernel/mmu/shadow.c), all guarded by mmu_lock:
+ * the hash by guest frame, the LRU list of every page, the reverse map
+ * (gfn -> shadow leaves), and the MMU notifier's sequence count.
+ */
+struct kvm_shadow_vm {
+	struct hlist_head hash[1 << KVM_SHADOW_HASH_BITS];
+	struct list_head lru;
+	unsigned long nr_pages;
+	unsigned long max_pages;
+	struct xarray rmap;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	unsigned long mmu_seq;	/* bumped when host mappings change */
+	long mn_active;		/* invalidations in progress */
+	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
+	bool need_reload;	/* a root was zapped */
+	bool orphans;		/* cache off: pages with no parent to free */
+	/* Counters, for the curious (debug and bench). */
+	unsigned long hits, created, unshadowed, reclaimed;
 };
 
 struct kvm_vcpu {
@@ -303,9 +332,10 @@ struct kvm {
 	/* Upstream's KVM_RUN fails with ENOSPC until a first slot exists. */
 	bool had_memslot;
 
-	/* Guards the nested page table (tdp) and every vCPU's shadow tables. */
+	/* Guards the nested page table (tdp) and the shadow pages. */
 	spinlock_t mmu_lock;
 	struct kvm_tdp tdp;
+	struct kvm_shadow_vm shadow;
 
 	u64 tss_addr;
 	u64 identity_map_addr;
