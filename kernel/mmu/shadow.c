@@ -258,6 +258,8 @@ static bool drop_spte(struct kvm *kvm, u64 *sptep)
 	if (!(e & SPTE_P))
 		return false;
 	WRITE_ONCE(*sptep, 0);
+	/* No vCPU may keep using it (the host may free the page next). */
+	kvm->shadow.need_flush = true;
 	if (sp->role.level == 1) {
 		rmap_del(kvm, sp->gfns[sptep - sp->spt], sptep);
 		return true;
@@ -599,6 +601,7 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_shadow_mmu *m = &vcpu->shadow;
 	u64 *table, *e;
+	bool flush_others;
 	int level;
 
 	if (!kvm_shadow_paging) {
@@ -609,6 +612,11 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 		gva = (u32)gva;
 
 	spin_lock(&kvm->mmu_lock);
+	/*
+	 * INVLPG is local to this vCPU: others may keep their translation
+	 * (the page stays mapped), so no flush of theirs is asked for.
+	 */
+	flush_others = kvm->shadow.need_flush;
 	table = m->root_level == 3 ? m->pae_root :
 		m->root ? m->root->spt : NULL;
 	for (level = m->root_level; table && level >= 1; level--) {
@@ -631,6 +639,7 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 		}
 		table = child->spt;
 	}
+	kvm->shadow.need_flush = flush_others;
 	mmu_unlock(kvm);
 	/* This vCPU is not in the guest: flushing at its next entry is enough. */
 	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
