@@ -160,7 +160,7 @@ static int prealloc_fill(struct shadow_prealloc *p)
 			return -ENOMEM;
 		p->gfns[p->ngfns++] = g;
 	}
-	while (p->nlinks < ARRAY_SIZE(p->links)) {
+	while (p->nlinks < (int)ARRAY_SIZE(p->links)) {
 		struct shadow_link *l = kmalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
 
 		if (!l)
@@ -1194,6 +1194,7 @@ static void shadow_mn_invalidate_end(struct mmu_notifier *mn,
 {
 	struct kvm *kvm = mn_to_kvm(mn);
 
+	(void)range;
 	spin_lock(&kvm->mmu_lock);
 	kvm->shadow.mmu_seq++;
 	kvm->shadow.mn_active--;
@@ -1205,6 +1206,7 @@ static void shadow_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct kvm *kvm = mn_to_kvm(mn);
 
+	(void)mm;
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	spin_unlock(&kvm->mmu_lock);
@@ -1219,7 +1221,8 @@ static const struct mmu_notifier_ops shadow_mn_ops = {
 
 int kvm_shadow_vm_init(struct kvm *kvm)
 {
-	int i;
+	unsigned int i;
+	int r;
 
 	if (!kvm_shadow_paging)
 		return 0;
@@ -1229,9 +1232,9 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	xa_init(&kvm->shadow.rmap);
 	kvm->shadow.max_pages = shadow_auto_max(kvm);
 	kvm->shadow.mn.ops = &shadow_mn_ops;
-	i = mmu_notifier_register(&kvm->shadow.mn, kvm->mm);
-	if (i)
-		return i;
+	r = mmu_notifier_register(&kvm->shadow.mn, kvm->mm);
+	if (r)
+		return r;
 	kvm->shadow.mn_registered = true;
 	return 0;
 }
@@ -1248,4 +1251,53 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	spin_unlock(&kvm->mmu_lock);
 	WARN_ON_ONCE(kvm->shadow.nr_pages);
 	xa_destroy(&kvm->shadow.rmap);
+}
+
+/*
+ * Consistency check of the shadow pages (for tests and debugging): every
+ * present leaf is in the reverse map under its frame, every reverse-map
+ * entry is a present leaf of that frame, every table entry's child lists
+ * it as a parent, every shadow of a guest table leaves no writable leaf
+ * on that table's frame.  Returns the number of problems found.
+ */
+unsigned long kvm_shadow_audit(struct kvm *kvm)
+{
+	unsigned long bad = 0, idx;
+	struct shadow_page *sp;
+	struct shadow_link *l;
+	int i;
+
+	spin_lock(&kvm->mmu_lock);
+	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
+		for (i = 0; i < 512; i++) {
+			u64 e = sp->spt[i];
+			bool found = false;
+
+			if (!(e & SPTE_P))
+				continue;
+			if (sp->role.level == 1) {
+				for (l = xa_load(&kvm->shadow.rmap, sp->gfns[i]); l;
+				     l = l->next)
+					found |= l->sptep == &sp->spt[i];
+				if ((e & SPTE_RW) && gfn_is_shadowed(kvm, sp->gfns[i]))
+					bad++;	/* a shadowed table left writable */
+			} else {
+				struct shadow_page *child = sp_of(__va(e & SPTE_ADDR));
+
+				for (l = child->parents; l; l = l->next)
+					found |= l->sptep == &sp->spt[i];
+			}
+			bad += !found;
+		}
+	}
+	xa_for_each(&kvm->shadow.rmap, idx, l) {
+		for (; l; l = l->next) {
+			sp = sp_of(l->sptep);
+			if (sp->role.level != 1 || !(*l->sptep & SPTE_P) ||
+			    sp->gfns[l->sptep - sp->spt] != idx)
+				bad++;
+		}
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return bad;
 }

@@ -35,5 +35,6 @@ int kvm_shadow_vm_init(struct kvm *kvm);
 void kvm_shadow_vm_destroy(struct kvm *kvm);
 void kvm_mmu_dirty_log_protect(struct kvm *kvm, gfn_t base, unsigned long mask);
 void kvm_mmu_dirty_log_done(struct kvm *kvm);
+unsigned long kvm_shadow_audit(struct kvm *kvm);
 
 #endif
