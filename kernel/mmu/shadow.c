@@ -476,6 +476,8 @@ static union shadow_role base_role(struct gpt_walker *w, int level)
 	role.mode = w->mode;
 	role.cr0_wp = w->wp;
 	role.smep_andnot_wp = w->smep && !w->wp;
+	role.nxe = w->nx;
+	role.pse = w->pse;
 	role.access = SHADOW_ACC_ALL;
 	return role;
 }

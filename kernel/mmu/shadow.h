@@ -27,6 +27,8 @@ union shadow_role {
 		u32 access:3;		/* SHADOW_ACC_* */
 		u32 cr0_wp:1;
 		u32 smep_andnot_wp:1;
+		u32 nxe:1;		/* EFER.NXE: what bit 63 means */
+		u32 pse:1;		/* CR4.PSE: what PS means (32-bit) */
 	};
 };
 
