@@ -306,6 +306,16 @@ static void zap_page(struct kvm *kvm, struct shadow_page *sp)
 	if (sp->root_count)
 		kvm->shadow.need_reload = true;
 	else
+		/* Another vCPU's CPU may be walking it: free after the flush. */
+		list_move(&sp->lru, &kvm->shadow.zapped);
+}
+
+/* Free the zapped pages: every vCPU has left the guest since. */
+static void free_zapped(struct kvm *kvm, struct list_head *zapped)
+{
+	struct shadow_page *sp, *tmp;
+
+	list_for_each_entry_safe(sp, tmp, zapped, lru)
 		free_page_sp(kvm, sp);
 }
 
@@ -338,17 +348,25 @@ static void mmu_unlock(struct kvm *kvm)
  */
 static void shadow_flush(struct kvm *kvm)
 {
+	LIST_HEAD(zapped);
 	bool flush, reload;
 
 	spin_lock(&kvm->mmu_lock);
 	flush = kvm->shadow.need_flush;
 	reload = kvm->shadow.need_reload;
 	kvm->shadow.need_flush = kvm->shadow.need_reload = false;
+	list_splice_init(&kvm->shadow.zapped, &zapped);
 	spin_unlock(&kvm->mmu_lock);
+	/* Returns once every CPU has taken the IPI: no vCPU is in the guest. */
 	if (reload)
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_MMU_RELOAD);
-	else if (flush)
+	else if (flush || !list_empty(&zapped))
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
+	if (!list_empty(&zapped)) {
+		spin_lock(&kvm->mmu_lock);
+		free_zapped(kvm, &zapped);
+		spin_unlock(&kvm->mmu_lock);
+	}
 }
 
 /* Make every leaf mapping @gfn read-only. */
@@ -446,7 +464,7 @@ static void put_root(struct kvm *kvm, struct shadow_page *sp)
 	if (sp->root_count)
 		return;
 	if (sp->invalid)
-		free_page_sp(kvm, sp);
+		list_move(&sp->lru, &kvm->shadow.zapped);
 	else if (!shadow_cache)
 		zap_page(kvm, sp);
 }
@@ -580,6 +598,7 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 	spin_lock(&kvm->mmu_lock);
 	release_roots(vcpu);
 	mmu_unlock(kvm);
+	shadow_flush(kvm);
 	free_page((unsigned long)vcpu->shadow.pae_root);
 	vcpu->shadow.pae_root = NULL;
 	if (vcpu->shadow.prealloc) {
@@ -913,7 +932,7 @@ static void drop_path_entry(struct kvm_vcpu *vcpu, u64 gva, int at)
 		table = __va(*e & SPTE_ADDR);
 	}
 	mmu_unlock(kvm);
-	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
+	shadow_flush(kvm);
 }
 
 /*
@@ -1081,12 +1100,11 @@ static void zap_all_locked(struct kvm *kvm)
 	}
 	list_for_each_entry_safe(sp, tmp, &kvm->shadow.lru, lru) {
 		hlist_del_init(&sp->hash_link);
-		if (sp->root_count) {
-			sp->invalid = true;
+		sp->invalid = true;
+		if (sp->root_count)
 			kvm->shadow.need_reload = true;
-		} else {
-			free_page_sp(kvm, sp);
-		}
+		else
+			list_move(&sp->lru, &kvm->shadow.zapped);
 	}
 	kvm->shadow.need_flush = true;
 }
@@ -1231,6 +1249,7 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	for (i = 0; i < ARRAY_SIZE(kvm->shadow.hash); i++)
 		INIT_HLIST_HEAD(&kvm->shadow.hash[i]);
 	INIT_LIST_HEAD(&kvm->shadow.lru);
+	INIT_LIST_HEAD(&kvm->shadow.zapped);
 	xa_init(&kvm->shadow.rmap);
 	kvm->shadow.max_pages = shadow_auto_max(kvm);
 	kvm->shadow.mn.ops = &shadow_mn_ops;
@@ -1250,6 +1269,7 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 		mmu_notifier_unregister(&kvm->shadow.mn, kvm->mm);
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
+	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */
 	spin_unlock(&kvm->mmu_lock);
 	WARN_ON_ONCE(kvm->shadow.nr_pages);
 	xa_destroy(&kvm->shadow.rmap);

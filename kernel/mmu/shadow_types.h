@@ -35,6 +35,7 @@ struct kvm_shadow_mmu {
 struct kvm_shadow_vm {
 	struct hlist_head hash[1 << KVM_SHADOW_HASH_BITS];
 	struct list_head lru;
+	struct list_head zapped;	/* unreachable, freed after a flush */
 	unsigned long nr_pages;
 	unsigned long max_pages;
 	struct xarray rmap;

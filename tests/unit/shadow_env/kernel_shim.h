@@ -77,6 +77,18 @@ struct hlist_node { struct hlist_node *next, **pprev; };
 struct hlist_head { struct hlist_node *first; };
 
 #define INIT_LIST_HEAD(h) do { (h)->next = (h); (h)->prev = (h); } while (0)
+#define LIST_HEAD(name) struct list_head name = { &(name), &(name) }
+static inline int list_empty(const struct list_head *h) { return h->next == h; }
+static inline void list_splice_init(struct list_head *list, struct list_head *head)
+{
+	if (list_empty(list))
+		return;
+	list->next->prev = head;
+	list->prev->next = head->next;
+	head->next->prev = list->prev;
+	head->next = list->next;
+	list->next = list->prev = list;
+}
 #define INIT_HLIST_HEAD(h) ((h)->first = NULL)
 static inline void __list_add(struct list_head *n, struct list_head *prev,
 			      struct list_head *next)
