@@ -359,6 +359,7 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_GSI_ROUTING:
 	case KVM_SIGNAL_MSI:
 	case KVM_CREATE_PIT2:
+	case KVM_REINJECT_CONTROL:
 	case KVM_GET_PIT2:
 	case KVM_SET_PIT2:
 		return kvm_vm_ioctl_irqchip(kvm, ioctl, argp);

@@ -60,6 +60,12 @@ struct vcpu_svm {
 	u32 asid_generation;
 	int asid_cpu;
 	bool need_new_asid;
+	/*
+	 * The CPU takes a TPR-respecting virtual interrupt when V_INTR_PRIO
+	 * >= V_TPR, not > (learnt from a VINTR exit; see
+	 * svm_enable_tpr_window).  Only this vCPU's thread touches it.
+	 */
+	bool vintr_prio_ge;
 
 	/*
 	 * Shadow paging: the guest's view of CR0, CR3, CR4 (the VMCB holds
@@ -479,8 +485,20 @@ static void svm_enable_irq_window(struct kvm_vcpu *vcpu)
  */
 static void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
 {
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
 
+	/*
+	 * The interrupt must be taken once TPR < prio.  A CPU that compares
+	 * V_INTR_PRIO >= V_TPR (QEMU's TCG SVM does, in ctl_has_irq()) would
+	 * exit at once for TPR == prio, where nothing is deliverable, and
+	 * we would re-arm the same window forever: a livelock with the guest
+	 * making no progress.  Such a CPU gets prio - 1, which it takes
+	 * exactly when TPR < prio.  (prio >= 1: vectors below 16 never
+	 * reach the IRR.)
+	 */
+	if (svm->vintr_prio_ge && prio > 0)
+		prio--;
 	c->int_ctl &= ~(V_IGN_TPR | V_INTR_PRIO_MASK);
 	c->int_ctl |= V_IRQ | ((prio & 0xf) << V_INTR_PRIO_SHIFT);
 	c->intercept_misc1 |= INTERCEPT_VINTR;
@@ -851,6 +869,14 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 		/* The host takes it once interrupts are on; just go back. */
 		return 1;
 	case SVM_EXIT_VINTR:
+		/*
+		 * A TPR window taken with V_TPR >= V_INTR_PRIO: this CPU
+		 * compares with >=; see svm_enable_tpr_window().
+		 */
+		if (!(svm->vmcb->control.int_ctl & V_IGN_TPR) &&
+		    ((svm->vmcb->control.int_ctl & V_INTR_PRIO_MASK) >> V_INTR_PRIO_SHIFT) <=
+		    (svm->vmcb->control.int_ctl & 0xf))
+			svm->vintr_prio_ge = true;
 		/* The window is open; the run loop tells userspace. */
 		svm_clear_irq_window(svm);
 		return 1;

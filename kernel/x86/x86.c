@@ -724,6 +724,14 @@ static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
 	if (s->apic_base & 0x2ffULL ||
 	    s->apic_base >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
+	/*
+	 * With an in-kernel LAPIC the base goes to it, as a host write of
+	 * IA32_APIC_BASE (upstream): QEMU's reset puts a fresh xAPIC base
+	 * this way, which must take a LAPIC out of x2APIC mode.
+	 */
+	if (vcpu->apic &&
+	    kvm_lapic_set_msr(vcpu, MSR_IA32_APICBASE, s->apic_base, true))
+		return -EINVAL;
 
 	vcpu->apic_base = s->apic_base;
 	vcpu->efer = s->efer;

@@ -62,6 +62,7 @@ struct kvm_x86_ops {
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
+	void (*vcpu_after_set_cpuid)(struct kvm_vcpu *vcpu);
 	void (*load_mmu_root)(struct kvm_vcpu *vcpu, phys_addr_t root);
 	void (*flush_guest_tlb)(struct kvm_vcpu *vcpu);
 };
