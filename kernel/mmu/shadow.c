@@ -949,7 +949,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	struct shadow_fault f = { 0 };
 	struct kvm_memory_slot *slot;
 	bool write, writable, user, nx, tracked;
-	unsigned long hva, seq;
+	unsigned long hva, seq, created;
 	struct page *page;
 	u32 guest_error;
 	long n;
@@ -1028,8 +1028,14 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	if (tracked)
 		writable = false;
 
-	/* The host page; not pinned: the MMU notifier tells when it goes. */
-	n = get_user_pages_unlocked(hva, 1, &page, writable ? FOLL_WRITE : 0);
+	/*
+	 * The host page; not pinned: the MMU notifier tells when it goes.
+	 * Lockless first (the page is usually mapped already).
+	 */
+	n = get_user_pages_fast_only(hva, 1, writable ? FOLL_WRITE : 0, &page);
+	if (n != 1)
+		n = get_user_pages_unlocked(hva, 1, &page,
+					    writable ? FOLL_WRITE : 0);
 	if (n != 1 && writable && !write) {
 		/* Read-only host memory can still back guest reads. */
 		writable = false;
@@ -1053,6 +1059,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	}
 
 	spin_lock(&kvm->mmu_lock);
+	created = kvm->shadow.created;
 	if (kvm->shadow.mn_active || kvm->shadow.mmu_seq != seq) {
 		/* The host mapping changed under us: fault again. */
 		r = FAULT_RETRY;
@@ -1060,12 +1067,14 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 		reclaim(kvm, SHADOW_FAULT_PAGES);
 		r = shadow_map(vcpu, &f, pre);
 	}
+	created = kvm->shadow.created - created;
 	mmu_unlock(kvm);
 	xa_release(&kvm->shadow.rmap, f.gfn);
 	put_page(page);
 	shadow_flush(kvm);
 
-	if (r == FAULT_DONE) {
+	/* Only a table protected just now can have changed unseen. */
+	if (r == FAULT_DONE && created) {
 		int level = guest_walk_changed(kvm, &f);
 
 		/* Drop what we built from the stale walk; the guest refaults. */

@@ -175,6 +175,8 @@ void kfree(const void *p);
 long get_user_pages_unlocked(unsigned long hva, unsigned long n,
 			     struct page **pages, unsigned int flags);
 void put_page(struct page *page);
+int get_user_pages_fast_only(unsigned long start, int nr_pages,
+			     unsigned int gup_flags, struct page **pages);
 
 /* ---- xarray (a map, in the test) ---- */
 struct xarray { void *impl; };
