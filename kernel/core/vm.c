@@ -7,6 +7,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/cpumask.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -90,18 +91,34 @@ static void kvm_nop_ipi(void *unused)
 
 /*
  * Ask every vCPU to do @req before its next entry, and make sure none is
- * still in guest mode with the old state: the IPI forces an exit from any
- * guest, and on_each_cpu() waits until every CPU has taken it.
+ * still in guest mode with the old state: the IPI forces an exit from a
+ * guest, and on_each_cpu_mask() waits until each CPU has taken it.  Only
+ * CPUs running one of our vCPUs in guest mode need it; a vCPU entering
+ * sets its cpu, then its mode, then (after a full barrier) sees the
+ * request and does not enter (pairs with the barrier below).
  */
 void kvm_make_all_vcpus_request(struct kvm *kvm, int req)
 {
 	struct kvm_vcpu *vcpu;
+	cpumask_var_t mask;
 	int i;
 
 	kvm_for_each_vcpu(i, vcpu, kvm)
 		set_bit(req, &vcpu->requests);
 	smp_mb__after_atomic();
-	on_each_cpu(kvm_nop_ipi, NULL, 1);
+	if (!zalloc_cpumask_var(&mask, GFP_ATOMIC)) {
+		on_each_cpu(kvm_nop_ipi, NULL, 1);
+		return;
+	}
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		int cpu = READ_ONCE(vcpu->cpu);
+
+		if (READ_ONCE(vcpu->mode) == IN_GUEST_MODE && cpu >= 0)
+			cpumask_set_cpu(cpu, mask);
+	}
+	if (!cpumask_empty(mask))
+		on_each_cpu_mask(mask, kvm_nop_ipi, NULL, true);
+	free_cpumask_var(mask);
 }
 
 static bool kvm_slots_overlap(struct kvm *kvm, u32 id, gfn_t base,
