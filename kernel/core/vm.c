@@ -52,6 +52,7 @@ static void kvm_destroy_vm(struct kref *ref)
 	int i;
 
 	/* No fd references the VM any more, so no vCPU can be running. */
+	kvm_shadow_vm_stop(kvm);
 	for (i = 0; i < kvm->created_vcpus; i++) {
 		if (kvm->vcpus[i])
 			kvm_arch_vcpu_destroy(kvm->vcpus[i]);

@@ -358,7 +358,9 @@ static void shadow_flush(struct kvm *kvm)
 	list_splice_init(&kvm->shadow.zapped, &zapped);
 	spin_unlock(&kvm->mmu_lock);
 	/* Returns once every CPU has taken the IPI: no vCPU is in the guest. */
-	if (reload)
+	if (READ_ONCE(kvm->shadow.dying))
+		;	/* the vCPUs are gone (or going): nobody to tell */
+	else if (reload)
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_MMU_RELOAD);
 	else if (flush || !list_empty(&zapped))
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
@@ -598,7 +600,7 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 	spin_lock(&kvm->mmu_lock);
 	release_roots(vcpu);
 	mmu_unlock(kvm);
-	shadow_flush(kvm);
+	/* The VM is being destroyed: its zapped pages go in vm_destroy. */
 	free_page((unsigned long)vcpu->shadow.pae_root);
 	vcpu->shadow.pae_root = NULL;
 	if (vcpu->shadow.prealloc) {
@@ -1269,13 +1271,27 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	return 0;
 }
 
+/*
+ * First step of VM destruction, before the vCPUs go: no more notifier
+ * calls (unregistering waits for those under way), no more flush requests
+ * to vCPUs about to be freed.
+ */
+void kvm_shadow_vm_stop(struct kvm *kvm)
+{
+	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
+		return;
+	WRITE_ONCE(kvm->shadow.dying, true);
+	if (kvm->shadow.mn_registered)
+		mmu_notifier_unregister(&kvm->shadow.mn, kvm->mm);
+	kvm->shadow.mn_registered = false;
+}
+
 /* After the vCPUs are gone. */
 void kvm_shadow_vm_destroy(struct kvm *kvm)
 {
 	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
 		return;
-	if (kvm->shadow.mn_registered)
-		mmu_notifier_unregister(&kvm->shadow.mn, kvm->mm);
+	kvm_shadow_vm_stop(kvm);
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */

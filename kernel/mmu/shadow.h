@@ -34,6 +34,7 @@ union shadow_role {
 
 void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes);
 int kvm_shadow_vm_init(struct kvm *kvm);
+void kvm_shadow_vm_stop(struct kvm *kvm);
 void kvm_shadow_vm_destroy(struct kvm *kvm);
 void kvm_mmu_dirty_log_protect(struct kvm *kvm, gfn_t base, unsigned long mask);
 void kvm_mmu_dirty_log_done(struct kvm *kvm);

@@ -46,6 +46,7 @@ struct kvm_shadow_vm {
 	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
 	bool need_reload;	/* a root was zapped */
 	bool orphans;		/* cache off: pages with no parent to free */
+	bool dying;		/* VM destruction: no vCPU to ask for flushes */
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
 };
