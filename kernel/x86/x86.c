@@ -526,6 +526,9 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kernel_fpu_begin();
 	local_irq_disable();
 
+	/* cpu before mode: a kicker that sees the mode IPIs this CPU. */
+	vcpu->cpu = smp_processor_id();
+	smp_wmb();
 	vcpu->mode = IN_GUEST_MODE;
 	/* Pairs with the barrier after setting a request bit. */
 	smp_mb();
@@ -538,7 +541,6 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		return 1;
 	}
 
-	vcpu->cpu = smp_processor_id();
 	kvm_load_guest_fpu(vcpu);
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
