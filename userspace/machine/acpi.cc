@@ -96,6 +96,92 @@ void aml_s5(Blob& b, std::uint8_t sleep_type) {
   b.u8(0x00);
 }
 
+// AML PkgLength for a package whose contents (after the PkgLength) are n bytes.
+void aml_pkg_length(std::vector<std::uint8_t>& out, std::size_t n) {
+  if (n + 1 <= 63) {
+    out.push_back(static_cast<std::uint8_t>(n + 1));
+    return;
+  }
+  const std::size_t total = n + 2;  // two-byte form (up to 4095 bytes)
+  out.push_back(static_cast<std::uint8_t>(0x40 | (total & 0x0f)));
+  out.push_back(static_cast<std::uint8_t>(total >> 4));
+}
+
+void put_le(std::vector<std::uint8_t>& out, std::uint64_t v, int width) {
+  for (int i = 0; i < width; ++i) {
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+}
+
+// Address space descriptors (ACPI 6.x, 6.4.3.5): producer, fixed minimum and maximum.
+void word_address(std::vector<std::uint8_t>& out, std::uint8_t type, std::uint8_t type_flags,
+                  std::uint16_t min, std::uint16_t max) {
+  out.insert(out.end(), {0x88, 0x0d, 0x00, type, 0x0c, type_flags});
+  put_le(out, 0, 2);  // granularity
+  put_le(out, min, 2);
+  put_le(out, max, 2);
+  put_le(out, 0, 2);  // translation
+  put_le(out, static_cast<std::uint32_t>(max) - min + 1, 2);
+}
+
+void dword_memory(std::vector<std::uint8_t>& out, std::uint8_t type_flags, std::uint32_t min,
+                  std::uint32_t max) {
+  out.insert(out.end(), {0x87, 0x17, 0x00, 0x00, 0x0c, type_flags});
+  put_le(out, 0, 4);
+  put_le(out, min, 4);
+  put_le(out, max, 4);
+  put_le(out, 0, 4);
+  put_le(out, static_cast<std::uint64_t>(max) - min + 1, 4);
+}
+
+// AML for the PCI root bridge, so that an OS enumerates bus 0 through ACPI:
+//   Device (\_SB.PCI0) {
+//     Name (_HID, EisaId ("PNP0A03"))  Name (_UID, 0)  Name (_BBN, 0)
+//     Name (_CRS, ResourceTemplate () {
+//       WordBusNumber 0-FFh; IO 0CF8h (8 ports, the configuration mechanism);
+//       WordIO 0-0CF7h and 0D00h-FFFFh; DWordMemory A0000h-BFFFFh (VGA window);
+//       DWordMemory [mmio_base, mmio_limit] (the 32-bit PCI hole) })
+//   }
+// No _PRT: the machine's PCI functions use legacy ISA interrupts (IDE: 14, 15).
+void aml_pci_root(Blob& b, const AcpiConfig& c) {
+  std::vector<std::uint8_t> crs;
+  word_address(crs, 2, 0x00, 0x00, 0xff);  // bus numbers
+  crs.insert(crs.end(), {0x47, 0x01});     // IO (Decode16, CF8, CF8, 1, 8)
+  put_le(crs, c.pci_config_port, 2);
+  put_le(crs, c.pci_config_port, 2);
+  crs.insert(crs.end(), {0x01, 0x08});
+  word_address(crs, 1, 0x03, 0x0000, static_cast<std::uint16_t>(c.pci_config_port - 1));
+  word_address(crs, 1, 0x03, static_cast<std::uint16_t>(c.pci_config_port + 8), 0xffff);
+  dword_memory(crs, 0x03, 0x000a0000, 0x000bffff);  // cacheable, read/write
+  dword_memory(crs, 0x01, c.pci_mmio_base, c.pci_mmio_limit);
+  crs.insert(crs.end(), {0x79, 0x00});  // end tag
+
+  std::vector<std::uint8_t> buffer;  // BufferOp PkgLength BufferSize bytes
+  std::vector<std::uint8_t> buffer_body = {0x0a, static_cast<std::uint8_t>(crs.size())};
+  buffer_body.insert(buffer_body.end(), crs.begin(), crs.end());
+  buffer.push_back(0x11);
+  aml_pkg_length(buffer, buffer_body.size());
+  buffer.insert(buffer.end(), buffer_body.begin(), buffer_body.end());
+
+  std::vector<std::uint8_t> body = {'\\', 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0'};
+  const std::uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03};
+  const std::uint8_t uid[] = {0x08, '_', 'U', 'I', 'D', 0x00};
+  const std::uint8_t bbn[] = {0x08, '_', 'B', 'B', 'N', 0x00};
+  const std::uint8_t crs_name[] = {0x08, '_', 'C', 'R', 'S'};
+  body.insert(body.end(), std::begin(hid), std::end(hid));
+  body.insert(body.end(), std::begin(uid), std::end(uid));
+  body.insert(body.end(), std::begin(bbn), std::end(bbn));
+  body.insert(body.end(), std::begin(crs_name), std::end(crs_name));
+  body.insert(body.end(), buffer.begin(), buffer.end());
+
+  std::vector<std::uint8_t> device = {0x5b, 0x82};  // DeviceOp
+  aml_pkg_length(device, body.size());
+  device.insert(device.end(), body.begin(), body.end());
+  for (std::uint8_t byte : device) {
+    b.u8(byte);
+  }
+}
+
 }  // namespace
 
 std::uint8_t acpi_checksum(std::span<const std::uint8_t> bytes) {
@@ -125,6 +211,9 @@ AcpiTables build_acpi_tables(const AcpiConfig& c, std::uint64_t base) {
 
   const std::size_t dsdt = b.begin_table("DSDT", 2);
   aml_s5(b, c.s5_sleep_type);
+  if (c.pci_config_port != 0) {
+    aml_pci_root(b, c);
+  }
   b.end_table(dsdt);
 
   const std::size_t fadt = b.begin_table("FACP", 3);

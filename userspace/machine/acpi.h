@@ -10,12 +10,14 @@
 // - MADT: one enabled local APIC per vCPU (processor UID = APIC ID = vCPU index), the IOAPIC,
 //   interrupt source overrides (ISA IRQ 0 -> GSI 2; the SCI level-triggered, active high), and
 //   a local-APIC NMI on LINT1 for all processors; PCAT_COMPAT (dual 8259s present).
-// - DSDT: only \_S5 (soft off), whose SLP_TYPa is what the PM1a control register must see with
-//   SLP_EN for the machine to power off.  No devices: Linux finds COM1, the i8042 and the RTC at
-//   their legacy addresses.
+// - DSDT: \_S5 (soft off), whose SLP_TYPa is what the PM1a control register must see with
+//   SLP_EN for the machine to power off, and the PCI root bridge \_SB.PCI0 (PNP0A03, bus 0,
+//   with its I/O and memory windows in _CRS), without which an ACPI OS does not enumerate PCI.
+//   No other devices: Linux finds COM1, the i8042 and the RTC at their legacy addresses.
 // - FACS: present (the spec requires it outside hardware-reduced mode), all zero.
-// Missing: HPET, MCFG, SRAT, processor objects and anything else in the DSDT (no PCI, no
-// power button, no sleep states other than S5).
+// Missing: HPET, MCFG, SRAT, processor objects and anything else in the DSDT (no PCI interrupt
+// routing (_PRT, link devices): the PCI functions so far use ISA IRQs; no power button, no sleep
+// states other than S5).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +47,11 @@ struct AcpiConfig {
   std::uint8_t reset_value = 0;
   std::uint8_t s5_sleep_type = 0;  // SLP_TYPa value of \_S5
   std::uint8_t century_register = 0x32;
+  // PCI root bridge in the DSDT: the configuration mechanism's first port (0: no PCI0 device)
+  // and the 32-bit MMIO window for BARs.
+  std::uint16_t pci_config_port = 0;
+  std::uint32_t pci_mmio_base = 0;
+  std::uint32_t pci_mmio_limit = 0;
 };
 
 // MPS INTI flags used in overrides.

@@ -72,6 +72,9 @@ AcpiConfig pc_acpi_config(unsigned cpus) {
   c.reset_value = kResetControlValue;
   c.s5_sleep_type = kAcpiS5SleepType;
   c.century_register = devices::CmosRtc::kCentury;
+  c.pci_config_port = kPciConfigAddressPort;
+  c.pci_mmio_base = static_cast<std::uint32_t>(kPciHoleStart);
+  c.pci_mmio_limit = static_cast<std::uint32_t>(kIoapicAddr - 1);
   return c;
 }
 
