@@ -557,7 +557,7 @@ TEST(PiixIde, PciIdentityAndTheBusMasterBar) {
   EXPECT_EQ(root.config_read(0, 1, 1, pci::kInterruptPin, 1), 0u);  // legacy IRQs 14/15
   EXPECT_EQ(root.config_read(0, 1, 1, 0x10, 4), 0u);                // no BAR0 in legacy mode
   root.config_write(0, 1, 1, 0x20, 4, 0xffffffff);
-  EXPECT_EQ(root.config_read(0, 1, 1, 0x20, 4), 0xfff1u);  // 16 bytes of I/O
+  EXPECT_EQ(root.config_read(0, 1, 1, 0x20, 4), 0xfffffff1u);  // 16 bytes of I/O
   root.config_write(0, 1, 1, 0x20, 4, 0xc000);
   root.config_write(0, 1, 1, pci::kCommand, 2, pci::kCommandIo);
   root.config_write(0, 1, 1, 0x40, 2, 0x8000);

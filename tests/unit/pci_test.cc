@@ -165,13 +165,25 @@ TEST_F(PciTest, BarSizingReadsBackTheSize) {
   ASSERT_TRUE(root.plug(2, 0, f).ok());
   EXPECT_EQ(cfg_read32(2, 0, 0x10), 0x1u);  // I/O indicator
   cfg_write32(2, 0, 0x10, 0xffffffff);
-  EXPECT_EQ(cfg_read32(2, 0, 0x10), 0x0000fff1u);  // 16 bytes of I/O, 16-bit decode
+  // 16 bytes of I/O; all 32 address bits writable, as QEMU's (SeaBIOS sizes it as 32 bits)
+  EXPECT_EQ(cfg_read32(2, 0, 0x10), 0xfffffff1u);
   cfg_write32(2, 0, 0x14, 0xffffffff);
   EXPECT_EQ(cfg_read32(2, 0, 0x14), 0xfffff000u);  // 4 KiB of 32-bit memory
   cfg_write32(2, 0, 0x18, 0xffffffff);             // unimplemented BAR
   EXPECT_EQ(cfg_read32(2, 0, 0x18), 0u);
   cfg_write32(2, 0, 0x10, 0xc123);  // low bits below the size are dropped
   EXPECT_EQ(cfg_read32(2, 0, 0x10), 0xc121u);
+}
+
+TEST_F(PciTest, AnIoBarBeyondThePortSpaceDoesNotDecode) {
+  TestFunction f("f");
+  ASSERT_TRUE(root.plug(2, 0, f).ok());
+  cfg_write32(2, 0, 4, pci::kCommandIo);
+  cfg_write32(2, 0, 0x10, 0x1c000);  // would alias 0xc000 if only 16 bits counted
+  EXPECT_FALSE(f.bar_mapping(0).has_value());
+  EXPECT_EQ(in8(0xc002), 0xff);
+  cfg_write32(2, 0, 0x10, 0xc000);
+  EXPECT_EQ(f.bar_mapping(0), 0xc000u);
 }
 
 TEST_F(PciTest, BarsDecodeOnlyWhileEnabledAndFollowTheirAddress) {

@@ -136,10 +136,12 @@ void PciFunction::write_bar_byte(unsigned index, unsigned byte, std::uint8_t val
     return;  // unimplemented BARs are read-only zero
   }
   const Bar& bar = *bars_[index];
-  // Address bits below the size read as zero; I/O BARs decode 16 bits (the upper half reads 0).
+  // Address bits below the size read as zero.  An I/O BAR keeps all 32 address bits, as
+  // QEMU's do (SeaBIOS sizes I/O BARs as 32-bit values and takes a 0 upper half for a 4 GiB
+  // BAR); it decodes only while the address fits the 16-bit port space.
   std::uint32_t mask = ~(bar.size - 1);
   if (bar.kind == BarKind::kIo) {
-    mask &= 0xfffcu & 0xffffu;
+    mask &= 0xfffffffcu;
   } else {
     mask &= 0xfffffff0u;
   }
@@ -200,7 +202,7 @@ void PciFunction::update_bars() {
     const std::uint32_t reg = read_locked(bar_offset(i), 4);
     std::optional<std::uint64_t> want;
     const bool enabled = (command & (bar.kind == BarKind::kIo ? kCommandIo : kCommandMemory)) != 0;
-    const std::uint64_t base = bar.kind == BarKind::kIo ? (reg & 0xfffcu) : (reg & 0xfffffff0u);
+    const std::uint64_t base = bar.kind == BarKind::kIo ? (reg & 0xfffffffcu) : (reg & 0xfffffff0u);
     const std::uint64_t limit = bar.kind == BarKind::kIo ? 0x10000ull : 0x100000000ull;
     if (target != nullptr && enabled && base != 0 && base + bar.size <= limit) {
       want = base;

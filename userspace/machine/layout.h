@@ -39,6 +39,12 @@ inline constexpr std::uint64_t kAcpiTablesMaxSize = 0x10000;
 inline constexpr std::uint64_t kIoapicAddr = 0xfec00000;
 inline constexpr std::uint64_t kLapicAddr = 0xfee00000;
 inline constexpr std::uint64_t kTssAddr = 0xfffbd000;  // 3 pages, for Intel VMX real mode
+// What firmware must leave alone for KVM: the identity-map page KVM/VMX places below the TSS by
+// default and the TSS itself (reserved in the firmware's E820 map).
+inline constexpr std::uint64_t kKvmReservedStart = kTssAddr - 0x1000;
+inline constexpr std::uint64_t kKvmReservedSize = 0x4000;
+// The BIOS ROM ends at 4 GiB (the reset vector is its last 16 bytes); see firmware.h.
+inline constexpr std::uint64_t kBiosRomEnd = 4 * kGiB;
 // QEMU's pc-testdev MMIO scratch area (64 KiB), for test guests.
 inline constexpr std::uint64_t kPcTestdevIomemBase = 0xff000000;
 
@@ -53,8 +59,12 @@ inline constexpr std::uint16_t kPostCodePort = 0x80;
 inline constexpr std::uint16_t kPcTestdevIoportBase = 0xe0;
 inline constexpr std::uint16_t kDebugExitBase = 0xf4;
 inline constexpr std::uint16_t kCom1Base = 0x3f8;
-inline constexpr std::uint16_t kFwCfgBase = 0x510;  // selector (16-bit), data (8-bit)
-inline constexpr std::uint16_t kFwCfgLength = 2;
+// pc-testdev's IRQ-line ports: a byte written at kPcTestdevIrqLineBase + n drives GSI n.
+inline constexpr std::uint16_t kPcTestdevIrqLineBase = 0x2000;
+inline constexpr std::uint16_t kPcTestdevIrqLineLength = 24;
+inline constexpr std::uint16_t kFwCfgBase = 0x510;  // selector, data; DMA address at 0x514
+// SeaBIOS's debug console on QEMU (isa-debugcon at 0x402; reads back 0xe9 when present).
+inline constexpr std::uint16_t kFirmwareDebugPort = 0x402;
 inline constexpr std::uint16_t kAcpiPmBase = 0x600;  // PM1a event, PM1a control, PM timer
 // PCI configuration mechanism #1: CONFIG_ADDRESS is the dword at 0xcf8, CONFIG_DATA the four
 // ports at 0xcfc.  A byte access to 0xcf9 is the PIIX3's reset control register instead (the
