@@ -44,7 +44,7 @@ refuse refuses-odd-size "512-byte sectors" -hda /tmp/odd.img
 irqchip=$(kvm_cap 0)
 if [ "$irqchip" = 0 ]; then
 	for mode in dma pio; do
-		for c in driver read write reread no-errors poweroff; do
+		for c in driver read write reread no-errors transfer-mode poweroff; do
 			result $mode-$c SKIP "needs KVM_CAP_IRQCHIP"
 		done
 	done
@@ -95,10 +95,18 @@ for mode in dma pio; do
 	fi
 	errs=$(field L2-IDE-ERRORS)
 	if [ "$errs" = 0 ]; then
-		result $mode-no-errors PASS "$(grep -o 'configured for [A-Z0-9]*' /tmp/$mode.out | head -n 1)"
+		result $mode-no-errors PASS
 	else
 		result $mode-no-errors FAIL "$errs ATA error lines in L2's log"; failed=1
 	fi
+	# libata's choice of transfer mode: bus-master DMA unless told otherwise.
+	want=MWDMA
+	[ $mode = pio ] && want=PIO
+	got=$(grep -o 'configured for [A-Z0-9]*' /tmp/$mode.out | head -n 1)
+	case "$got" in
+	"configured for $want"*) result $mode-transfer-mode PASS "$got" ;;
+	*) result $mode-transfer-mode FAIL "'$got', want $want"; failed=1 ;;
+	esac
 	if [ $rc -eq 0 ] && grep -q '^L2-DONE' /tmp/$mode.out && [ ! -s /tmp/$mode.err ]; then
 		result $mode-poweroff PASS "sig=exit=$rc"
 	else
