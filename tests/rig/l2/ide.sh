@@ -3,8 +3,14 @@
 # kvm-run's -hda as /dev/sda; L2 reads the whole disk (the host compares the
 # checksum), writes 1 MiB at 4 MiB with an fsync (FLUSH CACHE), reads it back
 # past the page cache, and reports what it wrote.
+# insmod does not look at the kernel command line as modprobe does: hand each module
+# its MODULE.PARAM=VALUE words (libata.dma=0) ourselves.
 for m in $(cat /lib/modules/l2/order); do
-	insmod /lib/modules/l2/$m.ko || echo "L2-IDE-INSMOD-FAILED $m"
+	args=
+	for w in $(cat /proc/cmdline); do
+		case "$w" in "$m".*=*) args="$args ${w#$m.}" ;; esac
+	done
+	insmod /lib/modules/l2/$m.ko $args || echo "L2-IDE-INSMOD-FAILED $m"
 done
 i=0
 while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do
@@ -20,6 +26,7 @@ if [ ! -b /dev/sda ]; then
 fi
 echo "L2-IDE-DRIVER $(basename "$(readlink /sys/bus/pci/devices/0000:00:01.1/driver)")"
 echo "L2-IDE-SECTORS $(cat /sys/block/sda/size)"
+echo "L2-IDE-XFER $(cat /sys/class/ata_device/dev1.0/xfer_mode 2>/dev/null)"
 echo "L2-IDE-MD5 $(md5sum </dev/sda | cut -d' ' -f1)"
 dd if=/dev/urandom of=/tmp/w bs=64k count=16 2>/dev/null
 dd if=/tmp/w of=/dev/sda bs=64k seek=64 conv=fsync 2>/dev/null || echo "L2-IDE-WRITE-FAILED"

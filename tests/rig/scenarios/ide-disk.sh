@@ -99,12 +99,12 @@ for mode in dma pio; do
 	else
 		result $mode-no-errors FAIL "$errs ATA error lines in L2's log"; failed=1
 	fi
-	# libata's choice of transfer mode: bus-master DMA unless told otherwise.
-	want=MWDMA
-	[ $mode = pio ] && want=PIO
-	got=$(grep -o 'configured for [A-Z0-9]*' /tmp/$mode.out | head -n 1)
+	# libata's choice of transfer mode (sysfs xfer_mode): bus-master DMA unless told otherwise.
+	want=XFER_MW_DMA
+	[ $mode = pio ] && want=XFER_PIO
+	got=$(field L2-IDE-XFER)
 	case "$got" in
-	"configured for $want"*) result $mode-transfer-mode PASS "$got" ;;
+	"$want"*) result $mode-transfer-mode PASS "$got" ;;
 	*) result $mode-transfer-mode FAIL "'$got', want $want"; failed=1 ;;
 	esac
 	if [ $rc -eq 0 ] && grep -q '^L2-DONE' /tmp/$mode.out && [ ! -s /tmp/$mode.err ]; then
