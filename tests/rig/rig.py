@@ -418,6 +418,11 @@ def build_base_initramfs(inp, path):
 
 
 L2DIR = os.path.join(RIG, "l2")
+# Distro modules the L2 initramfs carries, in load order, for the disk
+# scenarios: the PIIX IDE driver (ata_piix) and the SCSI disk driver with
+# their dependencies.  /lib/modules/l2/<name>.ko, the order in .../order.
+L2_MODULES = ["scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
+              "crc-t10dif", "crc64", "crc64-rocksoft", "t10-pi", "sd_mod"]
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 DISK_IMAGE = os.path.join(BUILD, "disk.img")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
@@ -436,6 +441,16 @@ def build_l2_initramfs(path, vmlinuz):
     whose /init runs the script named by l2.cmd= (tests/rig/l2/*.sh)."""
     inner = path + ".initrd"
     c = Cpio(inner)
+    kver = os.path.basename(vmlinuz)[len("vmlinuz-"):]
+    order = []
+    for m in L2_MODULES:
+        ko = modinfo(m, "filename", kver)
+        if ko and ko.endswith(".ko") and os.path.exists(ko):
+            c.file("lib/modules/l2/%s.ko" % m, ko, 0o644)
+            order.append(m)
+        else:
+            note("warning: L2 module %s not found for %s (disk scenarios will fail)" % (m, kver))
+    c.data("lib/modules/l2/order", ("\n".join(order) + "\n").encode())
     for d in ("dev", "proc", "sys", "tmp", "bin", "sbin", "usr/bin", "usr/sbin", "l2"):
         c.mkdir(d)
     c.chardev("dev/console", 5, 1)
