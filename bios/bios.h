@@ -183,6 +183,7 @@ void handle_pcibios(struct bregs *r);
 
 /* acpi.c */
 void acpi_setup(void);
+void smbios_setup(void);
 void cpu_setup(void);
 extern int ncpus;
 

@@ -1,11 +1,15 @@
 /*
  * Text output: int 10h on the VGA text buffer (mode 3, 80x25, 8 pages at
- * 0xB8000), teletype output mirrored to COM1 (0x3F8, 115200 8N1) so a
- * headless VM shows what the screen shows.  What works: modes 2/3/7 as
- * 80x25 text, cursor, scrolling, characters and attributes, strings, the
- * EGA/VGA identification calls.  Missing: graphics modes, fonts, palettes
- * (those calls return without effect), VBE (AX=4Fxxh reports "not
- * supported": AL != 4Fh).
+ * 0xB8000), mirrored to COM1 (0x3F8, 115200 8N1) so a headless VM shows
+ * what the screen shows.  What works: modes 2/3/7 as 80x25 text, cursor,
+ * scrolling, characters and attributes, strings, the EGA/VGA
+ * identification calls.  Missing: graphics modes, fonts, palettes (those
+ * calls return without effect), VBE (AX=4Fxxh reports "not supported":
+ * AL != 4Fh).
+ *
+ * When the VGA card brings its own BIOS (a PCI option ROM, vga_rom_init),
+ * that BIOS owns int 10h and the screen; ours then only mirrors the text
+ * to COM1 (handle_10_mirror, called before the card's handler).
  */
 #include "bios.h"
 
@@ -182,31 +186,131 @@ static void teletype(u8 page, char ch, int attr)
 	set_cursor(page, row, col);
 }
 
-static void serial_sync(void)
+/* A character as teletype output at (row, col): the serial cursor goes
+ * there, the character goes out, and the serial cursor moves the way the
+ * screen's does. */
+static void serial_tty(u8 row, u8 col, u8 ch)
 {
-	u8 page = bda8(BDA_VIDEO_PAGE);
-
-	get_cursor(page, &srow, &scol);
+	serial_move_to(row, col);
+	serial_putc((char)ch);
+	switch (ch) {
+	case '\r':
+		scol = 0;
+		break;
+	case '\n':
+		if (srow < ROWS - 1)
+			srow++;
+		break;
+	case 8:
+		if (scol)
+			scol--;
+		break;
+	case 7:
+		break;
+	case '\t':
+		scol = (u8)((scol + 8) & ~7);
+		if (scol >= COLS)
+			scol = COLS - 1;
+		break;
+	default:
+		if (++scol >= COLS) {
+			scol = 0;
+			if (srow < ROWS - 1)
+				srow++;
+		}
+	}
 }
 
-/* Teletype output: bring the serial cursor to the screen cursor first (a
- * program may have moved it with AH=02h), then send the character as is. */
-static void serial_teletype(u8 page, char c)
+static void serial_tty_at_cursor(u8 ch)
 {
 	u8 row, col;
 
-	if ((page & 7) == bda8(BDA_VIDEO_PAGE)) {
-		get_cursor(page, &row, &col);
-		serial_move_to(row, col);
-	}
-	serial_putc(c);
+	get_cursor(bda8(BDA_VIDEO_PAGE), &row, &col);
+	serial_tty(row, col, ch);
 }
+
+/* POST messages, kept to show them again once a VGA BIOS has cleared the
+ * screen. */
+static char post_log[2048];
+static u32 post_log_len;
+static int post_logging = 1;
 
 void console_putc(char c)
 {
-	serial_teletype(bda8(BDA_VIDEO_PAGE), c);
+	serial_tty_at_cursor((u8)c);
 	teletype(bda8(BDA_VIDEO_PAGE), c, -1);
-	serial_sync();
+	if (post_logging && post_log_len < sizeof(post_log))
+		post_log[post_log_len++] = c;
+}
+
+void console_replay_post_log(void)
+{
+	u32 i;
+
+	for (i = 0; i < post_log_len; i++)
+		teletype(bda8(BDA_VIDEO_PAGE), post_log[i], -1);
+	/* the serial line has all of it already */
+	get_cursor(bda8(BDA_VIDEO_PAGE), &srow, &scol);
+}
+
+void console_end_post(void)
+{
+	post_logging = 0;
+}
+
+/* The serial side of an int 10h call, before the screen side. */
+void handle_10_mirror(struct bregs *r)
+{
+	u8 row, col, page = bda8(BDA_VIDEO_PAGE);
+	u32 i;
+
+	switch (r->ah) {
+	case 0x00:
+		if (!(r->al & 0x80) && (srow || scol)) {
+			serial_putc('\r');
+			serial_putc('\n');
+		}
+		srow = scol = 0;
+		break;
+	case 0x06:
+		if (r->ch == 0 && r->dh >= ROWS - 1) {
+			/* the whole height moves up: so does the serial cursor's row */
+			u8 n = (r->al == 0 || r->al >= ROWS) ? ROWS : r->al;
+
+			srow = srow >= n ? (u8)(srow - n) : 0;
+		}
+		break;
+	case 0x09:
+	case 0x0a:
+		if ((r->bh & 7) != page)
+			break;
+		get_cursor(page, &row, &col);
+		for (i = 0; i < r->cx && col + i < COLS; i++)
+			serial_char_at(row, (u8)(col + i), r->al);
+		break;
+	case 0x0e:
+		if ((r->bh & 7) == page || r->bh == 0)
+			serial_tty_at_cursor(r->al);
+		break;
+	case 0x13: {
+		u8 *p = far_ptr(r->es, r->bp);
+
+		if ((r->bh & 7) != page)
+			break;
+		row = r->dh;
+		col = r->dl;
+		for (i = 0; i < r->cx; i++) {
+			u8 ch = *p++;
+
+			if (r->al & 2)
+				p++;
+			serial_tty(row, col, ch);
+			row = srow;
+			col = scol;
+		}
+		break;
+	}
+	}
 }
 
 static void set_mode(u8 mode)
@@ -226,11 +330,6 @@ static void set_mode(u8 mode)
 	bda16(BDA_CURSOR_SHAPE) = 0x0607;
 	for (p = 0; p < 8; p++)
 		bda16(BDA_CURSOR_POS + p * 2) = 0;
-	if (clear && (srow || scol)) {
-		serial_putc('\r');
-		serial_putc('\n');
-	}
-	srow = scol = 0;
 	if (clear)
 		for (p = 0; p < ROWS * COLS; p++)
 			((volatile u16 *)lin(VGA_TEXT))[p] = 0x0720;
@@ -250,6 +349,7 @@ void handle_10(struct bregs *r)
 {
 	u8 row, col;
 
+	handle_10_mirror(r);
 	switch (r->ah) {
 	case 0x00:
 		set_mode(r->al);
@@ -282,12 +382,6 @@ void handle_10(struct bregs *r)
 		break;
 	case 0x06:
 	case 0x07:
-		if (r->ah == 0x06 && r->ch == 0 && r->dh >= ROWS - 1) {
-			/* the whole height moves up: so does the serial cursor's row */
-			u8 n = (r->al == 0 || r->al >= ROWS) ? ROWS : r->al;
-
-			srow = srow >= n ? (u8)(srow - n) : 0;
-		}
 		scroll(bda8(BDA_VIDEO_PAGE), r->ah == 0x06 ? r->al : -(int)r->al, r->bh,
 		       r->ch, r->cl, r->dh, r->dl);
 		break;
@@ -305,15 +399,11 @@ void handle_10(struct bregs *r)
 			volatile u16 *c = cell(r->bh & 7, 0, 0) + pos + i;
 
 			*c = r->ah == 0x09 ? (u16)(r->bl << 8 | r->al) : (u16)((*c & 0xff00) | r->al);
-			if ((r->bh & 7) == bda8(BDA_VIDEO_PAGE) && col + i < COLS)
-				serial_char_at(row, (u8)(col + i), r->al);
 		}
 		break;
 	}
 	case 0x0e:
-		serial_teletype(r->bh, (char)r->al);
 		teletype(r->bh, (char)r->al, -1);
-		serial_sync();
 		break;
 	case 0x0f:
 		r->al = bda8(BDA_VIDEO_MODE);
@@ -348,9 +438,7 @@ void handle_10(struct bregs *r)
 
 			if (r->al & 2)
 				attr = *s++;
-			serial_teletype(page, (char)ch);
 			teletype(page, (char)ch, (ch < 32) ? -1 : attr);
-			serial_sync();
 		}
 		if (!(r->al & 1))
 			set_cursor(page, orow, ocol);

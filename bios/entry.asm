@@ -86,8 +86,41 @@ shadow32:
 	mov edi, 0xe0000
 	mov ecx, 0x20000 / 4
 	rep movsd
+	; The copy must be RAM now: C keeps its data there.  If it is not (no
+	; i440FX PAM and no RAM behind 0xE0000), say so on COM1 and stop.
+	mov eax, [shadow_probe]
+	not eax
+	mov [shadow_probe], eax
+	cmp eax, [shadow_probe]
+	jne .not_ram
+	not eax
+	mov [shadow_probe], eax
 	mov eax, post32
 	jmp eax
+.not_ram:
+	mov ecx, shadow_msg_end - shadow_msg
+	mov esi, shadow_msg - HIGH_ALIAS_DELTA
+.putc:
+	mov dx, 0x3fd
+.busy:
+	in al, dx
+	test al, 0x20
+	jz .busy
+	mov dx, 0x3f8
+	mov al, [esi]
+	out dx, al
+	inc esi
+	loop .putc
+.stop:
+	cli
+	hlt
+	jmp .stop
+shadow_msg:
+	db 13, 10, "BIOS: 0xE0000-0xFFFFF did not become RAM after the copy (PAM on an i440FX", 13, 10
+	db "host bridge, or RAM there, is needed); halted.", 13, 10
+shadow_msg_end:
+shadow_probe:
+	dd 0x5a5aa5a5
 
 post32:
 	mov esp, POST_STACK_TOP
@@ -280,6 +313,49 @@ stub_irq_slave:                        ; unexpected IRQ 8-15
 	iret
 stub_iret:
 	iret
+
+; ---- application processors ------------------------------------------------
+; cpu_setup (acpi.c) copies ap_tramp..ap_tramp_end to 0x8000 and sends
+; INIT-SIPI-SIPI with vector 08h.  Each AP starts here at 0800:0000, loads
+; the MSRs listed in ap_msr_table (the BSP's MTRRs: {ecx, eax, edx}, ecx 0
+; ends the list), counts itself in ap_started and parks in the F segment
+; (cli; hlt) until the OS sends its own INIT.  Position independent: data
+; is addressed relative to ap_tramp through DS = CS.
+global ap_tramp, ap_tramp_end, ap_msr_table, ap_started
+ap_tramp:
+	cli
+	cld
+	mov ax, cs
+	mov ds, ax
+	mov eax, cr0
+	and eax, 0x9fffffff            ; caches on, as on the BSP
+	mov cr0, eax
+	mov si, ap_msr_table - ap_tramp
+.next:
+	mov ecx, [si]
+	test ecx, ecx
+	jz .done
+	mov eax, [si + 4]
+	mov edx, [si + 8]
+	wrmsr
+	add si, 12
+	jmp .next
+.done:
+	lock inc word [ap_started - ap_tramp]
+	db 0xea                        ; jmp far 0xf000:ap_park
+	dw OFF(ap_park)
+	dw 0xf000
+align 4
+ap_started:
+	dd 0
+ap_msr_table:
+	times 12 * 40 + 4 db 0
+ap_tramp_end:
+
+ap_park:
+	cli
+	hlt
+	jmp ap_park
 
 ; ---- data (written through CS, so the F segment must be RAM) ---------------
 align 8

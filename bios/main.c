@@ -1,6 +1,6 @@
 /*
  * POST, as one list: serial and screen, interrupt controllers and vectors,
- * BIOS data area, memory map, CPUs, PCI, ACPI, keyboard, clock, disks; then
+ * BIOS data area, memory map, CPUs, PCI, ACPI, SMBIOS, keyboard, clock, disks; then
  * entry.asm goes to real mode and int 19h boots.
  */
 #include "bios.h"
@@ -89,6 +89,7 @@ void bios_post(void)
 	printf("Memory: %u MiB, %d CPU%s\n", (u32)(ram >> 20), ncpus, ncpus > 1 ? "s" : "");
 	pci_setup();
 	acpi_setup();
+	smbios_setup();
 	kbd_setup();
 	clock_setup();
 	disk_setup();
