@@ -148,6 +148,9 @@ int serial_getc(void);          /* -1 if nothing waiting */
 void console_init(void);
 void console_putc(char c);      /* teletype to page 0 and COM1 */
 void handle_10(struct bregs *r);
+void handle_10_mirror(struct bregs *r);
+void console_end_post(void);
+void vga_rom_init(void);
 
 /* fwcfg.c */
 int fwcfg_present(void);

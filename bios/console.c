@@ -253,6 +253,13 @@ void console_replay_post_log(void)
 	get_cursor(bda8(BDA_VIDEO_PAGE), &srow, &scol);
 }
 
+/* POST's output ends its lines, so the serial terminal is at the start of
+ * one: a mode set now needs no new line there. */
+void console_serial_home(void)
+{
+	srow = scol = 0;
+}
+
 void console_end_post(void)
 {
 	post_logging = 0;

@@ -28,6 +28,7 @@
 %define POST_STACK_TOP 0x7000
 
 extern bios_post
+extern handle_10_mirror
 global bios_action, boot_drive, bios_stack_top
 
 ; ---------------------------------------------------------------------------
@@ -314,6 +315,90 @@ stub_irq_slave:                        ; unexpected IRQ 8-15
 stub_iret:
 	iret
 
+; ---- option ROMs ---------------------------------------------------------------
+; void call_option_rom(u32 entry /* seg << 16 | off */, u32 ax)
+; From POST (32-bit, flat): far-call a ROM's init entry in real mode with
+; AX = its PCI bus/devfn, on a real-mode stack at 0:ROM_STACK, interrupts
+; off, and come back.  Everything but the caller-saved registers survives.
+; With entry 0 it issues int 10h with that AX instead (a video mode set
+; through the card's BIOS).
+%define ROM_STACK 0x6000
+global call_option_rom
+bits 32
+call_option_rom:
+	pushad
+	mov [rom_esp], esp
+	mov eax, [esp + 36]
+	mov [rom_entry], eax
+	mov eax, [esp + 40]
+	mov [rom_ax], ax
+	jmp 0x18:OFF(.rm16)
+bits 16
+.rm16:
+	mov ax, 0x20
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov eax, cr0
+	and al, 0xfe
+	mov cr0, eax
+	db 0xea
+	dw OFF(.rm)
+	dw 0xf000
+.rm:
+	xor ax, ax
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov sp, ROM_STACK
+	o32 lidt [cs:OFF(rm_idt)]
+	mov ax, [cs:OFF(rom_ax)]
+	mov bx, 0xffff
+	mov dx, 0xffff
+	xor di, di
+	cmp dword [cs:OFF(rom_entry)], 0
+	je .int10
+	call far [cs:OFF(rom_entry)]
+	jmp .back
+.int10:
+	int 0x10
+.back:
+	cli
+	cld
+	o32 lgdt [cs:OFF(gdt_desc)]
+	mov eax, cr0
+	or al, 1
+	mov cr0, eax
+	jmp dword 0x08:.pm32
+bits 32
+.pm32:
+	mov ax, 0x10
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	mov esp, [rom_esp]
+	popad
+	ret
+bits 16
+
+; int 10h once a VGA BIOS owns it: mirror to COM1 in C, then on to the
+; card's handler with the caller's registers and interrupt frame.
+global stub_int10_chain, vga_int10
+stub_int10_chain:
+	pushf                          ; a frame for enter_c's iret to come back here
+	push cs
+	push word OFF(.to_vga)
+	push dword handle_10_mirror
+	jmp enter_c
+.to_vga:
+	jmp far [cs:OFF(vga_int10)]
+
 ; ---- application processors ------------------------------------------------
 ; cpu_setup (acpi.c) copies ap_tramp..ap_tramp_end to 0x8000 and sends
 ; INIT-SIPI-SIPI with vector 08h.  Each AP starts here at 0800:0000, loads
@@ -383,6 +468,14 @@ saved_ss:
 	dw 0
 saved_sp:
 	dw 0
+rom_esp:
+	dd 0
+rom_entry:
+	dd 0
+rom_ax:
+	dw 0
+vga_int10:
+	dd 0
 bios_action:
 	db 0
 boot_drive:

@@ -1,6 +1,6 @@
 /*
  * POST, as one list: serial and screen, interrupt controllers and vectors,
- * BIOS data area, memory map, CPUs, PCI, ACPI, SMBIOS, keyboard, clock, disks; then
+ * BIOS data area, memory map, CPUs, PCI, the VGA card's BIOS, ACPI, SMBIOS, keyboard, clock, disks; then
  * entry.asm goes to real mode and int 19h boots.
  */
 #include "bios.h"
@@ -88,11 +88,13 @@ void bios_post(void)
 	cpu_setup();
 	printf("Memory: %u MiB, %d CPU%s\n", (u32)(ram >> 20), ncpus, ncpus > 1 ? "s" : "");
 	pci_setup();
+	vga_rom_init();
 	acpi_setup();
 	smbios_setup();
 	kbd_setup();
 	clock_setup();
 	disk_setup();
+	console_end_post();
 	outb(0x21, 0xf8);              /* unmask IRQ 0 (timer), 1 (keyboard), 2 (cascade) */
 	outb(0xa1, 0xff);
 }

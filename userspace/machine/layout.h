@@ -59,6 +59,9 @@ inline constexpr std::uint16_t kPostCodePort = 0x80;
 inline constexpr std::uint16_t kPcTestdevIoportBase = 0xe0;
 inline constexpr std::uint16_t kDebugExitBase = 0xf4;
 inline constexpr std::uint16_t kCom1Base = 0x3f8;
+// pc-testdev's IRQ-line ports: a byte written at kPcTestdevIrqLineBase + n drives GSI n.
+inline constexpr std::uint16_t kPcTestdevIrqLineBase = 0x2000;
+inline constexpr std::uint16_t kPcTestdevIrqLineLength = 24;
 inline constexpr std::uint16_t kFwCfgBase = 0x510;  // selector, data; DMA address at 0x514
 // SeaBIOS's debug console on QEMU (isa-debugcon at 0x402; reads back 0xe9 when present).
 inline constexpr std::uint16_t kFirmwareDebugPort = 0x402;

@@ -142,6 +142,7 @@ Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
       irqchip_(irqchip),
       prefix_(config.message_prefix),
       com1_(config.serial_output),
+      testdev_irq_lines_([this](std::uint32_t line, bool level) { set_irq(line, level); }),
       debug_exit_([this](std::uint32_t status) { control_.request_exit(status); }),
       i8042_([this](bool level) { set_irq(layout::kIrqKeyboard, level); },
              [this](bool level) { set_irq(layout::kIrqMouse, level); },
@@ -559,12 +560,14 @@ vmm::Status<PcError> Pc::wire_devices() {
     bus::BusDevice& device;
     const char* name;
   };
+  static_assert(kPcTestdevIrqLineLength == devices::PcTestdevIrqLines::kLineCount);
   const Assignment ports[] = {
       {kI8042DataPort, 1, i8042_.data_port(), "i8042-data"},
       {kI8042CommandPort, 1, i8042_.command_port(), "i8042-command"},
       {kCmosBase, devices::CmosRtc::kSize, cmos_, "cmos-rtc"},
       {kPostCodePort, devices::PostCode::kSize, post_code_, "post-code"},
       {kPcTestdevIoportBase, devices::PcTestdev::kIoportSize, testdev_, "pc-testdev"},
+      {kPcTestdevIrqLineBase, kPcTestdevIrqLineLength, testdev_irq_lines_, "pc-testdev-irq"},
       {kDebugExitBase, devices::DebugExit::kSize, debug_exit_, "debug-exit"},
       {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
       {kFwCfgBase, devices::FwCfg::kSize, fw_cfg_, "fw-cfg"},

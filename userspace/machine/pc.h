@@ -1,9 +1,9 @@
 // The PC kvm-run builds: RAM below the 32-bit PCI hole and above 4 GiB, the in-kernel
 // interrupt controllers and PIT (for Linux guests, when KVM offers them), COM1, the i8042,
 // CMOS/RTC, port 0x80, fw_cfg, ACPI power management and the reset register, QEMU's two
-// test devices (debug-exit, pc-testdev with its MMIO scratch area), and PCI bus 0 with the
-// i440FX host bridge (00.0), the PIIX3 ISA bridge (01.0) and the PIIX3 IDE controller (01.1)
-// with the -hda/-hdb disks on its primary channel; one thread per vCPU.
+// test devices (debug-exit, pc-testdev with its MMIO scratch area and IRQ-line ports), and PCI
+// bus 0 with the i440FX host bridge (00.0), the PIIX3 ISA bridge (01.0) and the PIIX3 IDE
+// controller (01.1) with the -hda/-hdb disks on its primary channel; one thread per vCPU.
 //
 // A -kernel boot has no firmware, so the machine leaves PCI as a BIOS would
 // (program_pci_like_firmware): PIRQ routes, interrupt line registers, BARs, decode enables.
@@ -167,6 +167,7 @@ class Pc {
 
   devices::Uart16550 com1_;
   devices::PcTestdev testdev_;
+  devices::PcTestdevIrqLines testdev_irq_lines_;
   devices::PcTestdevIomem testdev_iomem_;
   devices::DebugExit debug_exit_;
   devices::I8042 i8042_;

@@ -3,7 +3,8 @@
 # kvm-run on the chosen KVM. Each "bench <row> <hex cycles/op>" line it prints
 # becomes a check "<payload>.<row>" with detail "value=<decimal>"; the check
 # fails only when the payload did not run to its expected exit status or
-# printed no rows (a broken bench), never on a number.
+# printed no rows (a broken bench), never on a number.  A payload that needs
+# the in-kernel irqchip (bench_irq) is a SKIP on a KVM without one.
 . /rig/lib.sh
 requires kvm-run
 [ -n "$(ls /rig/bench 2>/dev/null)" ] || { result setup FAIL "no bench payloads packed"; exit 1; }
@@ -17,6 +18,10 @@ for p in $(ls /rig/bench); do
 	args=$(cat $d/args)
 	timeout -k 2 "$RUN_TIMEOUT" kvm-run -kernel $d/image $args -nographic <&- >$out 2>$out.err
 	rc=$?
+	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
+		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
+		continue
+	fi
 	rows=0
 	while read -r word row hex rest; do
 		[ "$word" = bench ] || continue
