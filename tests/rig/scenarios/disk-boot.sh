@@ -9,8 +9,8 @@
 #              Linux booting with the firmware's ACPI tables (both CPUs of
 #              -smp 2 online), the guest writing a file through ata_piix and
 #              powering off (kvm-run status 0), the file in the image after
-#              the run, and, booted again with "read" typed at the boot:
-#              prompt, the guest reading it back
+#              the run, and, booted again, the guest finding that line in the
+#              file (it appends line 2)
 #   ours-*     the same with kvm-run's own BIOS (the default, no -bios)
 #   reset-*    with no bootable disk, SeaBIOS resets the machine after
 #              -boot reboot-timeout, which re-enters the firmware (a second
@@ -19,7 +19,7 @@
 #              image itself is sound
 # rig.py --append disk.only=ours,reset (any of seabios, ours, reset, qemu) runs a part.
 . /rig/lib.sh
-requires kvm-run qemu /rig/disk.img /usr/share/kvm-run/bios.bin \
+requires kvm-run qemu /rig/disk/disk.img /usr/share/kvm-run/bios.bin \
 	/usr/share/seabios/bios.bin /rig/progs/kvm_cap
 dmesg_mark
 if ! load_kvm; then
@@ -95,7 +95,7 @@ disk_boot() {
 	local p=$1 banner=$2
 	shift 2
 	SHOW=
-	cp /rig/disk.img /tmp/$p.img
+	cp /rig/disk/disk.img /tmp/$p.img
 	boot $p-write kvm-run -m 256 -smp 2 -hda /tmp/$p.img -nographic \
 		-debugcon file:/tmp/$p-write.dbg "$@"
 	# The "write" label, plus noxsave (see linux-boot.sh: XSAVE state goes
@@ -125,15 +125,15 @@ disk_boot() {
 		result $p-file-in-image FAIL "the guest's line is not in the image"
 	fi
 
-	# Boot again and pick the "read" label at extlinux's prompt.
+	# Boot again: the guest counts the file's lines and appends line 2.
 	SHOW=
-	boot $p-read kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
+	boot $p-again kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
 	if wait_for '(^|[^a-z])boot:'; then
-		printf 'read noxsave\r' >&4
+		printf 'write noxsave\r' >&4
 	fi
 	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 	boot_end
-	expect $p-reads-back 'DISK-TEST read: disk-test write 1: written by the guest'
+	expect $p-reads-back 'DISK-TEST wrote /disk-test.txt line 2'
 	[ -n "$SHOW" ] && show
 	rm -f /tmp/$p.img
 }
@@ -172,7 +172,7 @@ reset_checks() {
 # The image under Debian's QEMU (its own SeaBIOS, PIIX IDE), on this KVM.
 qemu_check() {
 	SHOW=
-	cp /rig/disk.img /tmp/qemu.img
+	cp /rig/disk/disk.img /tmp/qemu.img
 	boot qemu-write qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off -m 256 \
 		-display none -monitor none -vga none -nic none -no-reboot -serial stdio \
 		-drive file=/tmp/qemu.img,format=raw,if=ide
