@@ -8,6 +8,10 @@
  * with a pointer to that frame, and returns to real mode with the frame
  * (possibly changed) as the caller's new registers.  Real-mode addresses
  * are therefore plain linear numbers here: seg * 16 + off.
+ *
+ * Limits: services are for real-mode callers (a virtual-8086 caller would
+ * fault on the switch to protected mode); a caller in "unreal" mode gets
+ * 64 KiB segment limits back; the A20 gate is left enabled.
  */
 #ifndef BIOS_H
 #define BIOS_H
@@ -128,7 +132,6 @@ static inline void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
 #define ACTION_HALT 3          /* sti; hlt forever */
 extern volatile u8 bios_action;
 extern volatile u8 boot_drive;
-void ivt_setup(void);
 
 /* lib.c */
 int vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);

@@ -11,6 +11,8 @@
    disk" message.
 Both take seconds.  Exit status 0 pass, 1 fail, 77 skip (no QEMU or nasm).
 Without --bios it builds the BIOS first (make -C bios O=<build>/bios).
+--make-disk PATH only writes the test disk (the rig's qemu-bios scenario
+boots it in L1).
 """
 
 import argparse
@@ -73,7 +75,17 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--make-disk", metavar="PATH", help="only write the test disk to PATH")
     args = ap.parse_args()
+
+    if args.make_disk:
+        with tempfile.TemporaryDirectory(prefix="bios-test-") as tmp:
+            binp = os.path.join(tmp, "disk.bin")
+            subprocess.run(["nasm", "-f", "bin", "-w+all", "-o", binp,
+                            os.path.join(HERE, "disk.asm")], check=True)
+            with open(binp, "rb") as f:
+                make_test_disk(args.make_disk, f.read())
+        return 0
 
     if not shutil.which(args.qemu) or not shutil.which("nasm"):
         print("SKIP: needs %s and nasm" % args.qemu)
