@@ -1,4 +1,4 @@
-# rig: default=yes needs=qemu,disk timeout=420
+# rig: default=no needs=qemu,disk timeout=420
 # Our BIOS (build/bios/bios.bin) under Debian's QEMU on the chosen KVM,
 # the real i440FX/PIIX3/IDE machine:
 #  1. bios/test/disk.asm's test disk: int 10h/13h/15h/1Ah services, and the
