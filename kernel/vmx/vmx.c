@@ -83,6 +83,7 @@ struct vcpu_vmx {
 	bool vmcs_initialized;	/* constant fields written */
 	int last_cpu;		/* where the host fields were written, or -1 */
 	bool need_flush;	/* INVEPT before the next entry */
+	bool cpuid_set;		/* ctl.proc2 follows a KVM_SET_CPUID2 */
 
 	/* The next event to deliver, in the common KVM_EVENT_* encoding. */
 	u32 event_info;
@@ -682,6 +683,16 @@ static int vmx_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 	return 0;
 }
 
+static void vmx_after_set_cpuid(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool invpcid = kvm_guest_cpuid_has(vcpu, 7, 0, CPUID_EBX, 10);
+
+	vmx->ctl.proc2 = vmx_proc2_for_guest(&vmx_cfg, invpcid);
+	vmx->cpuid_set = true;
+	vmx->controls_dirty = true;
+}
+
 static void vmx_load_mmu_root(struct kvm_vcpu *vcpu, phys_addr_t root)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -702,12 +713,15 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct vmx_entry_controls *c = &vmx->ctl;
 	u16 vpid = c->vpid;
+	/* INVPCID follows the guest's CPUID (none yet: off), not reset. */
+	u32 proc2 = vmx->cpuid_set ? c->proc2 :
+		    vmx_proc2_for_guest(&vmx_cfg, false);
 
 	vmx_reset_guest_state(&vmx->g, &vmx_cfg);
 	memset(c, 0, sizeof(*c));
 	c->pin = vmx_cfg.pin;
 	c->proc = vmx_cfg.proc;
-	c->proc2 = vmx_cfg.proc2;
+	c->proc2 = proc2;
 	c->exit = vmx_cfg.exit;
 	c->entry = vmx_cfg.entry;
 	c->exception_bitmap = vmx_cfg.exception_bitmap;
@@ -1332,6 +1346,7 @@ static const struct kvm_x86_ops vmx_x86_ops = {
 	.queue_exception = vmx_queue_exception,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.vcpu_after_set_cpuid = vmx_after_set_cpuid,
 	.load_mmu_root = vmx_load_mmu_root,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 };

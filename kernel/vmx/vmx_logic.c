@@ -129,8 +129,10 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	 * Secondary: EPT and unrestricted guest are required in this
 	 * version (real mode runs natively; no shadow paging yet).  VPID
 	 * keeps the host's TLB entries across entries and exits.  INVPCID
-	 * simply runs in the guest when enabled (it would #UD otherwise).
-	 * RDTSCP and XSAVES stay off: they need TSC_AUX and XSS switching.
+	 * is taken when the CPU has it, but each vCPU enables it only when
+	 * its CPUID offers INVPCID (vmx_proc2_for_guest).  RDTSCP and XSAVES
+	 * stay off (they #UD in the guest): they need TSC_AUX and XSS
+	 * switching, and KVM_GET_SUPPORTED_CPUID does not offer them.
 	 */
 	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
 				PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
@@ -191,6 +193,25 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	cfg->cr0_host_owned = ((cfg->cr0_fixed0 | ~cfg->cr0_fixed1) &
 			       0xffffffffULL) | CR0_PG;
 	return 0;
+}
+
+/*
+ * The secondary controls a vCPU runs with.  "Enable INVPCID" = 0 makes
+ * INVPCID #UD (SDM vol. 3C 26.3, "Instructions That Cause VM Exits
+ * Conditionally"/INVPCID; 25.6.2), which is what a CPU without
+ * CPUID.(EAX=7,ECX=0):EBX.INVPCID[bit 10] does; with it 1 the guest runs
+ * INVPCID natively.  So the control follows the guest's CPUID, as set by
+ * KVM_SET_CPUID2.  "Enable RDTSCP" and "enable XSAVES/XRSTORS" are never
+ * set (see vmx_derive_config): those instructions #UD whatever the
+ * guest's CPUID claims, like on a CPU without them.
+ */
+u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid)
+{
+	u32 proc2 = cfg->proc2 & ~(PROC2_RDTSCP | PROC2_XSAVES);
+
+	if (!cpuid_invpcid)
+		proc2 &= ~PROC2_INVPCID;
+	return proc2;
 }
 
 /* ---- Segments ------------------------------------------------------ */

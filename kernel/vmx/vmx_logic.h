@@ -60,6 +60,13 @@ u64 vmx_ctl_msr(const struct vmx_caps *c, u32 msr);
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why);
 
+/*
+ * The secondary processor-based controls for a vCPU whose CPUID does or
+ * does not offer INVPCID: cfg->proc2 without the controls that guest
+ * must not have (instructions its CPUID does not list #UD).
+ */
+u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid);
+
 /* ---- Segments ------------------------------------------------------ */
 
 /* A segment as kvm_segment describes it (see kvm-abi.h). */

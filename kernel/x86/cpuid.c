@@ -186,6 +186,8 @@ int kvm_vcpu_set_cpuid2(struct kvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 	kvfree(vcpu->cpuid_entries);
 	vcpu->cpuid_entries = e;
 	vcpu->cpuid_nent = hdr.nent;
+	if (kvm_x86_ops.vcpu_after_set_cpuid)
+		kvm_x86_ops.vcpu_after_set_cpuid(vcpu);
 	return 0;
 }
 

@@ -62,6 +62,12 @@ KVM_X86_OP(set_iret_intercept)
 KVM_X86_OP(get_msr)
 KVM_X86_OP(set_msr)
 
+/*
+ * The guest's CPUID table changed (KVM_SET_CPUID2): a backend whose
+ * instructions are enabled per VM-execution control follows it.
+ */
+KVM_X86_OP_OPTIONAL(vcpu_after_set_cpuid)
+
 /* The guest-physical translation root changed or must be flushed. */
 KVM_X86_OP(load_mmu_root)
 KVM_X86_OP_OPTIONAL(flush_guest_tlb)

@@ -62,6 +62,7 @@ struct kvm_x86_ops {
 	void (*set_iret_intercept)(struct kvm_vcpu *vcpu, bool on);
 	int (*get_msr)(struct kvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct kvm_vcpu *vcpu, u32 index, u64 data);
+	void (*vcpu_after_set_cpuid)(struct kvm_vcpu *vcpu);
 	void (*load_mmu_root)(struct kvm_vcpu *vcpu, phys_addr_t root);
 	void (*flush_guest_tlb)(struct kvm_vcpu *vcpu);
 };
@@ -147,6 +148,9 @@ void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
 
 /* x86/cr.c */
 int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4);
+int kvm_set_cr0(struct kvm_vcpu *vcpu, unsigned long cr0);
+int kvm_set_cr3(struct kvm_vcpu *vcpu, unsigned long cr3);
+int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val);
 int kvm_decode_mov_to_cr(struct kvm_vcpu *vcpu, int *cr, int *gpr);
 int kvm_emulate_cr4_write(struct kvm_vcpu *vcpu, int gpr,
 			  unsigned long next_rip);
@@ -162,6 +166,8 @@ int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *um,
 
 /* x86/mmio.c */
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu);
+/* Emulate the instruction at RIP (a control-register access, INVLPG...). */
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu);
 int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
 
 /* x86/events.c */

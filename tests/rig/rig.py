@@ -11,12 +11,13 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
     /usr/bin/kvm-run             build/kvm-run and its shared libraries
     /rig/payloads/<name>/        build/guest/<image> + expectations from
                                  tests/guest/guests.ini
+    /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
+    /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
+    /rig/disk.img                build/disk.img (scripts/mkimage), and
+    /rig/biostest.img            bios/test/disk.asm's test disk, only for
+                                 scenarios that need them (needs=disk)
     /rig/progs/*                 build/rig-progs/* (static test programs)
     qemu-system-x86_64 + firmware, only for scenarios that need it
-    /rig/bios/bios.bin, /rig/disk/{disk.img,biostest.img}
-                                 our BIOS (build/bios), a scripts/mkimage
-                                 disk and bios/test/disk.asm's test disk,
-                                 only for scenarios that need "disk"
 
 One boot per (kvm, scenario).  The L1 init prints result lines on its second
 serial port, "RIG: <scenario> <check> PASS|FAIL|SKIP <detail>", dumps dmesg
@@ -49,7 +50,11 @@ KERNEL_BAD = re.compile(
     r"BUG:|Oops|WARNING:|general protection|Call Trace|Kernel panic|"
     r"kernel BUG|unable to handle")
 KMSG = re.compile(r"^(<\d+>)?\[\s*\d+\.\d+\]")  # printk.time prefix
-REFERENCE_MODULES = ["irqbypass", "kvm", "ccp", "kvm-amd"]
+# The distro's KVM: the vendor module lib.sh loads follows L1's CPU (kvm-amd
+# under QEMU's SVM, kvm-intel under Bochs-VMX); ccp is kvm-amd's dependency.
+REFERENCE_MODULES = ["irqbypass", "kvm", "ccp", "kvm-amd", "kvm-intel"]
+REFERENCE_NEEDS = {"svm": ["irqbypass", "kvm", "ccp", "kvm-amd"],
+                   "vmx": ["irqbypass", "kvm", "kvm-intel"]}
 BOOT_MARGIN = 90  # seconds on top of the scenario timeouts for boot/teardown
 
 
@@ -281,6 +286,8 @@ class Inputs:
                        if os.path.exists(self.guests_ini) else {})
         bench_ini = os.path.join(ROOT, "tests", "guest", "bench.ini")
         self.bench = read_guests_ini(bench_ini) if os.path.exists(bench_ini) else {}
+        stress_ini = os.path.join(ROOT, "tests", "guest", "stress.ini")
+        self.stress = read_guests_ini(stress_ini) if os.path.exists(stress_ini) else {}
 
     def kvm_missing(self, kvm):
         """None when usable, else (SKIP|FAIL, why)."""
@@ -290,7 +297,8 @@ class Inputs:
             if os.path.exists(os.path.join(ROOT, "kernel", "Makefile")):
                 return ("FAIL", "%s not built (make -C kernel)" % rel(self.ours))
             return ("SKIP", "kernel/Makefile does not exist yet")
-        missing = [m for m in REFERENCE_MODULES if m not in self.refmods]
+        vendor = "vmx" if self.args.bochs else "svm"
+        missing = [m for m in REFERENCE_NEEDS[vendor] if m not in self.refmods]
         if missing:
             return ("FAIL", "distro modules missing for %s: %s" % (self.kver, " ".join(missing)))
         return None
@@ -311,20 +319,26 @@ class Inputs:
                 return ("FAIL", "payload images not built in %s: %s"
                         % (rel(self.guest_dir), " ".join(bad)))
             return None
+        if need == "stress":
+            if not self.stress:
+                return ("SKIP", "tests/guest/stress.ini missing or empty")
+            bad = [g for g, kv in self.stress.items()
+                   if not os.path.exists(os.path.join(self.guest_dir, kv.get("image", "?")))]
+            if bad:
+                return ("FAIL", "stress payload images not built in %s: %s"
+                        % (rel(self.guest_dir), " ".join(bad)))
+            return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
+        if need == "disk":
+            return None if os.path.exists(DISK_IMAGE) else (
+                "FAIL", "%s not built (make image)" % rel(DISK_IMAGE))
+        if need == "bios":
+            return None if os.path.exists(BIOS_IMAGE) else (
+                "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
-        if need == "disk":
-            bios = os.path.join(BUILD, "bios", "bios.bin")
-            if not os.path.exists(bios):
-                if os.path.exists(os.path.join(ROOT, "bios", "Makefile")):
-                    return ("FAIL", "build/bios/bios.bin not built (make bios)")
-                return ("SKIP", "bios/Makefile does not exist yet")
-            if os.geteuid() != 0:
-                return ("SKIP", "scripts/mkimage needs root (one loop mount)")
-            return None
         if need.startswith("progs/"):
             prog = need[len("progs/"):]
             if os.path.exists(os.path.join(self.progs_dir, prog)):
@@ -375,6 +389,10 @@ def build_base_initramfs(inp, path):
             note("warning: compressed module %s is not supported by busybox insmod" % p)
     if os.path.exists(inp.kvm_run):
         c.binary("usr/bin/kvm-run", inp.kvm_run)
+    if os.path.exists(BIOS_IMAGE):  # kvm-run's default BIOS, where it looks when installed
+        c.file("usr/share/kvm-run/bios.bin", BIOS_IMAGE, 0o644)
+    if os.path.exists(SEABIOS_IMAGE):  # for firmware benchmarks; the qemu part brings the rest
+        c.file("rig/seabios.bin", SEABIOS_IMAGE, 0o644)
     for p in sorted(glob.glob(os.path.join(inp.progs_dir, "*"))):
         if os.path.isfile(p) and os.access(p, os.X_OK):
             c.binary("rig/progs/" + os.path.basename(p), p)
@@ -388,17 +406,39 @@ def build_base_initramfs(inp, path):
         c.data(d + "exit", (kv.get("exit", "0").strip() or "0").encode())
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
-    for g, kv in inp.bench.items():  # bench.ini: /rig/bench/<name>/{image,args,exit}
-        img = os.path.join(inp.guest_dir, kv.get("image", ""))
-        if os.path.isfile(img):
-            c.file("rig/bench/%s/image" % g, img, 0o644)
-            c.data("rig/bench/%s/args" % g, kv.get("args", "").encode())
-            c.data("rig/bench/%s/exit" % g, (kv.get("exit", "0").strip() or "0").encode())
+    # bench.ini: /rig/bench/<name>/{image,args,exit}; stress.ini: /rig/stress/...
+    for top, ini in (("bench", inp.bench), ("stress", inp.stress)):
+        for g, kv in ini.items():
+            img = os.path.join(inp.guest_dir, kv.get("image", ""))
+            if os.path.isfile(img):
+                c.file("rig/%s/%s/image" % (top, g), img, 0o644)
+                c.data("rig/%s/%s/args" % (top, g), kv.get("args", "").encode())
+                c.data("rig/%s/%s/exit" % (top, g), (kv.get("exit", "0").strip() or "0").encode())
     c.data("rig/payload.default", inp.default_payload().encode())
     c.close()
 
 
 L2DIR = os.path.join(RIG, "l2")
+BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
+DISK_IMAGE = os.path.join(BUILD, "disk.img")
+SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
+
+
+def build_disk_initramfs(path):
+    """The bootable disk image of scripts/mkimage (make image), at
+    /rig/disk.img, and the BIOS's own test disk (bios/test/disk.asm) at
+    /rig/biostest.img."""
+    c = Cpio(path)
+    c.file("rig/disk.img", DISK_IMAGE, 0o644)
+    test = path + ".biostest"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "bios", "test", "run-qemu.py"),
+                        "--make-disk", test], capture_output=True, text=True)
+    if r.returncode == 0:
+        c.file("rig/biostest.img", test, 0o644)
+        os.unlink(test)
+    else:
+        note("warning: bios/test/run-qemu.py --make-disk failed: " + r.stderr.strip())
+    c.close()
 
 
 def build_l2_initramfs(path, vmlinuz):
@@ -426,33 +466,6 @@ def build_l2_initramfs(path, vmlinuz):
     os.unlink(inner)
 
 
-def build_disk_initramfs(path, run_id):
-    """Our BIOS and two disks: a scripts/mkimage image (extlinux, the distro
-    kernel, an initramfs that writes /disk-test.txt through ata_piix) and
-    the BIOS's own test disk (bios/test/disk.asm)."""
-    img = os.path.join(RIGBUILD, "disk-%s.img" % run_id)
-    test = os.path.join(RIGBUILD, "biostest-%s.img" % run_id)
-    try:
-        r = subprocess.run([os.path.join(ROOT, "scripts", "mkimage"), "-o", img,
-                            "--size", "32M", "--timeout", "10"],
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit("rig: scripts/mkimage failed: " + (r.stderr or r.stdout))
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "bios", "test", "run-qemu.py"),
-                            "--make-disk", test], capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit("rig: bios/test/run-qemu.py --make-disk failed: " + r.stderr)
-        c = Cpio(path)
-        c.file("rig/bios/bios.bin", os.path.join(BUILD, "bios", "bios.bin"), 0o644)
-        c.file("rig/disk/disk.img", img, 0o644)
-        c.file("rig/disk/biostest.img", test, 0o644)
-        c.close()
-    finally:
-        for f in (img, test):
-            if os.path.exists(f):
-                os.unlink(f)
-
-
 def build_qemu_initramfs(path):
     c = Cpio(path)
     qemu = shutil.which("qemu-system-x86_64")
@@ -477,6 +490,8 @@ class Boot:
             sum(scenario_meta(s)["timeout"] for s in scenarios if s != "shell") + BOOT_MARGIN)
         self.inner_timeout = max((scenario_meta(s)["timeout"] for s in scenarios if s != "shell"),
                                  default=600)
+        if args.bochs and not args.boot_timeout:
+            self.timeout = int(self.timeout * args.bochs_slowdown)
 
     def cmdline(self):
         parts = ["console=ttyS0", "loglevel=7" if self.verbose else "quiet", "panic=-1",
@@ -552,6 +567,10 @@ class Boot:
                 log.write(b"\nrig: HOST TIMEOUT after %ds, QEMU killed\n" % self.timeout)
         return time.monotonic() - t0, timed_out
 
+    def poll_end(self, p):
+        """Ends a boot whose L0 outlives L1 (Bochs); QEMU exits by itself."""
+        return False
+
     def started(self):
         try:
             with open(self.results, "rb") as f:
@@ -573,6 +592,8 @@ class Boot:
                     return False
                 except subprocess.TimeoutExpired:
                     pass
+                if self.poll_end(p):
+                    return False
                 now = time.monotonic() - t0
                 if not seen_start:
                     seen_start = self.started()
@@ -600,6 +621,185 @@ class Boot:
             p.kill()
             p.wait()
             raise
+
+
+# --------------------------------------------------------------------------
+# Bochs-VMX as L0 (--bochs): the only way to run the VMX backend here, since
+# the host is AMD and QEMU's TCG has no VMX.  Bochs has no -kernel, so each
+# boot gets an ext2 disk image with the distro kernel, the initramfs and
+# extlinux (SYSLINUX's ext2 loader) in its boot block; the L1 consoles go to
+# files through Bochs' COM1/COM2.  Bochs itself is built by hand from its
+# public source with VMX emulation (README: "VMX under Bochs").
+
+BOCHS_CPU = "corei7_haswell_4770"   # VMX with EPT, VPID, unrestricted guest
+BOCHS_CYL = 16 * 63 * 512           # one cylinder of the flat disk's geometry
+
+
+def extlinux_files():
+    """(extlinux installer, directory holding its ldlinux.c32)."""
+    ext = shutil.which("extlinux")
+    for d in ("/usr/lib/syslinux/modules/bios", "/usr/lib/syslinux", "/usr/share/syslinux"):
+        if os.path.exists(os.path.join(d, "ldlinux.c32")):
+            return ext, d
+    return ext, None
+
+
+def bochs_missing(args):
+    """None when a Bochs-VMX L0 can be used, else why not."""
+    if not os.access(args.bochs, os.X_OK):
+        return "--bochs %s is not an executable" % args.bochs
+    if os.geteuid() != 0:
+        return "building the Bochs boot disk needs root (loop mount for extlinux)"
+    ext, c32 = extlinux_files()
+    if not ext or not c32:
+        return "extlinux and syslinux-common are needed for the Bochs boot disk"
+    if not shutil.which("mke2fs"):
+        return "mke2fs (e2fsprogs) is needed for the Bochs boot disk"
+    return None
+
+
+def bochs_share(bochs):
+    """Where Bochs' BIOS images are: $BXSHARE, else <prefix>/share/bochs."""
+    cands = [os.environ.get("BXSHARE", ""),
+             os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(bochs))),
+                          "share", "bochs")]
+    for d in cands:
+        if d and os.path.exists(os.path.join(d, "BIOS-bochs-latest")):
+            return d
+    raise SystemExit("rig: no BIOS-bochs-latest next to %s (set BXSHARE)" % bochs)
+
+
+def build_bochs_disk(path, vmlinuz, initrd, cmdline):
+    """An unpartitioned ext2 disk whose boot block is extlinux's: BIOS ->
+    extlinux -> vmlinuz + initrd with cmdline.  Needs a loop mount only for
+    `extlinux --install` (it patches the boot block with ldlinux.sys'
+    sectors, which it finds through the mounted file system)."""
+    ext, c32 = extlinux_files()
+    stage = path + ".d"
+    mnt = path + ".mnt"
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    try:
+        shutil.copy(vmlinuz, os.path.join(stage, "vmlinuz"))
+        shutil.copy(initrd, os.path.join(stage, "initrd"))
+        shutil.copy(os.path.join(c32, "ldlinux.c32"), stage)
+        with open(os.path.join(stage, "extlinux.conf"), "w") as f:
+            f.write("DEFAULT rig\nPROMPT 0\nTIMEOUT 0\nLABEL rig\n"
+                    "  KERNEL /vmlinuz\n  INITRD /initrd\n  APPEND %s\n" % cmdline)
+        used = sum(os.path.getsize(os.path.join(stage, n)) for n in os.listdir(stage))
+        size = used + used // 10 + 8 * 2**20
+        size = (size + BOCHS_CYL - 1) // BOCHS_CYL * BOCHS_CYL
+        with open(path, "wb") as f:
+            f.truncate(size)
+        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-L", "rigboot", "-d", stage,
+                        path, "%dk" % (size // 1024)], check=True)
+        os.makedirs(mnt, exist_ok=True)
+        subprocess.run(["mount", "-o", "loop", path, mnt], check=True)
+        try:
+            subprocess.run([ext, "--install", mnt], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        finally:
+            subprocess.run(["umount", mnt], check=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        try:
+            os.rmdir(mnt)
+        except OSError:
+            pass
+    return size // BOCHS_CYL
+
+
+class BochsBoot(Boot):
+    """One boot with Bochs-VMX as L0: same scenarios, same result files."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        base = self.log[:-len(".log")]
+        self.disk = base + ".disk"
+        self.rc = base + ".bochsrc"
+        self.console = base + ".console"
+        self.bochs_log = base + ".bochs"
+
+    def cmdline(self):
+        # panic=0: Bochs cannot be told not to reboot, so a panic must
+        # stop L1 rather than boot the disk again (the host timeout ends it)
+        return super().cmdline().replace("panic=-1", "panic=0")
+
+    def command(self):
+        cyl = build_bochs_disk(self.disk, self.inp.vmlinuz, self.initrd, self.cmdline())
+        share = bochs_share(self.args.bochs)
+        for f in (self.console, self.results):
+            open(f, "wb").close()
+        conf = [
+            "display_library: nogui",
+            "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0" % (
+                BOCHS_CPU, self.args.bochs_cpus, self.args.bochs_ips),
+            "memory: guest=%d, host=%d" % (self.args.bochs_mem, self.args.bochs_mem),
+            "romimage: file=%s/BIOS-bochs-latest" % share,
+            "vgaromimage: file=%s/VGABIOS-lgpl-latest.bin" % share,
+            "pci: enabled=1, chipset=i440fx",
+            "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14",
+            "ata0-master: type=disk, mode=flat, path=%s, cylinders=%d, heads=16, spt=63"
+            % (self.disk, cyl),
+            "boot: disk",
+            "clock: sync=none, time0=local",
+            "com1: enabled=1, mode=file, dev=%s" % self.console,
+            "com2: enabled=1, mode=file, dev=%s" % self.results,
+            "log: %s" % self.bochs_log,
+            "panic: action=fatal",
+            "error: action=report",
+            "info: action=report",
+            "debug: action=ignore",
+            "keyboard: type=mf",
+            "mouse: enabled=0",
+        ]
+        with open(self.rc, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        return [self.args.bochs, "-q", "-f", self.rc]
+
+    def run(self):
+        try:
+            r = super().run()
+        finally:
+            for f in (self.disk,):
+                if not self.args.keep_initramfs:
+                    try:
+                        os.remove(f)
+                    except OSError:
+                        pass
+        # the L1 console (COM1) joins Bochs' own output in the log
+        with open(self.log, "ab") as log:
+            log.write(b"\n# ---- L1 console (Bochs COM1) ----\n")
+            try:
+                with open(self.console, "rb") as f:
+                    shutil.copyfileobj(f, log)
+                os.remove(self.console)
+            except OSError:
+                pass
+        return r
+
+    def watch(self, p, t0):
+        """As Boot.watch, and: Bochs keeps running after a reboot or a
+        halt, so the end marker (plus a grace period for the power-off)
+        ends the boot too."""
+        self._end_seen = None
+        return super().watch(p, t0)
+
+    def poll_end(self, p):
+        try:
+            with open(self.results, "rb") as f:
+                data = f.read()
+        except OSError:
+            return False
+        if b"RIG-END" not in data:
+            return False
+        if self._end_seen is None:
+            self._end_seen = time.monotonic()
+        if time.monotonic() - self._end_seen > 20:
+            p.kill()
+            p.wait()
+            return True
+        return False
 
 
 def wait(p, timeout):
@@ -716,6 +916,16 @@ def main():
     ap.add_argument("--kvm-run", default=os.path.join(BUILD, "kvm-run"))
     ap.add_argument("--guest-dir", default=os.path.join(BUILD, "guest"))
     ap.add_argument("--qemu", default="qemu-system-x86_64", help="the L0 QEMU")
+    ap.add_argument("--bochs", metavar="PATH",
+                    help="L0 is this Bochs built with VMX (--enable-vmx=2) instead of QEMU: "
+                         "the scenarios run on the VMX backend and the distro's kvm_intel")
+    ap.add_argument("--bochs-cpus", type=int, default=1, help="L1 CPUs under Bochs (1)")
+    ap.add_argument("--bochs-mem", type=int, default=1536, help="L1 MiB under Bochs (1536)")
+    ap.add_argument("--bochs-ips", type=int, default=40000000,
+                    help="Bochs' emulated instructions per L1 second (40M); L1 time "
+                         "runs at that rate whatever the host's speed")
+    ap.add_argument("--bochs-slowdown", type=float, default=4.0,
+                    help="host timeouts under Bochs are this many times QEMU's (4)")
     ap.add_argument("--keep-initramfs", action="store_true",
                     help="keep build/rig/initramfs-<run>.cpio after the run")
     ap.add_argument("--summary", help="write 'passed failed skipped' to this file")
@@ -739,6 +949,10 @@ def main():
     os.makedirs(LOGDIR, exist_ok=True)
     if not args.no_lock:
         take_rig_lock()
+    if args.bochs:
+        args.bochs = os.path.abspath(args.bochs)
+        args.start_timeout = int(args.start_timeout * args.bochs_slowdown)
+        args.stall_timeout = int(args.stall_timeout * args.bochs_slowdown)
     inp = Inputs(args)
     # several people run the rig at once in one tree: everything per run
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-%d" % os.getpid()
@@ -760,6 +974,22 @@ def main():
     note("L1 kernel %s; initramfs %s (%.1f MiB, %.1fs)" % (
         inp.kver, rel(base), os.path.getsize(base) / 2**20, time.monotonic() - t0))
     composed, extra_parts = {}, {}  # extra initramfs parts, built once per run
+
+    boot_class = Boot
+    if args.bochs:
+        why = bochs_missing(args)
+        if why:
+            for kvm in kvms:
+                for s in scenarios:
+                    report.add(kvm, s, "FAIL", why)
+            kvms = []
+        boot_class = BochsBoot
+        note("L0 is Bochs-VMX: %s (%s, %d CPU(s), %d MiB)" % (
+            args.bochs, BOCHS_CPU, args.bochs_cpus, args.bochs_mem))
+    else:
+        report.add("vmx", "bochs", "SKIP",
+                   "no --bochs given: the VMX backend and kvm_intel run only under "
+                   "Bochs-VMX (README: VMX under Bochs)")
 
     sigs = {}  # (scenario, check) -> {kvm: sig}
     retries = []  # logs of boots that froze and were retried
@@ -789,7 +1019,7 @@ def main():
                             if n == "qemu":
                                 build_qemu_initramfs(part)
                             elif n == "disk":
-                                build_disk_initramfs(part, run_id)
+                                build_disk_initramfs(part)
                             else:
                                 build_l2_initramfs(part, inp.vmlinuz)
                             temp_files.append(part)
@@ -806,7 +1036,7 @@ def main():
                         key, os.path.getsize(out_path) / 2**20, time.monotonic() - t0))
                 initrd = composed[key]
             tag = "%s-%s-%s" % (run_id, kvm, s)
-            boot = Boot(inp, kvm, [s], initrd, args, tag)
+            boot = boot_class(inp, kvm, [s], initrd, args, tag)
             note("boot %s: kvm=%s scenario=%s (timeout %ds) log %s" % (
                 inp.kver, kvm, s, boot.timeout, rel(boot.log)))
             elapsed, timed_out = boot.run()
@@ -819,7 +1049,7 @@ def main():
                     "did not reach init in %ds" % args.start_timeout if timed_out == "start"
                     else "froze: no heartbeat for %ds" % args.stall_timeout, rel(boot.log)))
                 retries.append(rel(boot.log))
-                boot = Boot(inp, kvm, [s], initrd, args, tag + "-retry", verbose=True)
+                boot = boot_class(inp, kvm, [s], initrd, args, tag + "-retry", verbose=True)
                 elapsed, timed_out = boot.run()
             if s == "shell":
                 continue

@@ -126,6 +126,27 @@ TEST(VmxControls, WestmereLikeRunsWithoutInvpcid) {
   EXPECT_TRUE(cfg.proc2 & PROC2_UNRESTRICTED_GUEST);
 }
 
+// INVPCID is enabled per vCPU only when its CPUID lists it (else it must
+// #UD, as on a CPU without it); RDTSCP and XSAVES never are.
+TEST(VmxControls, SecondaryControlsFollowTheGuestsCpuid) {
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  ASSERT_TRUE(cfg.proc2 & PROC2_INVPCID) << "the CPU offers it";
+  EXPECT_FALSE(vmx_proc2_for_guest(&cfg, false) & PROC2_INVPCID);
+  EXPECT_TRUE(vmx_proc2_for_guest(&cfg, true) & PROC2_INVPCID);
+  EXPECT_EQ(vmx_proc2_for_guest(&cfg, false),
+            PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID);
+  // Even a configuration that had them would not pass them on.
+  cfg.proc2 |= PROC2_RDTSCP | PROC2_XSAVES;
+  EXPECT_FALSE(vmx_proc2_for_guest(&cfg, true) & (PROC2_RDTSCP | PROC2_XSAVES));
+  // A CPU without INVPCID gives no guest INVPCID, whatever its CPUID says.
+  caps = vmx_samples::WestmereLike();
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_FALSE(vmx_proc2_for_guest(&cfg, true) & PROC2_INVPCID);
+}
+
 TEST(VmxControls, NehalemLikeIsRefusedForLackOfUnrestrictedGuest) {
   vmx_caps caps = vmx_samples::NehalemLike();
   vmx_config cfg;
