@@ -139,8 +139,9 @@ int snprintf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pit_init(void);
 void udelay(u32 us);
-/* A deadline in PIT time: poll pit_expired() at least every 50 ms. */
-struct deadline { u32 left_ticks; u16 last; };
+/* A deadline: TSC time, else PIT time (then poll deadline_expired() at
+ * least every 50 ms). */
+struct deadline { u64 tsc_end; u32 left_ticks; u16 last; };
 void deadline_start(struct deadline *d, u32 ms);
 int deadline_expired(struct deadline *d);
 

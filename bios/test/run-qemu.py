@@ -3,7 +3,7 @@
 
     bios/test/run-qemu.py [--bios build/bios/bios.bin] [--build DIR]
 
-1. boots bios/test/disk.asm (a boot sector + stage 2 that exercise int 10h,
+1. boots bios/test/disk.asm on 2 CPUs (a boot sector + stage 2 that exercise int 10h,
    13h 02h/08h/41h/42h/43h/48h, 15h E820h/E801h, 12h, 1Ah and the PCI BIOS,
    see its header) and expects "BIOSTEST PASS" with debug-exit status 0, and
    the sector it wrote through int 13h AH=43h in the image file;
@@ -29,10 +29,10 @@ SECTORS = 4096
 WRITE_LBA = 40
 
 
-def qemu_run(qemu, bios, disk, until, timeout):
+def qemu_run(qemu, bios, disk, until, timeout, smp=1):
     """Run QEMU; return (exit status or None if stopped, serial output).
     Stops QEMU as soon as `until` appears in the output."""
-    cmd = [qemu, "-accel", "tcg", "-bios", bios, "-m", "64", "-display", "none",
+    cmd = [qemu, "-accel", "tcg", "-bios", bios, "-m", "64", "-smp", str(smp), "-display", "none",
            "-monitor", "none", "-serial", "stdio", "-no-reboot",
            "-drive", "file=%s,format=raw,if=ide" % disk,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -110,7 +110,7 @@ def main():
         disk = os.path.join(tmp, "disk.img")
         make_test_disk(disk, boot)
 
-        status, out = qemu_run(args.qemu, bios, disk, None, 60)
+        status, out = qemu_run(args.qemu, bios, disk, None, 60, smp=2)
         with open(disk, "rb") as f:
             f.seek(WRITE_LBA * 512)
             written = f.read(512)
@@ -121,6 +121,8 @@ def main():
             problems.append("no BIOSTEST PASS")
         if "kvm-run BIOS" not in out:
             problems.append("no BIOS banner")
+        if "2 CPUs" not in out or "application processors answered" in out:
+            problems.append("the second CPU was not counted or did not start")
         if written != b"W" * 512:
             problems.append("sector %d in the image is not what int 13h AH=43h wrote" % WRITE_LBA)
         checks = [l for l in out.splitlines() if l.startswith("BIOSTEST ok")]

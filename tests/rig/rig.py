@@ -13,12 +13,11 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
                                  tests/guest/guests.ini
     /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
     /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
+    /rig/disk/disk.img           a scripts/mkimage disk and bios/test/disk.asm's
+    /rig/disk/biostest.img       test disk, made per run, only for scenarios
+                                 that need "disk"
     /rig/progs/*                 build/rig-progs/* (static test programs)
     qemu-system-x86_64 + firmware, only for scenarios that need it
-    /rig/bios/bios.bin, /rig/disk/{disk.img,biostest.img}
-                                 our BIOS (build/bios), a scripts/mkimage
-                                 disk and bios/test/disk.asm's test disk,
-                                 only for scenarios that need "disk"
 
 One boot per (kvm, scenario).  The L1 init prints result lines on its second
 serial port, "RIG: <scenario> <check> PASS|FAIL|SKIP <detail>", dumps dmesg
@@ -337,15 +336,6 @@ class Inputs:
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
-        if need == "disk":
-            bios = os.path.join(BUILD, "bios", "bios.bin")
-            if not os.path.exists(bios):
-                if os.path.exists(os.path.join(ROOT, "bios", "Makefile")):
-                    return ("FAIL", "build/bios/bios.bin not built (make bios)")
-                return ("SKIP", "bios/Makefile does not exist yet")
-            if os.geteuid() != 0:
-                return ("SKIP", "scripts/mkimage needs root (one loop mount)")
-            return None
         if need.startswith("progs/"):
             prog = need[len("progs/"):]
             if os.path.exists(os.path.join(self.progs_dir, prog)):
@@ -435,6 +425,33 @@ BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
 
+def build_disk_initramfs(path, run_id):
+    """Our BIOS and two disks: a scripts/mkimage image (extlinux, the distro
+    kernel, an initramfs that writes /disk-test.txt through ata_piix) and
+    the BIOS's own test disk (bios/test/disk.asm)."""
+    img = os.path.join(RIGBUILD, "disk-%s.img" % run_id)
+    test = os.path.join(RIGBUILD, "biostest-%s.img" % run_id)
+    try:
+        r = subprocess.run([os.path.join(ROOT, "scripts", "mkimage"), "-o", img,
+                            "--size", "32M", "--timeout", "10"],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit("rig: scripts/mkimage failed: " + (r.stderr or r.stdout))
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "bios", "test", "run-qemu.py"),
+                            "--make-disk", test], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit("rig: bios/test/run-qemu.py --make-disk failed: " + r.stderr)
+        c = Cpio(path)
+        c.file("rig/bios/bios.bin", os.path.join(BUILD, "bios", "bios.bin"), 0o644)
+        c.file("rig/disk/disk.img", img, 0o644)
+        c.file("rig/disk/biostest.img", test, 0o644)
+        c.close()
+    finally:
+        for f in (img, test):
+            if os.path.exists(f):
+                os.unlink(f)
+
+
 def build_l2_initramfs(path, vmlinuz):
     """An L2 Linux for QEMU or kvm-run inside L1: the distro kernel that L1
     runs (rig/l2/vmlinuz) and a busybox initramfs (rig/l2/initrd.cpio)
@@ -468,33 +485,6 @@ def build_l2_initramfs(path, vmlinuz):
     c.file("rig/l2/initrd.cpio", inner, 0o644)
     c.close()
     os.unlink(inner)
-
-
-def build_disk_initramfs(path, run_id):
-    """Our BIOS and two disks: a scripts/mkimage image (extlinux, the distro
-    kernel, an initramfs that writes /disk-test.txt through ata_piix) and
-    the BIOS's own test disk (bios/test/disk.asm)."""
-    img = os.path.join(RIGBUILD, "disk-%s.img" % run_id)
-    test = os.path.join(RIGBUILD, "biostest-%s.img" % run_id)
-    try:
-        r = subprocess.run([os.path.join(ROOT, "scripts", "mkimage"), "-o", img,
-                            "--size", "32M", "--timeout", "10"],
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit("rig: scripts/mkimage failed: " + (r.stderr or r.stdout))
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "bios", "test", "run-qemu.py"),
-                            "--make-disk", test], capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit("rig: bios/test/run-qemu.py --make-disk failed: " + r.stderr)
-        c = Cpio(path)
-        c.file("rig/bios/bios.bin", os.path.join(BUILD, "bios", "bios.bin"), 0o644)
-        c.file("rig/disk/disk.img", img, 0o644)
-        c.file("rig/disk/biostest.img", test, 0o644)
-        c.close()
-    finally:
-        for f in (img, test):
-            if os.path.exists(f):
-                os.unlink(f)
 
 
 def build_qemu_initramfs(path):
