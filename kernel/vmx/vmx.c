@@ -333,10 +333,16 @@ static void vmx_hardware_disable(void)
 
 /* ---- vCPU state ------------------------------------------------------- */
 
+/* vmx_seg_index assumes the common numbering; keep them in step. */
+static_assert(VCPU_SREG_ES == 0 && VCPU_SREG_CS == 1 && VCPU_SREG_SS == 2 &&
+	      VCPU_SREG_DS == 3 && VCPU_SREG_FS == 4 && VCPU_SREG_GS == 5 &&
+	      VCPU_SREG_TR == VMX_COMMON_SREG_TR &&
+	      VCPU_SREG_LDTR == VMX_COMMON_SREG_LDTR);
+
 static void vmx_get_segment(struct kvm_vcpu *vcpu, struct kvm_segment *var,
 			    int seg)
 {
-	const struct vmx_segment *s = &to_vmx(vcpu)->g.seg[seg];
+	const struct vmx_segment *s = &to_vmx(vcpu)->g.seg[vmx_seg_index(seg)];
 	struct vmx_seg_attrs a;
 
 	vmx_ar_unpack(s->ar, &a);
@@ -359,7 +365,7 @@ static void vmx_set_segment(struct kvm_vcpu *vcpu,
 			    const struct kvm_segment *var, int seg)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct vmx_segment *s = &vmx->g.seg[seg];
+	struct vmx_segment *s = &vmx->g.seg[vmx_seg_index(seg)];
 	struct vmx_seg_attrs a = {
 		.type = var->type, .s = var->s, .dpl = var->dpl,
 		.present = var->present, .avl = var->avl, .l = var->l,

@@ -216,6 +216,18 @@ u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid)
 
 /* ---- Segments ------------------------------------------------------ */
 
+int vmx_seg_index(int common_seg)
+{
+	switch (common_seg) {
+	case VMX_COMMON_SREG_TR:
+		return VMX_SEG_TR;
+	case VMX_COMMON_SREG_LDTR:
+		return VMX_SEG_LDTR;
+	default:
+		return common_seg;	/* ES..GS: the same order */
+	}
+}
+
 u32 vmx_ar_pack(const struct vmx_seg_attrs *a)
 {
 	if (a->unusable)

@@ -74,6 +74,17 @@ struct vmx_seg_attrs {
 	u8 type, s, dpl, present, avl, l, db, g, unusable;
 };
 
+/*
+ * The common code numbers segment registers ES CS SS DS FS GS TR LDTR
+ * (enum kvm_seg_reg, as upstream); the VMCS's guest-state fields go ES CS
+ * SS DS FS GS LDTR TR (SDM vol. 3C appendix B, encodings 0x800-0x80e).
+ * vmx_seg_index maps the first to the second (struct vmx_guest_state's
+ * seg[] is in VMCS order); vmx.c checks the common values at build time.
+ */
+#define VMX_COMMON_SREG_TR	6
+#define VMX_COMMON_SREG_LDTR	7
+int vmx_seg_index(int common_seg);
+
 u32 vmx_ar_pack(const struct vmx_seg_attrs *a);
 void vmx_ar_unpack(u32 ar, struct vmx_seg_attrs *a);
 
