@@ -16,6 +16,7 @@
 #include <linux/ratelimit.h>
 #include <linux/hrtimer.h>
 #include <linux/wait.h>
+#include <linux/preempt.h>
 #include "kvm-abi.h"
 #include "../emulate/emulate.h"
 
@@ -213,6 +214,11 @@ struct kvm_vcpu {
 	struct hrtimer apic_timer;
 	wait_queue_head_t wq;
 	struct task_struct *task;
+	/*
+	 * Registered on the KVM_RUN thread while it runs, when the backend
+	 * has a vcpu_put op: tells the backend the thread left its CPU.
+	 */
+	struct preempt_notifier preempt_notifier;
 	/* KVM_SET_VAPIC_ADDR: TPR/ISR/IRR mirror for a TPR-patching BIOS. */
 	u64 vapic_addr;
 

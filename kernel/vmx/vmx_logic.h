@@ -67,6 +67,38 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
  */
 u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid);
 
+/*
+ * Where a vCPU's VMCS is active and its launch state (SDM vol. 3C 25.1,
+ * 25.11.3): VMCLEAR makes it inactive and clear, VMPTRLD active and
+ * current on that CPU without touching the launch state, a successful
+ * VMLAUNCH launched.  VMLAUNCH needs a clear VMCS, VMRESUME a launched
+ * one (VM-instruction errors 4 and 5), and a VMCS may be active on one
+ * CPU only: before another CPU loads it, the old one must VMCLEAR it.
+ * kvm.ko VMCLEARs in vcpu_put, on the CPU the thread leaves, so a VMCS
+ * is active on at most the CPU its thread runs on.
+ */
+struct vmx_vmcs_state {
+	int active_cpu;		/* -1: clear, in memory only */
+	bool launched;
+};
+
+void vmx_vmcs_state_init(struct vmx_vmcs_state *s);
+/*
+ * Before an entry on @cpu, whose current VMCS is ours or not:
+ * *vmptrld says whether to load it, the return value whether to
+ * VMRESUME (else VMLAUNCH).  Records it as active on @cpu.
+ */
+bool vmx_vmcs_before_entry(struct vmx_vmcs_state *s, int cpu,
+			   bool current_here, bool *vmptrld);
+/*
+ * After VMLAUNCH/VMRESUME: @entered is false when the instruction failed
+ * or the entry failed (exit reason bit 31).  Returns whether to VMCLEAR
+ * now: after a failure the launch state is not relied on.
+ */
+bool vmx_vmcs_after_entry(struct vmx_vmcs_state *s, bool entered);
+/* The thread leaves @cpu: whether to VMCLEAR there (then clear). */
+bool vmx_vmcs_put(struct vmx_vmcs_state *s, int cpu);
+
 /* ---- Segments ------------------------------------------------------ */
 
 /* A segment as kvm_segment describes it (see kvm-abi.h). */
