@@ -1,13 +1,15 @@
 # Front door of the project.
 #
 #   make            build kernel/kvm.ko, kvm-run + unit tests (CMake, build/),
-#                   the guest payloads (build/guest) and the rig's test
-#                   programs (build/rig-progs)
+#                   our BIOS (build/bios/bios.bin), the guest payloads
+#                   (build/guest) and the rig's test programs (build/rig-progs)
 #   make test       deps + build + unit tests + rig tests; one summary line
 #   make demo       deps + build + boot a greeting guest on our kvm.ko
 #   make deps       install the Debian packages we need (scripts/deps.sh)
 #   make bench      exit-cost benchmarks in the rig, ratios ours/reference
 #                   (scripts/bench.sh; not part of make test)
+#   make image      a bootable disk image, build/disk.img (scripts/mkimage;
+#                   needs root for one loop mount)
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
 #   make clean
 #
@@ -26,9 +28,9 @@ KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 RIG_PROG_SRCS := $(wildcard tests/rig/progs/*.c)
 RIG_PROGS := $(patsubst tests/rig/progs/%.c,$(BUILD)/rig-progs/%,$(RIG_PROG_SRCS))
 
-.PHONY: all module userspace guests rig-progs deps test unit rig bench demo clean help
+.PHONY: all module userspace bios guests rig-progs deps test unit rig bench demo image clean help
 
-all: module userspace guests rig-progs
+all: module bios userspace guests rig-progs
 
 # Skipped only while kernel/Makefile does not exist; after that a failed
 # build is a failed build.
@@ -48,6 +50,9 @@ userspace:
 	else \
 		echo "  SKIP    kvm-run/unit-tests: CMakeLists.txt does not exist yet"; \
 	fi
+
+bios:
+	@$(MAKE) --no-print-directory -C bios O=$(BUILD)/bios
 
 guests:
 	@if [ -f tests/guest/Makefile ]; then \
@@ -78,6 +83,10 @@ unit:
 
 rig:
 	@tests/rig/rig.py $(RIG_ARGS)
+
+image:
+	@scripts/deps.sh
+	@scripts/mkimage -o $(BUILD)/disk.img $(IMAGE_ARGS)
 
 bench:
 	@scripts/deps.sh

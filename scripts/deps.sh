@@ -19,7 +19,7 @@ packages=(
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static seabios cpio
 	# disk images for later scenarios
-	extlinux syslinux-common
+	extlinux syslinux-common e2fsprogs
 )
 
 check_only=0

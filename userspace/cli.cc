@@ -61,16 +61,17 @@ vmm::Result<unsigned, CliError> parse_cpus(std::string_view text) {
   return value;
 }
 
-vmm::Result<std::monostate, CliError> parse_serial(std::string_view text, Options& options) {
+vmm::Result<std::monostate, CliError> parse_serial(std::string_view option, std::string_view text,
+                                                   SerialMode& mode, std::string& path) {
   if (text == "stdio") {
-    options.serial = SerialMode::kStdio;
+    mode = SerialMode::kStdio;
   } else if (text == "none" || text == "null") {
-    options.serial = SerialMode::kNone;
+    mode = SerialMode::kNone;
   } else if (text.substr(0, 5) == "file:" && text.size() > 5) {
-    options.serial = SerialMode::kFile;
-    options.serial_path = std::string(text.substr(5));
+    mode = SerialMode::kFile;
+    path = std::string(text.substr(5));
   } else {
-    return CliError{"-serial: '" + std::string(text) +
+    return CliError{std::string(option) + ": '" + std::string(text) +
                     "' is not supported; use stdio, none or file:PATH"};
   }
   return vmm::kOk;
@@ -137,14 +138,17 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
         return cpus.error();
       }
       options.cpus = cpus.value();
-    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios") {
+    } else if (arg == "-kernel" || arg == "-initrd" || arg == "-bios" || arg == "-hda" ||
+               arg == "-hdb") {
       auto value = file_value(arg);
       if (!value) {
         return value.error();
       }
-      (arg == "-kernel" ? options.kernel_path
-                        : arg == "-initrd" ? options.initrd_path : options.bios_path) =
-          value.value();
+      (arg == "-kernel"   ? options.kernel_path
+       : arg == "-initrd" ? options.initrd_path
+       : arg == "-bios"   ? options.bios_path
+       : arg == "-hda"    ? options.hda_path
+                          : options.hdb_path) = value.value();
     } else if (arg == "-append") {
       auto value = next_value(arg);
       if (!value) {
@@ -157,7 +161,41 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       if (!value) {
         return value.error();
       }
-      if (auto s = parse_serial(value.value(), options); !s) {
+      if (auto s = parse_serial("-serial", value.value(), options.serial, options.serial_path);
+          !s) {
+        return s.error();
+      }
+    } else if (arg == "-boot") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      std::string_view text = value.value();
+      constexpr std::string_view kKey = "reboot-timeout=";
+      std::int32_t ms = 0;
+      const char* first = text.data() + kKey.size();
+      const auto [end, ec] =
+          text.substr(0, kKey.size()) == kKey
+              ? std::from_chars(first, text.data() + text.size(), ms)
+              : std::from_chars_result{first, std::errc::invalid_argument};
+      if (text.substr(0, kKey.size()) != kKey) {
+        return CliError{"-boot " + std::string(text) +
+                        ": only reboot-timeout=MS is supported (no boot order or menu)"};
+      }
+      if (ec != std::errc() || end != text.data() + text.size() || ms < -1 || ms > 65535) {
+        return CliError{"-boot " + std::string(text) +
+                        ": the reboot timeout is -1 (never) or 0..65535 ms"};
+      }
+      options.reboot_timeout_given = true;
+      options.reboot_timeout_ms = ms;
+    } else if (arg == "-debugcon") {
+      auto value = next_value(arg);
+      if (!value) {
+        return value.error();
+      }
+      if (auto s = parse_serial("-debugcon", value.value(), options.debugcon,
+                                options.debugcon_path);
+          !s) {
         return s.error();
       }
     } else if (arg == "-display") {
@@ -188,8 +226,6 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
       options.nographic = true;
     } else if (arg == "-no-reboot") {
       options.no_reboot = true;
-    } else if (arg == "-hda") {
-      return CliError{"-hda: kvm-run has no disk controller yet"};
     } else if (!arg.empty() && arg[0] == '-') {
       return CliError{"unknown option '" + std::string(args[i]) + "'"};
     } else {
@@ -200,22 +236,17 @@ vmm::Result<Options, CliError> parse_command_line(std::span<const char* const> a
     return CliError{"-nographic and -display cannot be combined (-nographic already means no "
                     "display)"};
   }
-  if (options.kernel_path.empty()) {
-    if (!options.bios_path.empty()) {
-      return CliError{"booting through -bios is not implemented yet; use -kernel IMAGE"};
-    }
-    if (!options.initrd_path.empty() || options.cmdline_given) {
-      return CliError{"-initrd and -append need -kernel IMAGE"};
-    }
-    return CliError{"no guest image given; use -kernel IMAGE"};
+  if (options.kernel_path.empty() && (!options.initrd_path.empty() || options.cmdline_given)) {
+    return CliError{"-initrd and -append need -kernel IMAGE"};
   }
   return options;
 }
 
 std::string usage() {
-  return "usage: kvm-run [options] -kernel IMAGE\n"
+  return "usage: kvm-run [options] [-kernel IMAGE]\n"
          "  -kernel IMAGE      a Linux bzImage (booted directly, 64-bit entry), a multiboot\n"
-         "                     image (a.out kludge), or a flat image run in real mode at 0000:7C00\n"
+         "                     image (a.out kludge), or a flat image run in real mode at 0000:7C00;\n"
+         "                     without it the machine boots through its BIOS\n"
          "  -initrd FILE       initial ramdisk (Linux only)\n"
          "  -append CMDLINE    kernel command line (Linux only), e.g. \"console=ttyS0\"\n"
          "  -m SIZE            guest RAM in MiB (default 128, " +
@@ -228,7 +259,14 @@ std::string usage() {
          "  -nographic         no display (there is none anyway); serial on stdio\n"
          "  -display none      the same, in the other spelling\n"
          "  -no-reboot         exit (status 0) when the guest resets instead of rebooting it\n"
-         "  -bios FILE         accepted and remembered; booting through a BIOS comes later\n"
+         "  -bios FILE         the BIOS image to boot without -kernel (default: kvm-run's own),\n"
+         "                     e.g. /usr/share/seabios/bios.bin\n"
+         "  -debugcon DEV      the firmware debug port 0x402 (SeaBIOS's log): stdio, none\n"
+         "                     (default), or file:PATH\n"
+         "  -boot reboot-timeout=MS  with no bootable disk, the BIOS resets after MS ms\n"
+         "                     (-1: never; default: the BIOS's own, 60 s for SeaBIOS)\n"
+         "  -hda FILE          raw disk image as the primary IDE master (PIIX3 IDE, ata_piix)\n"
+         "  -hdb FILE          raw disk image as the primary IDE slave\n"
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"

@@ -1,8 +1,11 @@
 // kvm-run's command line, in QEMU's spelling so habits carry over:
 //
-//   kvm-run [-m SIZE] [-smp N] -kernel IMAGE [-initrd FILE] [-append CMDLINE] [-nographic]
+//   kvm-run [-m SIZE] [-smp N] [-kernel IMAGE [-initrd FILE] [-append CMDLINE]] [-nographic]
 //           [-serial stdio|none|file:PATH] [-display none] [-no-reboot] [-bios FILE]
-//           [-name NAME] | --help | --version
+//           [-debugcon stdio|none|file:PATH] [-boot reboot-timeout=MS] [-name NAME]
+//           [-hda FILE] [-hdb FILE] | --help | --version
+//
+// Without -kernel the machine boots through a BIOS: -bios FILE, or kvm-run's own BIOS image.
 //
 // Every option may also be spelled with two dashes.  Each may be given once; anything unknown,
 // repeated or contradictory is refused with a one-line reason.
@@ -48,7 +51,15 @@ struct Options {
   bool nographic = false;     // accepted; there is no display anyway
   bool display_none = false;  // -display none
   bool no_reboot = false;     // a guest reset ends kvm-run (status 0) instead of rebooting
-  std::string bios_path;      // -bios: remembered for the BIOS boot path (not used by -kernel)
+  std::string bios_path;      // -bios: the BIOS for a boot without -kernel (unused with -kernel)
+  SerialMode debugcon = SerialMode::kNone;  // -debugcon: the firmware debug port 0x402
+  std::string debugcon_path;                // kFile
+  // -boot reboot-timeout=MS: how long the firmware waits after no disk booted before it resets
+  // the machine (-1: never); absent: the firmware's default (SeaBIOS: 60 s).
+  bool reboot_timeout_given = false;
+  std::int32_t reboot_timeout_ms = -1;
+  std::string hda_path;       // -hda: raw image, primary IDE master
+  std::string hdb_path;       // -hdb: raw image, primary IDE slave
   std::string name;           // -name: shown in kvm-run's messages and as the main thread's name
   bool help = false;          // -h/--help: print usage and exit 0
   bool version = false;       // --version: print the version and exit 0

@@ -14,7 +14,9 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "backends/console.h"
 #include "cli.h"
@@ -78,6 +80,31 @@ void ensure_standard_fds() {
   }
 }
 
+// Where kvm-run looks for its own BIOS (bios/, built by make): next to the binary (the build
+// tree: build/kvm-run and build/bios/bios.bin), then an installed copy.
+std::vector<std::string> default_bios_candidates() {
+  std::vector<std::string> paths;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<std::size_t>(n));
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    paths.push_back(dir + "bios/bios.bin");
+    paths.push_back(dir + "../share/kvm-run/bios.bin");
+  }
+  paths.push_back("/usr/share/kvm-run/bios.bin");
+  return paths;
+}
+
+std::string default_bios_path() {
+  for (const auto& path : default_bios_candidates()) {
+    if (::access(path.c_str(), R_OK) == 0) {
+      return path;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,9 +126,20 @@ int main(int argc, char** argv) {
   if (!options->name.empty()) {
     pthread_setname_np(pthread_self(), options->name.substr(0, 15).c_str());
   }
-  if (!options->bios_path.empty()) {
-    std::fprintf(stderr, "%s: note: -bios %s is remembered but not used: -kernel boots without "
-                 "firmware\n", who.c_str(), options->bios_path.c_str());
+  std::string bios_path = options->bios_path;
+  if (!options->kernel_path.empty() && !bios_path.empty()) {
+    std::fprintf(stderr, "%s: note: -bios %s is not used: -kernel boots without firmware\n",
+                 who.c_str(), bios_path.c_str());
+  }
+  if (options->kernel_path.empty() && bios_path.empty()) {
+    bios_path = default_bios_path();
+    if (bios_path.empty()) {
+      std::fprintf(stderr,
+                   "%s: no -kernel, and kvm-run's BIOS is not built (%s); give -bios FILE, "
+                   "e.g. -bios /usr/share/seabios/bios.bin\n",
+                   who.c_str(), default_bios_candidates().front().c_str());
+      return cli::kStatusUsage;
+    }
   }
 
   // SIGINT/SIGTERM/SIGHUP are taken by one thread with sigwait(); every other thread (the vCPU
@@ -127,9 +165,15 @@ int main(int argc, char** argv) {
   config.ram_bytes = options->ram_mib << 20;
   config.cpus = options->cpus;
   config.kernel_path = options->kernel_path;
+  config.bios_path = bios_path;
+  if (options->reboot_timeout_given) {
+    config.reboot_timeout_ms = options->reboot_timeout_ms;
+  }
   config.initrd_path = options->initrd_path;
   config.cmdline = options->cmdline;
   config.cmdline_given = options->cmdline_given;
+  config.hda_path = options->hda_path;
+  config.hdb_path = options->hdb_path;
   config.message_prefix = who;
 
   int serial_fd = -1;
@@ -151,6 +195,26 @@ int main(int argc, char** argv) {
   }
   if (serial_fd >= 0) {
     config.serial_output = [serial_fd](std::uint8_t byte) { write_all(serial_fd, byte); };
+  }
+  int debugcon_fd = -1;
+  switch (options->debugcon) {
+    case cli::SerialMode::kStdio:
+      debugcon_fd = STDOUT_FILENO;
+      break;
+    case cli::SerialMode::kFile:
+      debugcon_fd = ::open(options->debugcon_path.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (debugcon_fd < 0) {
+        std::fprintf(stderr, "%s: -debugcon file:%s: %s\n", who.c_str(),
+                     options->debugcon_path.c_str(), std::strerror(errno));
+        return 3;
+      }
+      break;
+    case cli::SerialMode::kNone:
+      break;
+  }
+  if (debugcon_fd >= 0) {
+    config.debugcon_output = [debugcon_fd](std::uint8_t byte) { write_all(debugcon_fd, byte); };
   }
 
   // The console: only -serial stdio reads input; the terminal is raw while the guest runs.
@@ -206,6 +270,9 @@ int main(int argc, char** argv) {
   terminal.reset();
   if (serial_fd > STDERR_FILENO) {
     ::close(serial_fd);
+  }
+  if (debugcon_fd > STDERR_FILENO) {
+    ::close(debugcon_fd);
   }
   return status;
 }

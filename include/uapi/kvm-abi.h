@@ -35,6 +35,7 @@
 #define KVM_CAP_SYNC_MMU			16
 #define KVM_CAP_DESTROY_MEMORY_REGION_WORKS	21
 #define KVM_CAP_USER_NMI			22
+#define KVM_CAP_REINJECT_CONTROL		24
 #define KVM_CAP_IRQ_ROUTING			25
 #define KVM_CAP_IRQ_INJECT_STATUS		26
 #define KVM_CAP_JOIN_MEMORY_REGIONS_WORKS	30
@@ -486,6 +487,12 @@ struct kvm_pit_config {
 
 #define KVM_PIT_SPEAKER_DUMMY	1
 
+/* KVM_REINJECT_CONTROL: 1 = re-deliver missed PIT ticks (the default). */
+struct kvm_reinject_control {
+	__u8 pit_reinject;
+	__u8 reserved[31];
+};
+
 struct kvm_pit_channel_state {
 	__u32 count;	/* can be 65536 */
 	__u16 latched_count;
@@ -580,6 +587,8 @@ struct kvm_msi {
 #define KVM_SET_IRQCHIP			_IOR(KVMIO, 0x63, struct kvm_irqchip)
 #define KVM_IRQ_LINE_STATUS		_IOWR(KVMIO, 0x67, struct kvm_irq_level)
 #define KVM_SET_GSI_ROUTING		_IOW(KVMIO, 0x6a, struct kvm_irq_routing)
+/* Upstream's number has no size field; the argument is a kvm_reinject_control. */
+#define KVM_REINJECT_CONTROL		_IO(KVMIO, 0x71)
 #define KVM_CREATE_PIT2			_IOW(KVMIO, 0x77, struct kvm_pit_config)
 #define KVM_SET_BOOT_CPU_ID		_IO(KVMIO, 0x78)
 #define KVM_GET_PIT2			_IOR(KVMIO, 0x9f, struct kvm_pit_state2)

@@ -42,6 +42,7 @@ long kvm_check_extension(long cap)
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
 		return kvm_irqchip_enabled;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:

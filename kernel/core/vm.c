@@ -214,7 +214,7 @@ static int kvm_set_memory_region(struct kvm *kvm,
 	}
 
 zap_and_free:
-	kvm_tdp_zap_all(kvm);
+	kvm_mmu_zap_all(kvm);
 	kvm_free_memslot(old);
 	r = 0;
 out:
@@ -254,7 +254,7 @@ static int kvm_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 		}
 	}
 	if (any)
-		kvm_tdp_zap_all(kvm);
+		kvm_mmu_zap_all(kvm);
 	r = 0;
 out:
 	mutex_unlock(&kvm->slots_lock);
@@ -349,6 +349,7 @@ static long kvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_GSI_ROUTING:
 	case KVM_SIGNAL_MSI:
 	case KVM_CREATE_PIT2:
+	case KVM_REINJECT_CONTROL:
 	case KVM_GET_PIT2:
 	case KVM_SET_PIT2:
 		return kvm_vm_ioctl_irqchip(kvm, ioctl, argp);

@@ -53,6 +53,10 @@ static const struct opcode_desc onebyte_table[256] = {
 
 /* 0F xx */
 static const struct opcode_desc twobyte_table[256] = {
+	[0x01] = { K_SYS01, F_MODRM | F_GROUP, O_RM, O_NONE },
+	[0x06] = { K_CLTS, 0, O_NONE, O_NONE },
+	[0x20] = { K_MOVCR, F_MODRM, O_NONE, O_NONE },
+	[0x22] = { K_MOVCR, F_MODRM, O_NONE, O_NONE },
 	[0xa3] = { K_BT, F_MODRM, O_RM, O_REG },
 	[0xab] = { K_BT, F_MODRM, O_RM, O_REG },
 	[0xb0] = { K_CMPXCHG, F_MODRM | F_BYTE, O_RM, O_REG },
@@ -309,6 +313,8 @@ static bool group_member_ok(const struct emul *e)
 		return sel <= 1;
 	case K_BT:		/* 0F BA /4../7 */
 		return sel >= 4;
+	case K_SYS01:		/* SMSW, LMSW; INVLPG has a memory operand */
+		return sel == 4 || sel == 6 || (sel == 7 && e->mod != 3);
 	default:		/* 80/81/83: all eight ALU ops */
 		return true;
 	}
@@ -402,6 +408,9 @@ opcode:
 		e->mod = b >> 6;
 		e->reg = ((b >> 3) & 7) | ((e->rex & 4) << 1);
 		e->rm = (b & 7) | ((e->rex & 1) << 3);
+		/* MOV CR: always the register form, mod is ignored (SDM). */
+		if (e->d->kind == K_MOVCR)
+			e->mod = 3;
 		if ((e->d->flags & F_GROUP) && !group_member_ok(e))
 			return X86EMUL_UNHANDLEABLE;
 		if (e->mod != 3) {
@@ -420,6 +429,9 @@ opcode:
 		src_bytes = 2;
 	else if (e->d->kind == K_MOVSX && !e->twobyte && src_bytes == 8)
 		src_bytes = 4;		/* movsxd r64, r/m32 */
+	/* SMSW/LMSW move 16 bits, except SMSW to a register. */
+	if (e->d->kind == K_SYS01 && (e->mod != 3 || ((e->modrm >> 3) & 7) != 4))
+		dst_bytes = src_bytes = 2;
 
 	src = e->d->src;
 	/* F6/F7: only test (/0) has an immediate. */

@@ -77,6 +77,16 @@ struct x86_emulate_ops {
 	/* Data write of 1, 2, 4 or 8 bytes (may be MMIO). */
 	int (*write)(struct x86_emulate_ctxt *ctxt, u64 linear,
 		     const void *val, unsigned int bytes);
+	/*
+	 * System instructions (optional: NULL makes them unhandleable).
+	 * get_cr/set_cr read and write CR0, CR2, CR3, CR4, CR8 as the guest
+	 * sees them; set_cr does the architectural checks and fills
+	 * ctxt->exception (#GP) when the value is refused.  invlpg drops
+	 * the translations of one linear address.
+	 */
+	int (*get_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 *val);
+	int (*set_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 val);
+	int (*invlpg)(struct x86_emulate_ctxt *ctxt, u64 linear);
 };
 
 struct x86_emulate_ctxt {

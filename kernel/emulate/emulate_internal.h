@@ -43,6 +43,9 @@ enum emul_kind {
 	K_CMPXCHG,
 	K_MOVS,
 	K_STOS,
+	K_MOVCR,	/* 0F 20 / 0F 22: MOV from / to a control register */
+	K_CLTS,		/* 0F 06 */
+	K_SYS01,	/* 0F 01 /4 SMSW, /6 LMSW, /7 INVLPG */
 };
 
 /* Where an operand comes from (table encoding). */

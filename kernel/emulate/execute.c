@@ -379,6 +379,72 @@ static int exec_string(struct emul *e, bool *rip_stays)
 	return X86EMUL_CONTINUE;
 }
 
+/*
+ * MOV CR, CLTS, LMSW, SMSW, INVLPG: the instructions a hypervisor sees
+ * when it intercepts control-register accesses and TLB invalidation
+ * (shadow paging), without decode assists.  SDM vol. 2 for each.
+ */
+static int exec_system(struct emul *e)
+{
+	const struct x86_emulate_ops *ops = e->ctxt->ops;
+	unsigned int sel = group_sel(e);
+	u64 val, cr0;
+	int rc, cr;
+
+	if (!ops->get_cr || !ops->set_cr || !ops->invlpg)
+		return X86EMUL_UNHANDLEABLE;
+	/* SMSW is the only one allowed above CPL 0 (no UMIP offered). */
+	if (!(e->d->kind == K_SYS01 && sel == 4) && e->ctxt->cpl)
+		return emul_fault(e, EMUL_GP_VECTOR, true, 0);
+
+	switch (e->d->kind) {
+	case K_MOVCR:
+		cr = e->reg;
+		if (cr != 0 && cr != 2 && cr != 3 && cr != 4 &&
+		    !(cr == 8 && emul_64bit(e)))
+			return emul_fault(e, EMUL_UD_VECTOR, false, 0);
+		if (e->opcode == 0x20) {
+			rc = ops->get_cr(e->ctxt, cr, &val);
+			if (rc != X86EMUL_CONTINUE)
+				return rc;
+			emul_reg_write(e, e->rm, emul_64bit(e) ? 8 : 4, false, val);
+			return X86EMUL_CONTINUE;
+		}
+		val = emul_reg_read(e, e->rm, emul_64bit(e) ? 8 : 4, false);
+		return ops->set_cr(e->ctxt, cr, val);
+	case K_CLTS:
+		rc = ops->get_cr(e->ctxt, 0, &cr0);
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		return ops->set_cr(e->ctxt, 0, cr0 & ~8ull);
+	case K_SYS01:
+		if (sel == 7) {
+			u64 lin = e->dst.ea;
+
+			if (emul_64bit(e)) {
+				if (e->dst.seg == X86EMUL_SEG_FS ||
+				    e->dst.seg == X86EMUL_SEG_GS)
+					lin += e->ctxt->seg[e->dst.seg].base;
+			} else {
+				lin = (u32)(lin + e->ctxt->seg[e->dst.seg].base);
+			}
+			return ops->invlpg(e->ctxt, lin);
+		}
+		rc = ops->get_cr(e->ctxt, 0, &cr0);
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		if (sel == 4)		/* SMSW */
+			return opnd_write(e, &e->dst, cr0);
+		rc = opnd_read(e, &e->dst, &val);	/* LMSW: PE sticks */
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		return ops->set_cr(e->ctxt, 0,
+				   (cr0 & ~0xeull) | (val & 0xf));
+	default:
+		return X86EMUL_UNHANDLEABLE;
+	}
+}
+
 int emul_execute(struct emul *e, bool *rip_stays)
 {
 	unsigned int bytes = e->dst.bytes, sel = group_sel(e);
@@ -466,6 +532,11 @@ int emul_execute(struct emul *e, bool *rip_stays)
 	case K_MOVS:
 	case K_STOS:
 		return exec_string(e, rip_stays);
+
+	case K_MOVCR:
+	case K_CLTS:
+	case K_SYS01:
+		return exec_system(e);
 
 	default:
 		return X86EMUL_UNHANDLEABLE;

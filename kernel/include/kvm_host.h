@@ -47,6 +47,7 @@ enum kvm_dtable_reg { VCPU_DTABLE_GDT, VCPU_DTABLE_IDT };
 /* Bits of vcpu->requests: work to do before the next guest entry. */
 #define KVM_REQ_TLB_FLUSH	0
 #define KVM_REQ_EVENT		1	/* re-evaluate interrupt injection */
+#define KVM_REQ_MMU_RELOAD	2	/* shadow paging: rebuild the root */
 
 /* vcpu->mode, read by whoever kicks the vCPU. */
 enum vcpu_mode { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
@@ -117,6 +118,20 @@ struct kvm_tdp {
 	u64 *root;		/* top-level table, never freed while the VM lives */
 	unsigned long nr_tables; /* page-table pages allocated, root included */
 	unsigned long nr_mapped; /* pinned guest pages */
+};
+
+/*
+ * Shadow paging (kernel/mmu/shadow.c): the page table the CPU really
+ * walks while this vCPU runs, mapping guest-virtual addresses straight to
+ * host pages.  Always in the 64-bit entry format: 3 levels (PAE, for
+ * guests with paging off, 32-bit or PAE paging), 4 or 5 (long mode).
+ * root and its tables: guarded by the VM's mmu_lock (another thread may
+ * zap them); root_level only changes in the vCPU thread.
+ */
+struct kvm_shadow_mmu {
+	u64 *root;
+	int root_level;
+	unsigned long nr_tables;	/* table pages, root included */
 };
 
 struct kvm_vcpu {
@@ -258,10 +273,13 @@ struct kvm_vcpu {
 	int mode;
 	int cpu;		/* physical CPU of the last entry, -1 if none */
 
+	struct kvm_shadow_mmu shadow;
+
 	struct {
 		u64 exits;
 		u64 io_exits;
 		u64 npf_exits;
+		u64 shadow_faults;
 	} stat;
 };
 
@@ -291,7 +309,7 @@ struct kvm {
 	/* Upstream's KVM_RUN fails with ENOSPC until a first slot exists. */
 	bool had_memslot;
 
-	/* Guards the nested page table (tdp). */
+	/* Guards the nested page table (tdp) and every vCPU's shadow tables. */
 	spinlock_t mmu_lock;
 	struct kvm_tdp tdp;
 
@@ -351,5 +369,18 @@ void kvm_tdp_destroy(struct kvm *kvm);
 void kvm_tdp_zap_all(struct kvm *kvm);
 int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 		       bool fetch);
+
+/*
+ * Shadow paging instead of nested paging: chosen by the backend at load
+ * (module parameter, or a CPU without NPT/EPT), before any VM exists.
+ */
+extern bool kvm_shadow_paging;
+int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code);
+int kvm_mmu_reload(struct kvm_vcpu *vcpu);
+void kvm_mmu_reset_context(struct kvm_vcpu *vcpu);
+void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva);
+void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu);
+/* Drop every guest mapping (memory slots changed, dirty log read). */
+void kvm_mmu_zap_all(struct kvm *kvm);
 
 #endif /* KVM_HOST_H */

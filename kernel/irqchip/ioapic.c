@@ -8,17 +8,20 @@
  * with vector, delivery mode, destination mode and 8-bit destination,
  * trigger mode, polarity, mask, read-only delivery status (always 0: our
  * delivery is instantaneous) and remote IRR.  Edge pins deliver once per
- * request; a masked edge pin drops the request (datasheet: "not delivered
- * or held pending").  Level pins deliver while asserted, set remote IRR,
+ * rising edge of their input; an edge while the pin is masked is lost
+ * (datasheet: "not delivered or held pending"), and unmasking does not
+ * deliver it.  Level pins deliver while asserted, set remote IRR,
  * and deliver again after the EOI if still asserted; unmasking an
  * asserted level pin with remote IRR clear delivers it.  Switching a pin
  * to edge clears its remote IRR.
  *
  * Inputs are logical: KVM_IRQ_LINE's level 1 means "asserted" whatever
  * the polarity bit says, as upstream KVM and QEMU use it.  The polarity
- * bit is stored and read back but does not invert the input.  An edge
- * pin latches a request on every level-1 call (like upstream: a source
- * may pulse 1 without 0), coalescing while one is still undelivered.
+ * bit is stored and read back but does not invert the input.  IRR
+ * follows the input for both trigger modes (as upstream's does): an edge
+ * is a 0 -> 1 change of the input, so a second level-1 call without a 0
+ * in between is no edge and delivers nothing (upstream reports it as
+ * coalesced).
  *
  * Missing: the version 0x20 EOI register, the 8-bit-only IOREGSEL width
  * checks, interrupt storm detection for level lines that never go down.
@@ -26,6 +29,7 @@
  * Locking: see ioapic.h.
  */
 #include "ioapic.h"
+#include "lapic.h"
 
 static bool rte_level(u64 e)
 {
@@ -43,6 +47,31 @@ static void rte_to_msg(u64 e, struct irq_msg *m)
 	m->dest = (u32)(e >> IOAPIC_RTE_DEST_SHIFT);
 }
 
+void ioapic_pin_msg(const struct ioapic *io, unsigned int pin, struct irq_msg *msg)
+{
+	rte_to_msg(pin < IOAPIC_NR_PINS ? io->redir[pin] : IOAPIC_RTE_MASKED, msg);
+}
+
+void ioapic_scan_eoi_notify(const struct ioapic *io, u32 pins, struct lapic *const *apics,
+			    unsigned int n)
+{
+	unsigned int pin, a;
+	struct irq_msg msg;
+
+	for (a = 0; a < n; a++)
+		memset(apics[a]->eoi_notify, 0, sizeof(apics[a]->eoi_notify));
+	for (pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		if (!(pins & (1u << pin)))
+			continue;
+		ioapic_pin_msg(io, pin, &msg);
+		if (msg.delivery_mode != LAPIC_DM_FIXED && msg.delivery_mode != LAPIC_DM_LOWEST)
+			continue;
+		for (a = 0; a < n; a++)
+			if (lapic_match_dest(apics[a], NULL, &msg))
+				lapic_set_eoi_notify(apics[a], msg.vector, true);
+	}
+}
+
 /* Deliver pin's pending request if the entry allows it now. */
 static int ioapic_service(struct ioapic *io, unsigned int pin)
 {
@@ -57,8 +86,6 @@ static int ioapic_service(struct ioapic *io, unsigned int pin)
 	rte_to_msg(*e, &msg);
 	if (rte_level(*e))
 		*e |= IOAPIC_RTE_REMOTE_IRR;
-	else
-		io->irr &= ~(1u << pin);
 	ret = io->ops && io->ops->deliver ? io->ops->deliver(io->opaque, &msg) : 0;
 	return ret > 0 ? 1 : 0;
 }
@@ -95,8 +122,7 @@ int ioapic_set_irq(struct ioapic *io, unsigned int pin, int level)
 	e = io->redir[pin];
 	if (!level) {
 		io->line &= ~bit;
-		if (rte_level(e))
-			io->irr &= ~bit;
+		io->irr &= ~bit;
 		return 0;
 	}
 	io->line |= bit;
@@ -108,11 +134,11 @@ int ioapic_set_irq(struct ioapic *io, unsigned int pin, int level)
 			return 0;
 		return ioapic_service(io, pin) > 0 ? 1 : 0;
 	}
-	if (e & IOAPIC_RTE_MASKED)
-		return -1;
 	if (io->irr & bit)
-		return 0;
+		return 0;		/* no rising edge: the input was high */
 	io->irr |= bit;
+	if (e & IOAPIC_RTE_MASKED)
+		return -1;		/* an edge while masked is lost */
 	return ioapic_service(io, pin) > 0 ? 1 : 0;
 }
 
@@ -261,7 +287,7 @@ void ioapic_set_state(struct ioapic *io, const struct kvm_ioapic_state *st)
 	io->line = 0;
 	for (i = 0; i < IOAPIC_NR_PINS; i++) {
 		io->redir[i] = st->redirtbl[i].bits & ~IOAPIC_RTE_DELIVS;
-		if (rte_level(io->redir[i]) && (io->irr & (1u << i)))
+		if (io->irr & (1u << i))	/* IRR is the input's level */
 			io->line |= 1u << i;
 	}
 	for (i = 0; i < IOAPIC_NR_PINS; i++)

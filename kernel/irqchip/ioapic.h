@@ -11,6 +11,8 @@
  *                         (lapic_ops.eoi_broadcast): clears remote IRR
  *                         and re-delivers a still-asserted line.
  *   ioapic_get/set_state()  KVM_GET/SET_IRQCHIP chip 2.
+ *   ioapic_pin_msg()        the interrupt message a pin's entry describes.
+ *   ioapic_scan_eoi_notify() which LAPICs report EOIs of which pins' vectors.
  * Callbacks (struct ioapic_ops): deliver(msg) sends the interrupt message
  * to the local APICs and returns how many accepted it (<= 0: none);
  * optional mask_changed(pin, masked) when a redirection mask bit flips;
@@ -81,5 +83,20 @@ bool ioapic_mmio_write(struct ioapic *io, u64 offset, unsigned int len, u64 val)
 void ioapic_get_state(const struct ioapic *io, struct kvm_ioapic_state *st);
 void ioapic_set_state(struct ioapic *io, const struct kvm_ioapic_state *st);
 bool ioapic_pin_masked(const struct ioapic *io, unsigned int pin);
+/* The message pin's redirection entry would send now (destination,
+ * vector, modes), e.g. to find the LAPICs that must report its EOI. */
+void ioapic_pin_msg(const struct ioapic *io, unsigned int pin, struct irq_msg *msg);
+
+struct lapic;
+/*
+ * Upstream's IOAPIC scan for ack notifiers: an edge pin's EOI stays inside
+ * the LAPIC unless the LAPIC was told to report its vector.  Sets on each
+ * of the n LAPICs exactly the vectors (lapic_set_eoi_notify) of the pins
+ * in the mask whose entry targets it with fixed or lowest-priority
+ * delivery, and clears all others.  Rerun whenever an entry, the pin set
+ * or a LAPIC's destination (ID, LDR, DFR, enable) may have changed.
+ */
+void ioapic_scan_eoi_notify(const struct ioapic *io, u32 pins, struct lapic *const *apics,
+			    unsigned int n);
 
 #endif /* KVM_IRQCHIP_IOAPIC_H */

@@ -132,3 +132,18 @@ void irq_msi_decode(u32 address_lo, u32 address_hi, u32 data, struct irq_msg *ms
 	if (!msg->level_trigger)
 		msg->assert = true;
 }
+
+u32 irq_routing_gsi_pins(const struct kvm_irq_routing_entry *entries, u32 nr, u32 gsi,
+			 u32 irqchip)
+{
+	u32 i, pins = 0;
+
+	for (i = 0; i < nr; i++) {
+		const struct kvm_irq_routing_entry *e = &entries[i];
+
+		if (e->gsi == gsi && e->type == KVM_IRQ_ROUTING_IRQCHIP &&
+		    e->u.irqchip.irqchip == irqchip && e->u.irqchip.pin < 32)
+			pins |= 1u << e->u.irqchip.pin;
+	}
+	return pins;
+}

@@ -140,20 +140,36 @@ static void set_imr(struct pic *pic, struct pic_chip *c, u8 imr)
 			pic->ops->mask_changed(pic->opaque, base + i, imr & (1u << i));
 }
 
+/*
+ * Level ir of chip c leaves service (an EOI, or AEOI at INTA): that is
+ * the acknowledgement the ack listeners hear of, as upstream's
+ * kvm_notify_acked_irq() at the PIC's ISR clear.  The master's cascade
+ * input is not a device's; its slave reports for itself.
+ */
+static void chip_end_service(struct pic *pic, struct pic_chip *c, unsigned int ir)
+{
+	c->isr &= ~(1u << ir);
+	if (is_slave(pic, c))
+		notify_acked(pic, 8 + ir);
+	else if (ir != CASCADE_IRQ)
+		notify_acked(pic, ir);
+}
+
 /* INTA on one chip for level ir: IRR -> ISR (or AEOI). */
-static void chip_ack(struct pic_chip *c, unsigned int ir)
+static void chip_ack(struct pic *pic, struct pic_chip *c, unsigned int ir)
 {
 	u8 bit = 1u << ir;
 
-	if (c->auto_eoi) {
-		if (c->rotate_on_auto_eoi)
-			c->priority_add = (ir + 1) & 7;
-	} else {
-		c->isr |= bit;
-	}
 	/* A level request stays in the IRR while its line is high. */
 	if (!(c->elcr & bit))
 		c->irr &= ~bit;
+	if (c->auto_eoi) {
+		if (c->rotate_on_auto_eoi)
+			c->priority_add = (ir + 1) & 7;
+		chip_end_service(pic, c, ir);
+	} else {
+		c->isr |= bit;
+	}
 }
 
 void pic_reset(struct pic *pic)
@@ -217,19 +233,17 @@ u8 pic_acknowledge(struct pic *pic)
 		pic_update(pic);
 		return m->irq_base + 7;
 	}
-	chip_ack(m, irq);
+	chip_ack(pic, m, irq);
 	if (irq == CASCADE_IRQ) {
 		irq2 = chip_pending_irq(pic, s);
 		if (irq2 >= 0) {
-			chip_ack(s, irq2);
+			chip_ack(pic, s, irq2);
 			vector = s->irq_base + irq2;
-			notify_acked(pic, 8 + irq2);
 		} else {
 			vector = s->irq_base + 7;	/* spurious IRQ15 */
 		}
 	} else {
 		vector = m->irq_base + irq;
-		notify_acked(pic, irq);
 	}
 	pic_update(pic);
 	return vector;
@@ -287,19 +301,21 @@ static void write_command(struct pic *pic, struct pic_chip *c, u8 val)
 		ir = highest_in_service(c);
 		if (ir < 0)
 			return;
-		c->isr &= ~(1u << ir);
 		if (val & 0x80)
 			c->priority_add = (ir + 1) & 7;
+		chip_end_service(pic, c, ir);
 		return;
 	case 3:		/* specific EOI */
-		c->isr &= ~(1u << (val & 7));
+		if (c->isr & (1u << (val & 7)))
+			chip_end_service(pic, c, val & 7);
 		return;
 	case 6:		/* set priority: level L becomes the lowest */
 		c->priority_add = (val + 1) & 7;
 		return;
 	case 7:		/* rotate on specific EOI */
-		c->isr &= ~(1u << (val & 7));
 		c->priority_add = (val + 1) & 7;
+		if (c->isr & (1u << (val & 7)))
+			chip_end_service(pic, c, val & 7);
 		return;
 	default:	/* 2: no operation */
 		return;
@@ -338,9 +354,7 @@ static u8 chip_poll(struct pic *pic, struct pic_chip *c)
 	c->poll = 0;
 	if (ir < 0)
 		return 0;
-	chip_ack(c, ir);
-	if (!(!is_slave(pic, c) && ir == CASCADE_IRQ))
-		notify_acked(pic, (is_slave(pic, c) ? 8 : 0) + ir);
+	chip_ack(pic, c, ir);
 	return 0x80 | ir;
 }
 

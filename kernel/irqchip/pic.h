@@ -16,8 +16,10 @@
  *   pic_get/set_state()    KVM_GET/SET_IRQCHIP for chip 0 (master), 1 (slave).
  * Callbacks (struct pic_ops): set_output(level) whenever INTR changes
  * (the glue kicks the vCPU whose LAPIC accepts ExtINT), optional
- * irq_acked(irq) after INTA of a master/slave pin (PIT reinjection, level
- * ack notifiers), optional mask_changed(irq, masked) when an IMR bit flips.
+ * irq_acked(irq) when pin irq (0-15, never the cascade IR2) leaves
+ * service: an EOI that clears its ISR bit, or INTA in auto-EOI mode
+ * (upstream's ack-notifier point; the PIT's lost-tick reinjection waits for
+ * it), optional mask_changed(irq, masked) when an IMR bit flips.
  *
  * Locking: the caller serialises every call on one struct pic (a VM-wide
  * spinlock); callbacks run under that lock and must not call back in.

@@ -262,6 +262,9 @@ void pit_irq0_mask_changed(struct pit *pit, bool masked)
 
 void pit_set_reinject(struct pit *pit, bool reinject)
 {
+	/* As upstream: asking for the current policy changes nothing. */
+	if (pit->reinject == reinject)
+		return;
 	pit->reinject = reinject;
 	reset_reinject(pit);
 }

@@ -15,6 +15,9 @@
  *   pit_irq0_acked()        the guest acknowledged IRQ0 (PIC INTA of IRQ0
  *                           or IOAPIC EOI of the vector routed from GSI 0).
  *   pit_irq0_mask_changed() IRQ0 was (un)masked on the PIC/IOAPIC.
+ *   pit_set_reinject()      KVM_REINJECT_CONTROL; a change of policy
+ *                           forgets the backlog, the same policy is a
+ *                           no-op (as upstream).
  *   pit_get/set_state()     KVM_GET/SET_PIT2 (and KVM_GET/SET_PIT).
  * Callbacks (struct pit_ops): irq0_pulse() raises and lowers GSI 0 (the
  * glue runs kvm_set_irq(0, 1) then (0) through the routing table);

@@ -63,6 +63,23 @@ enum gpt_result {
 };
 
 /*
+ * What a successful walk found, for whoever builds a translation from it
+ * (the shadow MMU): the effective permissions along the path and where
+ * the entries live.
+ */
+struct gpt_walk_info {
+	u64 gpa;
+	int level;		/* of the leaf: 1 = 4 KiB page */
+	int levels;		/* of the walk (the root's level) */
+	bool user;		/* U/S set at every level */
+	bool writable;		/* R/W set at every level */
+	bool nx;		/* XD set at some level (EFER.NXE) */
+	bool dirty;		/* the leaf's D bit after the walk */
+	u64 pte_gpa[6];		/* guest-physical address of the entry per level */
+	u64 pte[6];		/* the entries as read (plus A/D set by the walk) */
+};
+
+/*
  * Translate @gva for an access described by @access (PFERR_WRITE,
  * PFERR_USER, PFERR_FETCH, PFERR_IMPLICIT).  On GPT_OK *gpa is set and
  * the accessed (and, for writes, dirty) bits are set in the guest's
@@ -70,5 +87,8 @@ enum gpt_result {
  */
 enum gpt_result gpt_translate(const struct gpt_walker *w, u64 gva, u32 access,
 			      u64 *gpa, u32 *error_code);
+/* The same, reporting the walk in @info (on GPT_OK). */
+enum gpt_result gpt_walk(const struct gpt_walker *w, u64 gva, u32 access,
+			 struct gpt_walk_info *info, u32 *error_code);
 
 #endif /* KVM_GPT_WALK_H */

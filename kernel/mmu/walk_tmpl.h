@@ -83,7 +83,8 @@ static u64 FNAME(leaf_gpa)(u64 pte, int level, u64 gva)
 }
 
 static enum gpt_result FNAME(translate)(const struct gpt_walker *w, u64 gva,
-					u32 access, u64 *gpa, u32 *error_code)
+					u32 access, struct gpt_walk_info *info,
+					u32 *error_code)
 {
 	int levels = w->mode == GPT_32 ? 2 : w->mode == GPT_PAE ? 3 :
 		     w->mode == GPT_LONG4 ? 4 : 5;
@@ -190,7 +191,18 @@ static enum gpt_result FNAME(translate)(const struct gpt_walker *w, u64 gva,
 		if (r > 0)
 			continue;	/* an entry changed under us: walk again */
 
-		*gpa = FNAME(leaf_gpa)(ptes[leaf_level], leaf_level, gva);
+		info->gpa = FNAME(leaf_gpa)(ptes[leaf_level], leaf_level, gva);
+		info->level = leaf_level;
+		info->levels = levels;
+		info->user = user_ok;
+		info->writable = write_ok;
+		info->nx = no_exec;
+		info->dirty = (ptes[leaf_level] & 0x40) || write;
+		for (level = levels; level >= leaf_level; level--) {
+			info->pte_gpa[level] = pte_gpa[level];
+			info->pte[level] = ptes[level] | 0x20 |
+					   (level == leaf_level && write ? 0x40 : 0);
+		}
 		return GPT_OK;
 	}
 	return GPT_NO_MEMORY;

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * AMD SVM backend: per-CPU enablement, the VMCB, guest entry, exit
- * decoding.  Nested paging (NPT) is required in this version; the shadow
- * MMU comes with kernel/mmu/shadow.
+ * decoding.  Guest memory is mapped by nested paging (NPT) when the CPU
+ * has it, or by the shadow MMU (kernel/mmu/shadow.c) with npt=0 or
+ * without NPT.  In shadow mode the CPU's CR0, CR3, CR4 and EFER are not
+ * the guest's: CR3 is the shadow root, paging is always on (PAE at
+ * least) with CR0.WP set, and EFER.NXE is always on; so reads and writes
+ * of CR0/CR3/CR4, INVLPG and #PF are intercepted.
  *
  * References: AMD64 Architecture Programmer's Manual vol. 2, chapter 15
  * ("Secure Virtual Machine") and appendix B/C (VMCB layout, exit codes).
@@ -38,6 +42,11 @@ struct svm_cpu_data {
 };
 
 static DEFINE_PER_CPU(struct svm_cpu_data, svm_cpu);
+
+static bool npt = true;
+module_param(npt, bool, 0444);
+MODULE_PARM_DESC(npt, "Use nested paging (NPT) when the CPU has it; 0 selects shadow paging");
+
 static struct page *iopm_pages, *msrpm_pages;
 static bool svm_has_nrips;
 
@@ -51,6 +60,18 @@ struct vcpu_svm {
 	u32 asid_generation;
 	int asid_cpu;
 	bool need_new_asid;
+	/*
+	 * The CPU takes a TPR-respecting virtual interrupt when V_INTR_PRIO
+	 * >= V_TPR, not > (learnt from a VINTR exit; see
+	 * svm_enable_tpr_window).  Only this vCPU's thread touches it.
+	 */
+	bool vintr_prio_ge;
+
+	/*
+	 * Shadow paging: the guest's view of CR0, CR3, CR4 (the VMCB holds
+	 * the values the CPU runs with, see svm_shadow_sync_hw()).
+	 */
+	unsigned long guest_cr0, guest_cr3, guest_cr4;
 };
 
 static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
@@ -86,11 +107,11 @@ static int svm_probe(void)
 		       "enable virtualization in the BIOS setup\n");
 		return -EOPNOTSUPP;
 	}
-	if (!boot_cpu_has(X86_FEATURE_NPT)) {
-		pr_err("kvm: this CPU lacks nested paging (NPT), which this "
-		       "version of kvm.ko requires\n");
-		return -EOPNOTSUPP;
-	}
+	kvm_shadow_paging = !npt || !boot_cpu_has(X86_FEATURE_NPT);
+	if (kvm_shadow_paging)
+		pr_info("kvm: %s: shadow paging\n", npt ?
+			"this CPU lacks nested paging (NPT)" :
+			"nested paging disabled (npt=0)");
 	svm_has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
 	return 0;
 }
@@ -291,8 +312,16 @@ static void svm_set_dtable(struct kvm_vcpu *vcpu, const struct kvm_dtable *dt,
 
 static unsigned long svm_get_cr(struct kvm_vcpu *vcpu, int cr)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
+	if (kvm_shadow_paging) {
+		switch (cr) {
+		case 0: return svm->guest_cr0;
+		case 3: return svm->guest_cr3;
+		case 4: return svm->guest_cr4;
+		}
+	}
 	switch (cr) {
 	case 0: return vmcb->save.cr0;
 	case 2: return vmcb->save.cr2;
@@ -303,10 +332,44 @@ static unsigned long svm_get_cr(struct kvm_vcpu *vcpu, int cr)
 	}
 }
 
+/*
+ * Shadow paging: the CR0, CR4 and EFER the CPU runs the guest with.
+ * Paging is always on, with CR0.WP (the shadow MMU handles the guest's
+ * WP=0) and at least PAE; long mode only once the guest is in it (LME
+ * alone with paging would enter it); NXE on so that shadow entries can
+ * forbid execution whatever the guest's EFER.  SMEP/SMAP stay off while
+ * the guest has paging off (its identity map is user-accessible).
+ */
+static void svm_shadow_sync_hw(struct vcpu_svm *svm)
+{
+	struct vmcb_save *s = &svm->vmcb->save;
+	u64 efer = svm->vcpu.efer;
+	unsigned long cr4 = svm->guest_cr4 | X86_CR4_PAE;
+
+	s->cr0 = svm->guest_cr0 | X86_CR0_PG | X86_CR0_WP;
+	if (!(svm->guest_cr0 & X86_CR0_PG))
+		cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PSE);
+	s->cr4 = cr4;
+	if (!(efer & EFER_LMA))
+		efer &= ~EFER_LME;
+	s->efer = efer | EFER_NX | EFER_SVME;
+}
+
 static void svm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
+	if (kvm_shadow_paging && (cr == 0 || cr == 3 || cr == 4)) {
+		if (cr == 0)
+			svm->guest_cr0 = val;
+		else if (cr == 3)
+			svm->guest_cr3 = val;
+		else
+			svm->guest_cr4 = val;
+		svm_shadow_sync_hw(svm);
+		return;
+	}
 	switch (cr) {
 	case 0:
 		vmcb->save.cr0 = val;
@@ -330,6 +393,11 @@ static void svm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 static void svm_set_efer(struct kvm_vcpu *vcpu, u64 efer)
 {
 	/* VMRUN requires EFER.SVME in the guest state; the guest never sees it. */
+	if (kvm_shadow_paging) {
+		/* Callers set vcpu->efer first. */
+		svm_shadow_sync_hw(to_svm(vcpu));
+		return;
+	}
 	to_svm(vcpu)->vmcb->save.efer = efer | EFER_SVME;
 }
 
@@ -417,8 +485,20 @@ static void svm_enable_irq_window(struct kvm_vcpu *vcpu)
  */
 static void svm_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
 {
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	struct vcpu_svm *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
 
+	/*
+	 * The interrupt must be taken once TPR < prio.  A CPU that compares
+	 * V_INTR_PRIO >= V_TPR (QEMU's TCG SVM does, in ctl_has_irq()) would
+	 * exit at once for TPR == prio, where nothing is deliverable, and
+	 * we would re-arm the same window forever: a livelock with the guest
+	 * making no progress.  Such a CPU gets prio - 1, which it takes
+	 * exactly when TPR < prio.  (prio >= 1: vectors below 16 never
+	 * reach the IRR.)
+	 */
+	if (svm->vintr_prio_ge && prio > 0)
+		prio--;
 	c->int_ctl &= ~(V_IGN_TPR | V_INTR_PRIO_MASK);
 	c->int_ctl |= V_IRQ | ((prio & 0xf) << V_INTR_PRIO_SHIFT);
 	c->intercept_misc1 |= INTERCEPT_VINTR;
@@ -516,9 +596,13 @@ static int svm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
 	return 0;
 }
 
+/* The nested table's root, or with shadow paging the CR3 the CPU uses. */
 static void svm_load_mmu_root(struct kvm_vcpu *vcpu, phys_addr_t root)
 {
-	to_svm(vcpu)->vmcb->control.nested_cr3 = root;
+	if (kvm_shadow_paging)
+		to_svm(vcpu)->vmcb->save.cr3 = root;
+	else
+		to_svm(vcpu)->vmcb->control.nested_cr3 = root;
 }
 
 static void svm_flush_guest_tlb(struct kvm_vcpu *vcpu)
@@ -562,8 +646,14 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 	c->tsc_offset = -rdtsc();
 	/* Guest RFLAGS.IF masks only virtual interrupts; host IF the rest. */
 	c->int_ctl = V_INTR_MASKING;
-	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	c->nested_cr3 = __pa(vcpu->kvm->tdp.root);
+	if (kvm_shadow_paging) {
+		c->intercept_cr |= INTERCEPT_CR_SHADOW;
+		c->intercept_exceptions |= INTERCEPT_EXCP_PF;
+		c->intercept_misc1 |= INTERCEPT_INVLPG;
+	} else {
+		c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+		c->nested_cr3 = __pa(vcpu->kvm->tdp.root);
+	}
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
 
 	svm_init_segment(&s->cs, 0xf000, 0x9b, 0xffff0000);
@@ -583,6 +673,13 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 	s->rflags = X86_EFLAGS_FIXED_BIT_VALUE;
 	s->rip = 0xfff0;
 	s->g_pat = 0x0007040600070406ULL;
+	if (kvm_shadow_paging) {
+		/* vcpu->efer is already 0; the root comes at the next entry. */
+		svm->guest_cr0 = s->cr0;
+		svm->guest_cr3 = 0;
+		svm->guest_cr4 = 0;
+		svm_shadow_sync_hw(svm);
+	}
 
 	svm->need_new_asid = true;
 }
@@ -665,8 +762,12 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	vcpu->regs[VCPU_REGS_RAX] = vmcb->save.rax;
 	vcpu->regs[VCPU_REGS_RSP] = vmcb->save.rsp;
 	vcpu->regs[VCPU_REGS_RIP] = vmcb->save.rip;
-	/* The CPU sets EFER.LMA itself when the guest turns paging on. */
-	vcpu->efer = vmcb->save.efer & ~EFER_SVME;
+	/*
+	 * The CPU sets EFER.LMA itself when the guest turns paging on (with
+	 * shadow paging CR0 writes are intercepted and vcpu->efer is ours).
+	 */
+	if (!kvm_shadow_paging)
+		vcpu->efer = vmcb->save.efer & ~EFER_SVME;
 }
 
 /* ---- Exit handling ------------------------------------------------------ */
@@ -768,11 +869,33 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 		/* The host takes it once interrupts are on; just go back. */
 		return 1;
 	case SVM_EXIT_VINTR:
+		/*
+		 * A TPR window taken with V_TPR >= V_INTR_PRIO: this CPU
+		 * compares with >=; see svm_enable_tpr_window().
+		 */
+		if (!(svm->vmcb->control.int_ctl & V_IGN_TPR) &&
+		    ((svm->vmcb->control.int_ctl & V_INTR_PRIO_MASK) >> V_INTR_PRIO_SHIFT) <=
+		    (svm->vmcb->control.int_ctl & 0xf))
+			svm->vintr_prio_ge = true;
 		/* The window is open; the run loop tells userspace. */
 		svm_clear_irq_window(svm);
 		return 1;
 	case SVM_EXIT_WRITE_CR4:
+		if (kvm_shadow_paging)
+			return kvm_emulate_instruction(vcpu);
 		return svm_handle_cr4_write(svm);
+	case SVM_EXIT_READ_CR0:
+	case SVM_EXIT_READ_CR3:
+	case SVM_EXIT_READ_CR4:
+	case SVM_EXIT_WRITE_CR0:
+	case SVM_EXIT_WRITE_CR3:
+	case SVM_EXIT_INVLPG:
+		/* Shadow paging only; no decode assists needed: emulate. */
+		return kvm_emulate_instruction(vcpu);
+	case SVM_EXIT_EXCP_PF:
+		/* exit_info_1: the error code; exit_info_2: the address. */
+		return kvm_shadow_page_fault(vcpu, c->exit_info_2,
+					     c->exit_info_1);
 	case SVM_EXIT_IRET:
 		/* Intercepted before it runs: see kvm_nmi_iret_exit(). */
 		kvm_nmi_iret_exit(vcpu);

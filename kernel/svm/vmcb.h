@@ -124,6 +124,11 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 
 /* intercept_cr: reads of CRn at bit n, writes at bit 16 + n */
 #define INTERCEPT_CR4_WRITE	(1U << (16 + 4))
+/* With shadow paging: CR0, CR3, CR4 reads and writes */
+#define INTERCEPT_CR_SHADOW	((1U << 0) | (1U << 3) | (1U << 4) | \
+				 (1U << 16) | (1U << 19) | (1U << 20))
+/* intercept_exceptions: one bit per vector */
+#define INTERCEPT_EXCP_PF	(1U << 14)
 
 /* exit_info_1 of CR accesses with decode assists: GPR valid, number */
 #define SVM_CR_INFO_VALID	(1ULL << 63)
@@ -139,6 +144,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define INTERCEPT_IRET		(1U << 20)
 #define INTERCEPT_INVD		(1U << 22)
 #define INTERCEPT_HLT		(1U << 24)
+#define INTERCEPT_INVLPG	(1U << 25)
 #define INTERCEPT_INVLPGA	(1U << 26)
 #define INTERCEPT_IOIO_PROT	(1U << 27)
 #define INTERCEPT_MSR_PROT	(1U << 28)
@@ -182,9 +188,13 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 
 /* Exit codes (APM vol. 2, appendix C) */
 #define SVM_EXIT_READ_CR0	0x000
+#define SVM_EXIT_READ_CR3	0x003
+#define SVM_EXIT_READ_CR4	0x004
 #define SVM_EXIT_WRITE_CR0	0x010
+#define SVM_EXIT_WRITE_CR3	0x013
 #define SVM_EXIT_WRITE_CR4	0x014
 #define SVM_EXIT_EXCP_BASE	0x040
+#define SVM_EXIT_EXCP_PF	(SVM_EXIT_EXCP_BASE + 14)
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_SMI		0x062
@@ -194,6 +204,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_HLT		0x078
+#define SVM_EXIT_INVLPG		0x079
 #define SVM_EXIT_INVLPGA	0x07a
 #define SVM_EXIT_IOIO		0x07b
 #define SVM_EXIT_MSR		0x07c

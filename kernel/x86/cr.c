@@ -62,9 +62,84 @@ int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4)
 		return 1;
 	}
 	kvm_x86_ops.set_cr(vcpu, 4, cr4);
-	if ((cr4 ^ old) & paging_bits)
-		set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
+	if ((cr4 ^ old) & (paging_bits | X86_CR4_SMAP))
+		kvm_mmu_reset_context(vcpu);
 	return 0;
+}
+
+/*
+ * A guest write to CR0 (intercepted with shadow paging, where the CPU's
+ * own CR0 differs from the guest's).  Turning paging on with EFER.LME
+ * enters long mode, turning it off leaves it (SDM vol. 3A 9.8.5, APM
+ * vol. 2 14.6).  Returns 0, or 1 when the write must #GP.
+ */
+int kvm_set_cr0(struct kvm_vcpu *vcpu, unsigned long cr0)
+{
+	unsigned long old = kvm_x86_ops.get_cr(vcpu, 0);
+	u64 efer = vcpu->efer;
+	struct kvm_segment cs;
+
+	if ((u64)cr0 >> 32)
+		return 1;
+	cr0 |= X86_CR0_ET;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return 1;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return 1;
+	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) && (efer & EFER_LME)) {
+		kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
+		if (!(kvm_x86_ops.get_cr(vcpu, 4) & X86_CR4_PAE) || cs.l)
+			return 1;
+		efer |= EFER_LMA;
+	}
+	if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG) && (efer & EFER_LMA)) {
+		kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
+		if (cs.l)
+			return 1;
+		efer &= ~EFER_LMA;
+	}
+	kvm_x86_ops.set_cr(vcpu, 0, cr0);
+	if (efer != vcpu->efer) {
+		vcpu->efer = efer;
+		kvm_x86_ops.set_efer(vcpu, efer);
+	}
+	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
+		kvm_mmu_reset_context(vcpu);
+	return 0;
+}
+
+/* A guest CR3 load: a new address space (and, architecturally, a flush). */
+int kvm_set_cr3(struct kvm_vcpu *vcpu, unsigned long cr3)
+{
+	if ((vcpu->efer & EFER_LMA) &&
+	    (u64)cr3 >> boot_cpu_data.x86_phys_bits)
+		return 1;
+	kvm_x86_ops.set_cr(vcpu, 3, cr3);
+	kvm_mmu_reset_context(vcpu);
+	return 0;
+}
+
+/* MOV to CRn as the emulator found it; 0, or 1 for #GP. */
+int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
+{
+	switch (cr) {
+	case 0:
+		return kvm_set_cr0(vcpu, val);
+	case 2:
+		kvm_x86_ops.set_cr(vcpu, 2, val);
+		return 0;
+	case 3:
+		return kvm_set_cr3(vcpu, val);
+	case 4:
+		return kvm_set_cr4(vcpu, val);
+	case 8:
+		if (val & ~0xfUL)
+			return 1;
+		kvm_x86_ops.set_cr(vcpu, 8, val);
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 /*

@@ -24,6 +24,7 @@
 #include "x86.h"
 #include "guest_mem.h"
 #include "irq.h"
+#include "../irqchip/irq_routing.h"
 
 /*
  * The in-kernel irqchip is still being brought up (SMP guests do not boot
@@ -38,6 +39,11 @@ static u64 kvm_now(void)
 {
 	return ktime_get_ns();
 }
+
+static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip);
+static void kvm_pit_pin_acked(struct kvm *kvm, u32 irqchip, u32 pin);
+static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
+				     bool masked);
 
 /* ---- vCPU kicks ---------------------------------------------------------- */
 
@@ -141,8 +147,22 @@ static void pic_op_set_output(void *opaque, bool level)
 		kvm_vcpu_kick(bsp);
 }
 
+static void pic_op_irq_acked(void *opaque, unsigned int irq)
+{
+	kvm_pit_pin_acked(opaque, irq < 8 ? KVM_IRQCHIP_PIC_MASTER :
+				  KVM_IRQCHIP_PIC_SLAVE, irq & 7);
+}
+
+static void pic_op_mask_changed(void *opaque, unsigned int irq, bool masked)
+{
+	kvm_pit_pin_mask_changed(opaque, irq < 8 ? KVM_IRQCHIP_PIC_MASTER :
+					 KVM_IRQCHIP_PIC_SLAVE, irq & 7, masked);
+}
+
 static const struct pic_ops kvm_pic_ops = {
 	.set_output = pic_op_set_output,
+	.irq_acked = pic_op_irq_acked,
+	.mask_changed = pic_op_mask_changed,
 };
 
 static int ioapic_op_deliver(void *opaque, const struct irq_msg *msg)
@@ -150,8 +170,20 @@ static int ioapic_op_deliver(void *opaque, const struct irq_msg *msg)
 	return kvm_irq_deliver(opaque, NULL, msg);
 }
 
+static void ioapic_op_pin_acked(void *opaque, unsigned int pin)
+{
+	kvm_pit_pin_acked(opaque, KVM_IRQCHIP_IOAPIC, pin);
+}
+
+static void ioapic_op_mask_changed(void *opaque, unsigned int pin, bool masked)
+{
+	kvm_pit_pin_mask_changed(opaque, KVM_IRQCHIP_IOAPIC, pin, masked);
+}
+
 static const struct ioapic_ops kvm_ioapic_ops = {
 	.deliver = ioapic_op_deliver,
+	.pin_acked = ioapic_op_pin_acked,
+	.mask_changed = ioapic_op_mask_changed,
 };
 
 /* ---- GSI routing ---------------------------------------------------------- */
@@ -309,6 +341,7 @@ static int kvm_set_gsi_routing(struct kvm *kvm,
 	spin_lock_irqsave(&chip->lock, flags);
 	old = chip->routes;
 	chip->routes = t;
+	kvm_pit_scan_eoi(chip);
 	spin_unlock_irqrestore(&chip->lock, flags);
 	kvfree(old);
 	return 0;
@@ -379,6 +412,7 @@ static int ioapic_bus_write(struct kvm_vcpu *vcpu, void *opaque, u64 offset,
 	memcpy(&v, val, len);
 	spin_lock_irqsave(&chip->lock, flags);
 	ioapic_mmio_write(&chip->ioapic, offset, len, v);
+	kvm_pit_scan_eoi(chip);		/* an entry's vector or destination */
 	spin_unlock_irqrestore(&chip->lock, flags);
 	return 0;
 }
@@ -410,10 +444,19 @@ int kvm_lapic_mmio(struct kvm_vcpu *vcpu, u64 gpa, void *val, u32 len,
 	if (write)
 		memcpy(&v, val, len);
 	spin_lock_irqsave(&chip->lock, flags);
-	if (write)
+	if (write) {
 		ok = lapic_mmio_write(apic, gpa - base, len, v, kvm_now());
-	else
+		/* What an IOAPIC destination matches may have changed. */
+		switch ((gpa - base) & ~0xfull) {
+		case LAPIC_ID:
+		case LAPIC_LDR:
+		case LAPIC_DFR:
+			kvm_pit_scan_eoi(chip);
+			break;
+		}
+	} else {
 		ok = lapic_mmio_read(apic, gpa - base, len, &v, kvm_now());
+	}
 	spin_unlock_irqrestore(&chip->lock, flags);
 	/* Reserved offsets read 0 and drop writes, as on hardware. */
 	if (!write)
@@ -422,6 +465,82 @@ int kvm_lapic_mmio(struct kvm_vcpu *vcpu, u64 gpa, void *val, u32 len,
 }
 
 /* ---- The PIT ---------------------------------------------------------------- */
+
+/*
+ * Lost-tick reinjection (upstream's policy, on by default, switched with
+ * KVM_REINJECT_CONTROL): the PIT pulses IRQ0 again only after the guest
+ * acknowledged the previous pulse.  An acknowledgement is the EOI of a
+ * PIC or IOAPIC pin that GSI 0 is routed to (whatever the routing table
+ * says: QEMU puts GSI 0 on IOAPIC pin 2); un-masking such a pin forgets
+ * the backlog.  These hooks stand for upstream's ack and mask notifiers,
+ * which exist only while reinjection is on.
+ */
+
+static bool kvm_pit_reinjecting(const struct kvm_vm_irqchip *chip)
+{
+	return chip && chip->has_pit && chip->pit.reinject;
+}
+
+/* Is @pin of @irqchip a route of GSI 0?  chip->lock held. */
+static bool kvm_pin_is_irq0(const struct kvm_vm_irqchip *chip, u32 irqchip,
+			    u32 pin)
+{
+	return irq_routing_gsi_pins(chip->routes->entries, chip->routes->nr, 0,
+				    irqchip) & (1u << pin);
+}
+
+/* From inside the models (chip->lock held): count it, hand it over later. */
+static void kvm_pit_pin_acked(struct kvm *kvm, u32 irqchip, u32 pin)
+{
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+
+	if (!kvm_pit_reinjecting(chip) || !kvm_pin_is_irq0(chip, irqchip, pin))
+		return;
+	chip->pit_acks++;
+	irq_work_queue(&chip->pit_ack_work);
+}
+
+static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
+				     bool masked)
+{
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+
+	if (kvm_pit_reinjecting(chip) && kvm_pin_is_irq0(chip, irqchip, pin))
+		pit_irq0_mask_changed(&chip->pit, masked);
+}
+
+/* Hard-irq context, soon after an acknowledgement was counted. */
+static void kvm_pit_ack_work(struct irq_work *work)
+{
+	struct kvm_vm_irqchip *chip = container_of(work, struct kvm_vm_irqchip,
+						   pit_ack_work);
+	unsigned long flags;
+
+	spin_lock_irqsave(&chip->lock, flags);
+	for (; chip->pit_acks; chip->pit_acks--)
+		pit_irq0_acked(&chip->pit);
+	spin_unlock_irqrestore(&chip->lock, flags);
+}
+
+/*
+ * IRQ0 through the IOAPIC is edge-triggered, so its EOI would stay inside
+ * the LAPIC (only level vectors are broadcast): have the LAPICs an IOAPIC
+ * pin of GSI 0 targets report its vector, so the EOI reaches ioapic_eoi()
+ * and pin_acked.  Rerun under chip->lock whenever a redirection entry, the
+ * routing, the policy, the set of LAPICs or what a LAPIC's destination
+ * matches (ID, LDR, DFR, APIC base, INIT) may change.  Nothing else uses
+ * the LAPICs' eoi_notify, so this owns all of it.
+ */
+static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip)
+{
+	u32 pins = 0;
+
+	if (kvm_pit_reinjecting(chip))
+		pins = irq_routing_gsi_pins(chip->routes->entries,
+					    chip->routes->nr, 0,
+					    KVM_IRQCHIP_IOAPIC);
+	ioapic_scan_eoi_notify(&chip->ioapic, pins, chip->apics, chip->nr_apics);
+}
 
 /* Channel 0's output rose: an edge on GSI 0.  chip->lock is held. */
 static void pit_op_irq0_pulse(void *opaque)
@@ -507,8 +626,7 @@ static const struct kvm_io_device_ops pit_bus_ops = {
 
 /*
  * KVM_CREATE_PIT2.  Needs the in-kernel PIC/IOAPIC to deliver IRQ0.
- * Missed ticks are coalesced: re-injecting them one by one needs an
- * acknowledgement from the IOAPIC path as well, which is not wired yet.
+ * Reinjection of missed ticks starts on, as upstream's does.
  */
 static int kvm_create_pit(struct kvm *kvm, const struct kvm_pit_config *cfg)
 {
@@ -527,7 +645,6 @@ static int kvm_create_pit(struct kvm *kvm, const struct kvm_pit_config *cfg)
 	chip->pit_timer.function = kvm_pit_timer_fn;
 	spin_lock_irqsave(&chip->lock, flags);
 	pit_init(&chip->pit, 0, &kvm_pit_ops, kvm, kvm_now());
-	pit_set_reinject(&chip->pit, false);
 	spin_unlock_irqrestore(&chip->lock, flags);
 	r = kvm_io_bus_register(kvm, KVM_PIO_BUS, 0x40, 4, &pit_bus_ops,
 				(void *)0x40UL);
@@ -535,11 +652,33 @@ static int kvm_create_pit(struct kvm *kvm, const struct kvm_pit_config *cfg)
 	if (!r && !(cfg->flags & KVM_PIT_SPEAKER_DUMMY))
 		r = kvm_io_bus_register(kvm, KVM_PIO_BUS, 0x61, 1, &pit_bus_ops,
 					(void *)0x61UL);
-	if (!r)
+	if (!r) {
+		spin_lock_irqsave(&chip->lock, flags);
 		chip->has_pit = true;
+		kvm_pit_scan_eoi(chip);
+		spin_unlock_irqrestore(&chip->lock, flags);
+	}
 out:
 	mutex_unlock(&kvm->lock);
 	return r;
+}
+
+/* KVM_REINJECT_CONTROL: upstream's ENXIO without a PIT; reserved ignored. */
+static int kvm_pit_reinject_control(struct kvm *kvm,
+				    const struct kvm_reinject_control *rc)
+{
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+	unsigned long flags;
+
+	if (!chip || !READ_ONCE(chip->has_pit))
+		return -ENXIO;
+	spin_lock_irqsave(&chip->lock, flags);
+	pit_set_reinject(&chip->pit, rc->pit_reinject);
+	if (!chip->pit.reinject)
+		chip->pit_acks = 0;
+	kvm_pit_scan_eoi(chip);
+	spin_unlock_irqrestore(&chip->lock, flags);
+	return 0;
 }
 
 /* ---- VM ioctls ------------------------------------------------------------ */
@@ -568,6 +707,7 @@ static int kvm_create_irqchip(struct kvm *kvm)
 	}
 	spin_lock_init(&chip->lock);
 	chip->kvm = kvm;
+	init_irq_work(&chip->pit_ack_work, kvm_pit_ack_work);
 	pic_init(&chip->pic, &kvm_pic_ops, kvm);
 	ioapic_init(&chip->ioapic, &kvm_ioapic_ops, kvm);
 
@@ -600,6 +740,7 @@ void kvm_irqchip_destroy(struct kvm *kvm)
 		return;
 	if (kvm->irqchip->has_pit)
 		hrtimer_cancel(&kvm->irqchip->pit_timer);
+	irq_work_sync(&kvm->irqchip->pit_ack_work);
 	kvfree(kvm->irqchip->routes);
 	kfree(kvm->irqchip);
 	kvm->irqchip = NULL;
@@ -653,10 +794,12 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 						  &s->chip.pic);
 			break;
 		case KVM_IRQCHIP_IOAPIC:
-			if (ioctl == KVM_GET_IRQCHIP)
+			if (ioctl == KVM_GET_IRQCHIP) {
 				ioapic_get_state(&chip->ioapic, &s->chip.ioapic);
-			else
+			} else {
 				ioapic_set_state(&chip->ioapic, &s->chip.ioapic);
+				kvm_pit_scan_eoi(chip);
+			}
 			break;
 		default:
 			r = -EINVAL;
@@ -694,6 +837,13 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 		if (ioctl == KVM_GET_PIT2 && copy_to_user(argp, &st, sizeof(st)))
 			return -EFAULT;
 		return 0;
+	}
+	case KVM_REINJECT_CONTROL: {
+		struct kvm_reinject_control rc;
+
+		if (copy_from_user(&rc, argp, sizeof(rc)))
+			return -EFAULT;
+		return kvm_pit_reinject_control(kvm, &rc);
 	}
 	case KVM_SIGNAL_MSI: {
 		struct kvm_msi m;
@@ -746,6 +896,7 @@ int kvm_lapic_create(struct kvm_vcpu *vcpu)
 		/* vCPU creation holds kvm->lock: one at a time. */
 		spin_lock_irqsave(&chip->lock, flags);
 		chip->apics[chip->nr_apics++] = vcpu->apic;
+		kvm_pit_scan_eoi(chip);
 		spin_unlock_irqrestore(&chip->lock, flags);
 	}
 	/* Upstream: APs wait for INIT/SIPI; the BSP runs. */
@@ -932,6 +1083,7 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 	if (apic->init_pending) {
 		apic->init_pending = false;
 		lapic_init_signal(apic);
+		kvm_pit_scan_eoi(chip);
 		init = true;
 	}
 	spin_unlock_irqrestore(&chip->lock, flags);
@@ -961,6 +1113,12 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 /*
  * Sleep until the vCPU has something to do (HLT, or an AP waiting for
  * INIT/SIPI).  Returns 1 to go on, -EINTR on a signal.
+ *
+ * Only events wake it, as upstream's kvm_vcpu_check_block(): not the
+ * request bits a kick leaves behind.  Those are cleared only on the way
+ * into the guest, which an AP waiting for its SIPI never takes, so waking
+ * on them made it spin on a host CPU from its first kick (QEMU's
+ * KVM_SET_LAPIC at start-up) until the SIPI, starving the BSP's boot.
  */
 int kvm_lapic_block(struct kvm_vcpu *vcpu)
 {
@@ -968,7 +1126,7 @@ int kvm_lapic_block(struct kvm_vcpu *vcpu)
 
 	for (;;) {
 		prepare_to_wait(&vcpu->wq, &wait, TASK_INTERRUPTIBLE);
-		if (kvm_lapic_vcpu_has_events(vcpu) || READ_ONCE(vcpu->requests))
+		if (kvm_lapic_vcpu_has_events(vcpu))
 			break;
 		if (signal_pending(current))
 			break;
@@ -1022,6 +1180,7 @@ int kvm_lapic_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data, bool host)
 		r = lapic_set_base(vcpu->apic, data, host) ? 1 : 0;
 		if (!r)
 			vcpu->apic_base = vcpu->apic->apic_base;
+		kvm_pit_scan_eoi(chip);
 	} else if (msr == MSR_IA32_TSC_DEADLINE) {
 		u64 tsc;
 
@@ -1076,6 +1235,7 @@ long kvm_lapic_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 			return PTR_ERR(s);
 		spin_lock_irqsave(&chip->lock, flags);
 		r = lapic_set_state(vcpu->apic, s, kvm_now());
+		kvm_pit_scan_eoi(chip);
 		spin_unlock_irqrestore(&chip->lock, flags);
 		kfree(s);
 		kvm_vcpu_kick(vcpu);

@@ -9,6 +9,7 @@
 #define KVM_X86_IRQ_H
 
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include "kvm_host.h"
 #include "../irqchip/pic.h"
 #include "../irqchip/ioapic.h"
@@ -52,6 +53,15 @@ struct kvm_vm_irqchip {
 	bool has_pit;
 	struct pit pit;
 	struct hrtimer pit_timer;
+	/*
+	 * Acknowledgements of IRQ0 (PIC EOI, or EOI of the vector of an
+	 * IOAPIC pin GSI 0 is routed to) not yet handed to the PIT: they
+	 * arrive deep inside the PIC/IOAPIC/LAPIC models, which must not be
+	 * re-entered by the next reinjected tick, so @pit_ack_work (an
+	 * irq_work, not guarded by @lock; it takes it) hands them over.
+	 */
+	u32 pit_acks;
+	struct irq_work pit_ack_work;
 };
 
 extern bool kvm_irqchip_enabled;

@@ -178,10 +178,41 @@ static int emul_write(struct x86_emulate_ctxt *ctxt, u64 linear,
 	return X86EMUL_CONTINUE;
 }
 
+static int emul_get_cr(struct x86_emulate_ctxt *ctxt, int cr, u64 *val)
+{
+	*val = kvm_x86_ops.get_cr(emul_vcpu(ctxt), cr);
+	return X86EMUL_CONTINUE;
+}
+
+static int emul_set_cr(struct x86_emulate_ctxt *ctxt, int cr, u64 val)
+{
+	struct kvm_vcpu *vcpu = emul_vcpu(ctxt);
+
+	/* Outside 64-bit mode MOV CR takes 32 bits. */
+	if (ctxt->mode != X86EMUL_MODE_PROT64)
+		val = (u32)val;
+	if (kvm_set_cr(vcpu, cr, val)) {
+		ctxt->exception.vector = GP_VECTOR;
+		ctxt->exception.error_code_valid = true;
+		ctxt->exception.error_code = 0;
+		return X86EMUL_PROPAGATE_FAULT;
+	}
+	return X86EMUL_CONTINUE;
+}
+
+static int emul_invlpg(struct x86_emulate_ctxt *ctxt, u64 linear)
+{
+	kvm_mmu_invlpg(emul_vcpu(ctxt), linear);
+	return X86EMUL_CONTINUE;
+}
+
 static const struct x86_emulate_ops kvm_emulate_ops = {
 	.fetch = emul_fetch,
 	.read = emul_read,
 	.write = emul_write,
+	.get_cr = emul_get_cr,
+	.set_cr = emul_set_cr,
+	.invlpg = emul_invlpg,
 };
 
 static void kvm_init_emulate_ctxt(struct kvm_vcpu *vcpu,
@@ -277,10 +308,16 @@ int kvm_emulate_mmio(struct kvm_vcpu *vcpu)
 		vcpu->mmio.nr_reads = 0;
 		memcpy(bytes, ctxt->insn, min_t(int, ctxt->insn_len, 15));
 		return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-			"instruction accessing MMIO cannot be emulated",
-			bytes[0], bytes[1]);
+			"instruction cannot be emulated (MMIO, control register "
+			"or INVLPG)", bytes[0], bytes[1]);
 	}
 	}
+}
+
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu)
+{
+	vcpu->mmio.nr_reads = 0;
+	return kvm_emulate_mmio(vcpu);
 }
 
 /* KVM_RUN after an MMIO read exit: the data is in kvm_run.mmio. */

@@ -258,6 +258,8 @@ static int kvm_set_efer(struct kvm_vcpu *vcpu, u64 efer, bool host)
 			return 1;
 		efer = (efer & ~EFER_LMA) | (vcpu->efer & EFER_LMA);
 	}
+	if ((vcpu->efer ^ efer) & (EFER_NX | EFER_LME | EFER_LMA))
+		kvm_mmu_reset_context(vcpu);
 	vcpu->efer = efer;
 	kvm_x86_ops.set_efer(vcpu, efer);
 	return 0;

@@ -180,6 +180,7 @@ static void kvm_vcpu_reset(struct kvm_vcpu *vcpu)
 	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	kvm_msr_reset(vcpu);
+	set_bit(KVM_REQ_MMU_RELOAD, &vcpu->requests);
 	memset(vcpu->guest_fpu, 0, kvm_fpu_size);
 	fx->cwd = 0x37f;
 	fx->mxcsr = 0x1f80;
@@ -213,6 +214,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	kvm_lapic_destroy(vcpu);
 	kvm_cpuid_free(vcpu);
+	kvm_shadow_vcpu_destroy(vcpu);
 	kfree(vcpu->guest_fpu);
 	/* The pages may still be mapped by userspace; they hold a ref. */
 	free_page((unsigned long)vcpu->mmio_ring);
@@ -511,19 +513,32 @@ static int kvm_set_debugregs(struct kvm_vcpu *vcpu,
 
 /* ---- The run loop ------------------------------------------------------ */
 
-static void kvm_process_requests(struct kvm_vcpu *vcpu)
+static int kvm_process_requests(struct kvm_vcpu *vcpu)
 {
 	/* Injection is re-evaluated on every entry anyway. */
 	clear_bit(KVM_REQ_EVENT, &vcpu->requests);
+	if (test_and_clear_bit(KVM_REQ_MMU_RELOAD, &vcpu->requests) &&
+	    kvm_shadow_paging) {
+		int r = kvm_mmu_reload(vcpu);
+
+		if (r) {
+			set_bit(KVM_REQ_MMU_RELOAD, &vcpu->requests);
+			return r;
+		}
+	}
 	if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests) &&
 	    kvm_x86_ops.flush_guest_tlb)
 		kvm_x86_ops.flush_guest_tlb(vcpu);
+	return 0;
 }
 
 /* Enter the guest once; returns handle_exit's verdict. */
 static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
-	kvm_process_requests(vcpu);
+	int r = kvm_process_requests(vcpu);
+
+	if (r)
+		return r;
 	kvm_lapic_vapic_sync(vcpu, true);
 	kvm_inject_pending_events(vcpu);
 	if (vcpu->apic)
@@ -746,6 +761,14 @@ static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
 	if (s->apic_base & 0x2ffULL ||
 	    s->apic_base >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
+	/*
+	 * With an in-kernel LAPIC the base goes to it, as a host write of
+	 * IA32_APIC_BASE (upstream): QEMU's reset puts a fresh xAPIC base
+	 * this way, which must take a LAPIC out of x2APIC mode.
+	 */
+	if (vcpu->apic &&
+	    kvm_lapic_set_msr(vcpu, MSR_IA32_APICBASE, s->apic_base, true))
+		return -EINVAL;
 
 	vcpu->apic_base = s->apic_base;
 	vcpu->efer = s->efer;
@@ -778,7 +801,7 @@ static int kvm_set_sregs(struct kvm_vcpu *vcpu, const struct kvm_sregs *s)
 		vcpu->irq.vector = v < KVM_NR_INTERRUPTS ? v : 0;
 	}
 	/* Paging mode or CR3 may have changed under the guest's feet. */
-	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
+	kvm_mmu_reset_context(vcpu);
 	return 0;
 }
 

@@ -149,6 +149,9 @@ void kvm_queue_pf(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
 
 /* x86/cr.c */
 int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4);
+int kvm_set_cr0(struct kvm_vcpu *vcpu, unsigned long cr0);
+int kvm_set_cr3(struct kvm_vcpu *vcpu, unsigned long cr3);
+int kvm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val);
 int kvm_decode_mov_to_cr(struct kvm_vcpu *vcpu, int *cr, int *gpr);
 int kvm_emulate_cr4_write(struct kvm_vcpu *vcpu, int gpr,
 			  unsigned long next_rip);
@@ -164,6 +167,8 @@ int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *um,
 
 /* x86/mmio.c */
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu);
+/* Emulate the instruction at RIP (a control-register access, INVLPG...). */
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu);
 int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
 
 /* x86/events.c */

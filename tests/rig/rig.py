@@ -11,6 +11,10 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
     /usr/bin/kvm-run             build/kvm-run and its shared libraries
     /rig/payloads/<name>/        build/guest/<image> + expectations from
                                  tests/guest/guests.ini
+    /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
+    /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
+    /rig/disk.img                build/disk.img (scripts/mkimage), only for
+                                 scenarios that need it (needs=disk)
     /rig/progs/*                 build/rig-progs/* (static test programs)
     qemu-system-x86_64 + firmware, only for scenarios that need it
 
@@ -281,6 +285,8 @@ class Inputs:
                        if os.path.exists(self.guests_ini) else {})
         bench_ini = os.path.join(ROOT, "tests", "guest", "bench.ini")
         self.bench = read_guests_ini(bench_ini) if os.path.exists(bench_ini) else {}
+        stress_ini = os.path.join(ROOT, "tests", "guest", "stress.ini")
+        self.stress = read_guests_ini(stress_ini) if os.path.exists(stress_ini) else {}
 
     def kvm_missing(self, kvm):
         """None when usable, else (SKIP|FAIL, why)."""
@@ -312,8 +318,23 @@ class Inputs:
                 return ("FAIL", "payload images not built in %s: %s"
                         % (rel(self.guest_dir), " ".join(bad)))
             return None
+        if need == "stress":
+            if not self.stress:
+                return ("SKIP", "tests/guest/stress.ini missing or empty")
+            bad = [g for g, kv in self.stress.items()
+                   if not os.path.exists(os.path.join(self.guest_dir, kv.get("image", "?")))]
+            if bad:
+                return ("FAIL", "stress payload images not built in %s: %s"
+                        % (rel(self.guest_dir), " ".join(bad)))
+            return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
+        if need == "disk":
+            return None if os.path.exists(DISK_IMAGE) else (
+                "FAIL", "%s not built (make image)" % rel(DISK_IMAGE))
+        if need == "bios":
+            return None if os.path.exists(BIOS_IMAGE) else (
+                "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
@@ -367,6 +388,10 @@ def build_base_initramfs(inp, path):
             note("warning: compressed module %s is not supported by busybox insmod" % p)
     if os.path.exists(inp.kvm_run):
         c.binary("usr/bin/kvm-run", inp.kvm_run)
+    if os.path.exists(BIOS_IMAGE):  # kvm-run's default BIOS, where it looks when installed
+        c.file("usr/share/kvm-run/bios.bin", BIOS_IMAGE, 0o644)
+    if os.path.exists(SEABIOS_IMAGE):  # for firmware benchmarks; the qemu part brings the rest
+        c.file("rig/seabios.bin", SEABIOS_IMAGE, 0o644)
     for p in sorted(glob.glob(os.path.join(inp.progs_dir, "*"))):
         if os.path.isfile(p) and os.access(p, os.X_OK):
             c.binary("rig/progs/" + os.path.basename(p), p)
@@ -380,17 +405,29 @@ def build_base_initramfs(inp, path):
         c.data(d + "exit", (kv.get("exit", "0").strip() or "0").encode())
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
-    for g, kv in inp.bench.items():  # bench.ini: /rig/bench/<name>/{image,args,exit}
-        img = os.path.join(inp.guest_dir, kv.get("image", ""))
-        if os.path.isfile(img):
-            c.file("rig/bench/%s/image" % g, img, 0o644)
-            c.data("rig/bench/%s/args" % g, kv.get("args", "").encode())
-            c.data("rig/bench/%s/exit" % g, (kv.get("exit", "0").strip() or "0").encode())
+    # bench.ini: /rig/bench/<name>/{image,args,exit}; stress.ini: /rig/stress/...
+    for top, ini in (("bench", inp.bench), ("stress", inp.stress)):
+        for g, kv in ini.items():
+            img = os.path.join(inp.guest_dir, kv.get("image", ""))
+            if os.path.isfile(img):
+                c.file("rig/%s/%s/image" % (top, g), img, 0o644)
+                c.data("rig/%s/%s/args" % (top, g), kv.get("args", "").encode())
+                c.data("rig/%s/%s/exit" % (top, g), (kv.get("exit", "0").strip() or "0").encode())
     c.data("rig/payload.default", inp.default_payload().encode())
     c.close()
 
 
 L2DIR = os.path.join(RIG, "l2")
+BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
+DISK_IMAGE = os.path.join(BUILD, "disk.img")
+SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
+
+
+def build_disk_initramfs(path):
+    """The bootable disk image of scripts/mkimage (make image), at /rig/disk.img."""
+    c = Cpio(path)
+    c.file("rig/disk.img", DISK_IMAGE, 0o644)
+    c.close()
 
 
 def build_l2_initramfs(path, vmlinuz):
@@ -959,7 +996,7 @@ def main():
                 report.add(kvm, s + "/setup", status, "; ".join(m[1] for m in miss))
                 continue
             initrd = base
-            extras = [n for n in ("qemu", "l2linux") if n in needs]
+            extras = [n for n in ("qemu", "l2linux", "disk") if n in needs]
             if extras:
                 key = "+".join(extras)
                 if key not in composed:
@@ -968,8 +1005,12 @@ def main():
                     for n in extras:
                         if n not in extra_parts:
                             part = os.path.join(RIGBUILD, "initramfs-%s-%s.part" % (run_id, n))
-                            (build_qemu_initramfs(part) if n == "qemu"
-                             else build_l2_initramfs(part, inp.vmlinuz))
+                            if n == "qemu":
+                                build_qemu_initramfs(part)
+                            elif n == "disk":
+                                build_disk_initramfs(part)
+                            else:
+                                build_l2_initramfs(part, inp.vmlinuz)
                             temp_files.append(part)
                             extra_parts[n] = part
                         parts.append(extra_parts[n])

@@ -111,3 +111,23 @@ TEST(Bus, AccessPastTheLimitIsUnassigned) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Bus, RemoveTakesOnlyTheNamedDevicesRange) {
+  bus::Bus ports(0x10000);
+  RecordingDevice a, b;
+  ASSERT_TRUE(ports.add(0xc000, 0x10, a, "a").ok());
+  EXPECT_FALSE(ports.remove(0xc000, b));  // not b's range
+  EXPECT_FALSE(ports.remove(0xc004, a));  // not a range's base
+  std::uint8_t v = 0;
+  ports.read(0xc001, std::span(&v, 1));
+  EXPECT_EQ(a.log.size(), 1u);
+  EXPECT_TRUE(ports.remove(0xc000, a));
+  ports.read(0xc001, std::span(&v, 1));
+  EXPECT_EQ(v, 0xff);
+  EXPECT_EQ(ports.unassigned_reads(), 1u);
+  ASSERT_TRUE(ports.add(0xc008, 0x10, b, "b").ok());  // the space is free again
+}
+
+}  // namespace

@@ -53,8 +53,8 @@ TEST(Cli, HelpNeedsNoKernel) {
 }
 
 TEST(Cli, Errors) {
-  EXPECT_EQ(error_of({}), "no guest image given; use -kernel IMAGE");
-  EXPECT_EQ(error_of({"-m", "64"}), "no guest image given; use -kernel IMAGE");
+  EXPECT_EQ(error_of({"-append", "quiet"}), "-initrd and -append need -kernel IMAGE");
+  EXPECT_EQ(error_of({"-initrd", "i.img"}), "-initrd and -append need -kernel IMAGE");
   EXPECT_EQ(error_of({"-kernel"}), "option -kernel needs an argument");
   EXPECT_EQ(error_of({"-kernel", "a", "-m"}), "option -m needs an argument");
   EXPECT_EQ(error_of({"-kernel", "a", "-cdrom", "x.iso"}), "unknown option '-cdrom'");
@@ -69,8 +69,10 @@ TEST(Cli, EveryErrorIsOneLine) {
            {"-kernel", "a", "-serial", "pty"},
            {"-kernel", "a", "-display", "sdl"},
            {"-kernel", "a", "-m", "zz"},
-           {"-bios", "b.bin"},
-           {"-kernel", "a", "-hda", "d.img"},
+           {"-bios", "b.bin", "-append", "x"},
+           {"-debugcon", "pty"},
+           {"-kernel", "a", "-hda", ""},
+           {"-kernel", "a", "-hda", "a.img", "-hda", "b.img"},
        }) {
     std::vector<const char*> argv = {"kvm-run"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -154,17 +156,54 @@ TEST(Cli, DisplayNoneOnly) {
             "-display gtk: kvm-run has no display; only -display none");
 }
 
-TEST(Cli, BiosIsRememberedButCannotBootAlone) {
+TEST(Cli, WithoutKernelTheMachineBootsThroughTheBios) {
   auto r = parse({"-kernel", "a", "-bios", "bios.bin"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->bios_path, "bios.bin");
-  EXPECT_EQ(error_of({"-bios", "bios.bin"}),
-            "booting through -bios is not implemented yet; use -kernel IMAGE");
+  r = parse({"-bios", "bios.bin", "-m", "256"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->kernel_path.empty());
+  EXPECT_EQ(r->bios_path, "bios.bin");
+  r = parse({});
+  ASSERT_TRUE(r.ok()) << "the default BIOS";
+  EXPECT_TRUE(r->bios_path.empty());
 }
 
-TEST(Cli, HdaIsRefusedWithAReason) {
-  EXPECT_EQ(error_of({"-kernel", "a", "-hda", "disk.img"}),
-            "-hda: kvm-run has no disk controller yet");
+TEST(Cli, BootTakesOnlyTheRebootTimeout) {
+  auto r = parse({"-boot", "reboot-timeout=500"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->reboot_timeout_given);
+  EXPECT_EQ(r->reboot_timeout_ms, 500);
+  EXPECT_EQ(parse({"-boot", "reboot-timeout=-1"})->reboot_timeout_ms, -1);
+  EXPECT_FALSE(parse({})->reboot_timeout_given);
+  EXPECT_EQ(error_of({"-boot", "order=c"}),
+            "-boot order=c: only reboot-timeout=MS is supported (no boot order or menu)");
+  for (const char* bad : {"reboot-timeout=", "reboot-timeout=-2", "reboot-timeout=65536",
+                          "reboot-timeout=1s"}) {
+    EXPECT_NE(error_of({"-boot", bad}).find("-1 (never) or 0..65535 ms"), std::string::npos)
+        << bad;
+  }
+}
+
+TEST(Cli, DebugconTakesTheSerialForms) {
+  auto r = parse({"-debugcon", "file:/tmp/log"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->debugcon, cli::SerialMode::kFile);
+  EXPECT_EQ(r->debugcon_path, "/tmp/log");
+  EXPECT_EQ(parse({})->debugcon, cli::SerialMode::kNone) << "off unless asked for";
+  EXPECT_EQ(parse({"-debugcon", "stdio"})->debugcon, cli::SerialMode::kStdio);
+  EXPECT_EQ(error_of({"-debugcon", "tcp:1"}),
+            "-debugcon: 'tcp:1' is not supported; use stdio, none or file:PATH");
+}
+
+TEST(Cli, DiskImagesForBothPrimaryIdeUnits) {
+  auto r = parse({"-kernel", "a", "-hda", "disk.img", "--hdb", "other.img"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->hda_path, "disk.img");
+  EXPECT_EQ(r->hdb_path, "other.img");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hda"}), "option -hda needs an argument");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hdb", ""}), "-hdb: empty file name");
+  EXPECT_EQ(error_of({"-kernel", "a", "-hda", "x", "-hda", "y"}), "option -hda given twice");
 }
 
 TEST(Cli, NameMayBeSpelledGuestEquals) {
@@ -183,7 +222,7 @@ TEST(Cli, VersionAndHelpNeedNothingElse) {
   r = parse({"--help"});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->help);
-  for (const char* option : {"-smp", "-initrd", "-append", "-serial", "-no-reboot", "-bios",
+  for (const char* option : {"-smp", "-initrd", "-append", "-serial", "-no-reboot", "-bios", "-debugcon",
                              "-name", "-display", "Ctrl-A x"}) {
     EXPECT_NE(cli::usage().find(option), std::string::npos) << option;
   }

@@ -78,7 +78,12 @@ TEST_F(IoapicFixture, EdgeRedirectionBecomesAMessage) {
   ioapic_set_irq(&io, 3, 0);
   ioapic_set_irq(&io, 3, 1);
   EXPECT_EQ(sent.size(), 2u);
-  ioapic_set_irq(&io, 3, 1);  // a pulse without a falling edge still counts (upstream)
+  // High again without a fall is no edge: nothing, reported as coalesced (upstream's
+  // ioapic_set_irq: IRR stays set while the input is high).
+  EXPECT_EQ(ioapic_set_irq(&io, 3, 1), 0);
+  EXPECT_EQ(sent.size(), 2u);
+  ioapic_set_irq(&io, 3, 0);
+  EXPECT_EQ(ioapic_set_irq(&io, 3, 1), 1);
   EXPECT_EQ(sent.size(), 3u);
 }
 
@@ -87,9 +92,23 @@ TEST_F(IoapicFixture, MaskedEdgeIsDropped) {
   EXPECT_EQ(ioapic_set_irq(&io, 3, 1), -1);
   Program(3, 0x33, 0);
   EXPECT_TRUE(sent.empty());
+  // The input is still high after the unmask: a second 1 is no new edge.
+  EXPECT_EQ(ioapic_set_irq(&io, 3, 1), 0);
+  EXPECT_TRUE(sent.empty());
   ioapic_set_irq(&io, 3, 0);
   ioapic_set_irq(&io, 3, 1);
   EXPECT_EQ(sent.size(), 1u);
+}
+
+TEST_F(IoapicFixture, EdgeIrrFollowsTheInput) {
+  Program(4, 0x34, 0);
+  ioapic_set_irq(&io, 4, 1);
+  kvm_ioapic_state st;
+  ioapic_get_state(&io, &st);
+  EXPECT_EQ(st.irr, 1u << 4);
+  ioapic_set_irq(&io, 4, 0);
+  ioapic_get_state(&io, &st);
+  EXPECT_EQ(st.irr, 0u);
 }
 
 TEST_F(IoapicFixture, LevelRemoteIrrAndEoiRedelivery) {

@@ -155,6 +155,7 @@ TEST_F(PicFixture, AutoEoiLeavesIsrClearAndCanRotate) {
   Pulse(5);
   EXPECT_EQ(pic_acknowledge(&pic), 0x25);
   EXPECT_EQ(ReadIsr(0x20), 0);
+  EXPECT_EQ(acked, std::vector<unsigned>{5});  // AEOI: acknowledged at INTA
   Out(0x20, 0x80);  // set rotate in AEOI
   Pulse(5);
   EXPECT_EQ(pic_acknowledge(&pic), 0x25);
@@ -164,6 +165,23 @@ TEST_F(PicFixture, AutoEoiLeavesIsrClearAndCanRotate) {
   EXPECT_EQ(st.priority_add, 6);
 }
 
+TEST_F(PicFixture, AckListenersHearSpecificEoisOfInServiceLevelsOnly) {
+  InitPc();
+  Pulse(0);
+  Pulse(3);
+  EXPECT_EQ(pic_acknowledge(&pic), 0x20);
+  EXPECT_TRUE(acked.empty());
+  Out(0x20, 0x63);  // specific EOI of IR3: not in service, nothing heard
+  EXPECT_TRUE(acked.empty());
+  Out(0x20, 0x60);  // specific EOI of IR0
+  EXPECT_EQ(acked, std::vector<unsigned>{0});
+  EXPECT_EQ(pic_acknowledge(&pic), 0x23);
+  Out(0x20, 0xe3);  // rotate on specific EOI of IR3
+  EXPECT_EQ(acked, (std::vector<unsigned>{0, 3}));
+  Out(0x20, 0x20);  // non-specific EOI with nothing in service
+  EXPECT_EQ(acked.size(), 2u);
+}
+
 TEST_F(PicFixture, CascadeThroughIr2) {
   InitPc();
   Pulse(10);
@@ -171,11 +189,13 @@ TEST_F(PicFixture, CascadeThroughIr2) {
   EXPECT_EQ(pic_acknowledge(&pic), 0x2a);
   EXPECT_EQ(ReadIsr(0x20), 0x04);
   EXPECT_EQ(ReadIsr(0xa0), 0x04);
-  EXPECT_EQ(acked, std::vector<unsigned>{10});
+  EXPECT_TRUE(acked.empty());  // acknowledged at the EOI, not at INTA
   Pulse(9);  // higher on the slave, but master IR2 is in service: blocked
   EXPECT_FALSE(pic_has_interrupt(&pic));
   Out(0xa0, 0x20);
-  Out(0x20, 0x20);
+  EXPECT_EQ(acked, std::vector<unsigned>{10});
+  Out(0x20, 0x20);  // the cascade input's EOI is no device's
+  EXPECT_EQ(acked, std::vector<unsigned>{10});
   EXPECT_TRUE(pic_has_interrupt(&pic));
   EXPECT_EQ(pic_acknowledge(&pic), 0x29);
 }

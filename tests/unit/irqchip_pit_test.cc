@@ -249,6 +249,18 @@ TEST_F(PitFixture, WithoutReinjectionMissedTicksAreLost) {
   EXPECT_EQ(pulses, 2);
 }
 
+TEST_F(PitFixture, ReinjectControlWithTheSamePolicyKeepsTheBacklog) {
+  Program(0, 2, 1193, 0);
+  pit_timer_expired(&pit, T(3 * 1193));
+  EXPECT_EQ(pit.pending, 3u);
+  pit_set_reinject(&pit, true);  // already on: nothing changes (upstream)
+  EXPECT_EQ(pit.pending, 3u);
+  pit_set_reinject(&pit, false);
+  pit_set_reinject(&pit, true);  // a real change forgets it
+  EXPECT_EQ(pit.pending, 0u);
+  EXPECT_TRUE(pit.irq_ack);
+}
+
 TEST_F(PitFixture, UnmaskForgetsTheBacklog) {
   Program(0, 2, 1193, 0);
   pit_timer_expired(&pit, T(5 * 1193));

@@ -79,6 +79,27 @@ TEST(IrqRouting, QemuStyleTableIsValid) {
   EXPECT_EQ(Validate({}), 0);
 }
 
+TEST(IrqRouting, PinsOfAGsi) {
+  // QEMU's GSI 0: PIC master pin 0 and IOAPIC pin 2; an MSI route never counts.
+  std::vector<kvm_irq_routing_entry> v = {Chip(0, KVM_IRQCHIP_PIC_MASTER, 0),
+                                          Chip(0, KVM_IRQCHIP_IOAPIC, 2),
+                                          Chip(2, KVM_IRQCHIP_IOAPIC, 0),
+                                          Chip(8, KVM_IRQCHIP_PIC_SLAVE, 0),
+                                          Msi(0, 0xfee00000, 0x30)};
+  auto pins = [&](uint32_t gsi, uint32_t chip) {
+    return irq_routing_gsi_pins(v.data(), uint32_t(v.size()), gsi, chip);
+  };
+  EXPECT_EQ(pins(0, KVM_IRQCHIP_IOAPIC), 1u << 2);
+  EXPECT_EQ(pins(0, KVM_IRQCHIP_PIC_MASTER), 1u << 0);
+  EXPECT_EQ(pins(0, KVM_IRQCHIP_PIC_SLAVE), 0u);
+  EXPECT_EQ(pins(8, KVM_IRQCHIP_PIC_SLAVE), 1u << 0);
+  EXPECT_EQ(pins(1, KVM_IRQCHIP_IOAPIC), 0u);
+  kvm_irq_routing_entry t[IRQ_ROUTING_DEFAULT_ENTRIES];
+  irq_routing_default(t);
+  EXPECT_EQ(irq_routing_gsi_pins(t, 40, 0, KVM_IRQCHIP_IOAPIC), 1u << 0);  // upstream's default
+  EXPECT_EQ(irq_routing_gsi_pins(t, 40, 23, KVM_IRQCHIP_IOAPIC), 1u << 23);
+}
+
 TEST(IrqRouting, RejectsWhatUpstreamRejects) {
   EXPECT_EQ(Validate({Chip(0, 0, 0)}, 1), -EINVAL);              // routing flags
   EXPECT_EQ(Validate({Chip(4096, 2, 0)}), -EINVAL);              // GSI too large

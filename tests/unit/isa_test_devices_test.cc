@@ -3,6 +3,8 @@
 
 #include <array>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "bus/bus.h"
 #include "devices/isa/debug_exit.h"
@@ -164,3 +166,48 @@ TEST(PcTestdevIomem, ThroughTheMmioBusAtItsMachineAddress) {
 }
 
 }  // namespace
+
+TEST(PcTestdevIrqLines, ByteWriteDrivesItsLineToTheLevel) {
+  std::vector<std::pair<std::uint32_t, bool>> calls;
+  devices::PcTestdevIrqLines dev([&](std::uint32_t line, bool level) { calls.emplace_back(line, level); });
+  const std::uint8_t one = 1, zero = 0, other = 0x80;
+  dev.write(10, std::span(&one, 1));
+  dev.write(10, std::span(&zero, 1));
+  dev.write(23, std::span(&other, 1));
+  EXPECT_EQ(calls, (std::vector<std::pair<std::uint32_t, bool>>{{10, true}, {10, false}, {23, true}}));
+}
+
+TEST(PcTestdevIrqLines, WideWriteDrivesOneLinePerByteAndDropsLinesPast23) {
+  std::vector<std::pair<std::uint32_t, bool>> calls;
+  devices::PcTestdevIrqLines dev([&](std::uint32_t line, bool level) { calls.emplace_back(line, level); });
+  const std::array<std::uint8_t, 2> w = {0, 5};
+  dev.write(3, w);
+  const std::array<std::uint8_t, 4> past = {1, 1, 1, 1};
+  dev.write(22, past);
+  EXPECT_EQ(calls, (std::vector<std::pair<std::uint32_t, bool>>{
+                       {3, false}, {4, true}, {22, true}, {23, true}}));
+}
+
+TEST(PcTestdevIrqLines, ReadsAreZeroAndDriveNothing) {
+  int calls = 0;
+  devices::PcTestdevIrqLines dev([&](std::uint32_t, bool) { ++calls; });
+  std::array<std::uint8_t, 4> buf{9, 9, 9, 9};
+  dev.read(0, buf);
+  EXPECT_EQ(buf, (std::array<std::uint8_t, 4>{0, 0, 0, 0}));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(PcTestdevIrqLines, PortWriteAt0x2000PlusNReachesLineN) {
+  bus::Bus ports(0x10000);
+  std::vector<std::pair<std::uint32_t, bool>> calls;
+  devices::PcTestdevIrqLines dev([&](std::uint32_t line, bool level) { calls.emplace_back(line, level); });
+  ASSERT_TRUE(ports.add(machine::layout::kPcTestdevIrqLineBase, machine::layout::kPcTestdevIrqLineLength,
+                        dev, "pc-testdev-irq")
+                  .ok());
+  EXPECT_EQ(machine::layout::kPcTestdevIrqLineBase, 0x2000);
+  const std::uint8_t one = 1;
+  ports.write(0x2000 + 17, std::span(&one, 1));
+  ports.write(0x2000 + 24, std::span(&one, 1));  // past the device: unassigned
+  EXPECT_EQ(calls, (std::vector<std::pair<std::uint32_t, bool>>{{17, true}}));
+  EXPECT_EQ(ports.unassigned_writes(), 1u);
+}

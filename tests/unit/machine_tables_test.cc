@@ -184,6 +184,33 @@ TEST_F(AcpiTest, DsdtDefinesS5WithTheConfiguredSleepType) {
   EXPECT_EQ(std::memcmp(aml, want, sizeof(want)), 0);
 }
 
+TEST(AcpiPci, DsdtHasThePciRootBridgeWithItsWindows) {
+  // The bytes iasl -d turns into Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId
+  // ("PNP0A03")) ... Name (_CRS, ResourceTemplate () { ... }) } }.
+  const auto t = machine::build_acpi_tables(machine::pc_acpi_config(1, 256ull << 20), 0xe0000);
+  const std::uint8_t* dsdt = t.bytes.data() + (t.dsdt - 0xe0000);
+  std::uint32_t len;
+  std::memcpy(&len, dsdt + 4, 4);
+  const std::string aml(reinterpret_cast<const char*>(dsdt), len);
+  EXPECT_EQ(machine::acpi_checksum(std::span(dsdt, len)), 0);
+  const auto device = aml.find("\x5b\x82");
+  ASSERT_NE(device, std::string::npos) << "DeviceOp";
+  EXPECT_NE(aml.find("\\_SB_"), std::string::npos);
+  EXPECT_EQ(aml.substr(device + 4, 4), "PCI0") << "two-byte PkgLength, then the name";
+  EXPECT_NE(aml.find(std::string("_HID\x0c\x41\xd0\x0a\x03", 9)), std::string::npos)
+      << "EisaId (PNP0A03)";
+  // DWordMemory window from the end of RAM (256 MiB) to below the IOAPIC.
+  const std::string window("\x87\x17\x00\x00\x0c\x03\x00\x00\x00\x00"
+                           "\x00\x00\x00\x10\xff\xff\xbf\xfe", 18);
+  EXPECT_NE(aml.find(window), std::string::npos);
+  // The package lengths add up: the Scope's covers the rest of the table.
+  const auto scope_at = aml.find("\x10", 36 + 14);
+  ASSERT_LT(scope_at, aml.size());
+  const std::size_t pkg = (static_cast<std::uint8_t>(aml[scope_at + 1]) & 0x0f) |
+                          (static_cast<std::size_t>(static_cast<std::uint8_t>(aml[scope_at + 2])) << 4);
+  EXPECT_EQ(scope_at + 1 + pkg, aml.size());
+}
+
 TEST_F(AcpiTest, MadtListsEveryCpuTheIoapicAndTheOverrides) {
   const std::uint64_t m = t.madt;
   EXPECT_EQ(get(m + 36, 4), 0xfee00000u);
@@ -289,7 +316,7 @@ TEST(PcWiring, AcpiPortsAreWhereTheMachinePutsTheDevices) {
   EXPECT_EQ(acpi.pm1a_control_port, layout::kAcpiPmBase + 4);
   EXPECT_EQ(acpi.pm_timer_port, layout::kAcpiPmBase + 8);
   EXPECT_EQ(acpi.reset_port, layout::kResetControlPort);
-  EXPECT_EQ(acpi.reset_port, layout::kResetControlBase + 1);
+  EXPECT_EQ(acpi.reset_port, layout::kPciConfigAddressPort + 1);
   EXPECT_EQ(acpi.sci_irq, layout::kIrqSci);
   EXPECT_EQ(acpi.ioapic_addr, layout::kIoapicAddr);
   EXPECT_EQ(acpi.lapic_addr, layout::kLapicAddr);

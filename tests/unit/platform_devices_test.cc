@@ -99,7 +99,7 @@ TEST(ResetControl, ByteWriteWithRstCpuResetsWideAccessesDoNot) {
   int resets = 0;
   devices::ResetControl rc([&] { ++resets; });
   const std::array<std::uint8_t, 4> dword = {0xff, 0xff, 0xff, 0xff};
-  rc.write(0, dword);  // PCI config address, not this register
+  rc.write(0, dword);  // a dword is never this byte register
   EXPECT_EQ(resets, 0);
   std::uint8_t v = 0x02;  // SYS_RST alone
   rc.write(devices::ResetControl::kRegisterOffset, std::span(&v, 1));

@@ -1,6 +1,7 @@
 #include "bus/bus.h"
 
 #include <algorithm>
+#include <mutex>
 
 namespace bus {
 
@@ -24,11 +25,39 @@ vmm::Status<BusError> Bus::add(std::uint64_t base, std::uint64_t length, BusDevi
   if (base >= limit_ || length > limit_ - base) {
     return BusError::kBeyondLimit;
   }
+  std::unique_lock lock(map_mutex_);
   if (touches_any(base, length)) {
     return BusError::kOverlap;
   }
   ranges_.emplace(base, Range{length, &device, std::move(name)});
   return vmm::kOk;
+}
+
+bool Bus::remove(std::uint64_t base, const BusDevice& device) {
+  std::unique_lock lock(map_mutex_);
+  auto it = ranges_.find(base);
+  if (it == ranges_.end() || it->second.device != &device) {
+    return false;
+  }
+  ranges_.erase(it);
+  return true;
+}
+
+Bus::Lookup Bus::lookup(std::uint64_t address, std::uint64_t length, BusDevice** device,
+                        std::uint64_t* offset) const {
+  std::shared_lock lock(map_mutex_);
+  std::uint64_t base = 0;
+  const Range* range = find(address, &base);
+  if (range != nullptr && length <= range->length - (address - base)) {
+    *device = range->device;
+    *offset = address - base;
+    return Lookup::kDevice;
+  }
+  if (address >= limit_ ||
+      !touches_any(address, std::min<std::uint64_t>(length, limit_ - address))) {
+    return Lookup::kUnassigned;
+  }
+  return Lookup::kSplit;
 }
 
 const Bus::Range* Bus::find(std::uint64_t address, std::uint64_t* base_out) const {
@@ -60,20 +89,21 @@ void Bus::read(std::uint64_t address, std::span<std::uint8_t> data) {
   if (data.empty()) {
     return;
   }
-  std::uint64_t base = 0;
-  const Range* range = find(address, &base);
-  if (range != nullptr && data.size() <= range->length - (address - base)) {
-    range->device->read(address - base, data);
-    return;
-  }
-  if (address >= limit_ ||
-      !touches_any(address, std::min<std::uint64_t>(data.size(), limit_ - address))) {
-    std::fill(data.begin(), data.end(), 0xff);
-    unassigned_reads_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    read(address + i, data.subspan(i, 1));
+  BusDevice* device = nullptr;
+  std::uint64_t offset = 0;
+  switch (lookup(address, data.size(), &device, &offset)) {
+    case Lookup::kDevice:
+      device->read(offset, data);
+      return;
+    case Lookup::kUnassigned:
+      std::fill(data.begin(), data.end(), 0xff);
+      unassigned_reads_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case Lookup::kSplit:
+      for (std::size_t i = 0; i < data.size(); ++i) {
+        read(address + i, data.subspan(i, 1));
+      }
+      return;
   }
 }
 
@@ -81,19 +111,20 @@ void Bus::write(std::uint64_t address, std::span<const std::uint8_t> data) {
   if (data.empty()) {
     return;
   }
-  std::uint64_t base = 0;
-  const Range* range = find(address, &base);
-  if (range != nullptr && data.size() <= range->length - (address - base)) {
-    range->device->write(address - base, data);
-    return;
-  }
-  if (address >= limit_ ||
-      !touches_any(address, std::min<std::uint64_t>(data.size(), limit_ - address))) {
-    unassigned_writes_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    write(address + i, data.subspan(i, 1));
+  BusDevice* device = nullptr;
+  std::uint64_t offset = 0;
+  switch (lookup(address, data.size(), &device, &offset)) {
+    case Lookup::kDevice:
+      device->write(offset, data);
+      return;
+    case Lookup::kUnassigned:
+      unassigned_writes_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case Lookup::kSplit:
+      for (std::size_t i = 0; i < data.size(); ++i) {
+        write(address + i, data.subspan(i, 1));
+      }
+      return;
   }
 }
 

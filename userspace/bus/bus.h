@@ -12,13 +12,19 @@
 // - An access that straddles a range boundary is split into single-byte accesses, each decoded
 //   on its own (what an ISA bus does with a wide cycle to narrow devices).
 //
-// Legend (locking): ranges are added while the machine is built, before any vCPU thread starts;
-// afterwards the map is only read, so lookups take no lock.  Devices serialize their own state.
+// Ranges can come and go while the guest runs (a PCI BAR moves when the guest programs it), so
+// the map sits behind a reader/writer lock.
+//
+// Legend (locking): map_mutex_ guards ranges_; lookups take it shared, add()/remove() exclusive.
+// A device is called after the lock is dropped, so a device access may itself move ranges
+// (a PCI configuration write that remaps a BAR).  Devices outlive the bus and serialize their
+// own state; a range removed while another vCPU is inside its device finishes that access.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <shared_mutex>
 #include <span>
 #include <string>
 
@@ -53,6 +59,8 @@ class Bus {
   // The device must outlive the bus (the machine owns both).  name appears in debug output.
   vmm::Status<BusError> add(std::uint64_t base, std::uint64_t length, BusDevice& device,
                             std::string name);
+  // Removes the range that starts at base and belongs to device; false when there is none.
+  bool remove(std::uint64_t base, const BusDevice& device);
 
   void read(std::uint64_t address, std::span<std::uint8_t> data);
   void write(std::uint64_t address, std::span<const std::uint8_t> data);
@@ -66,11 +74,16 @@ class Bus {
     BusDevice* device;
     std::string name;
   };
-  // The range containing address, or nullptr; base_out receives its base.
+  enum class Lookup { kDevice, kUnassigned, kSplit };
+  // Under the shared lock: where an access of length bytes at address goes.
+  Lookup lookup(std::uint64_t address, std::uint64_t length, BusDevice** device,
+                std::uint64_t* offset) const;
+  // The range containing address, or nullptr; base_out receives its base.  Lock held.
   const Range* find(std::uint64_t address, std::uint64_t* base_out) const;
   bool touches_any(std::uint64_t address, std::uint64_t length) const;
 
   std::uint64_t limit_;
+  mutable std::shared_mutex map_mutex_;
   std::map<std::uint64_t, Range> ranges_;  // keyed by base
   std::atomic<std::uint64_t> unassigned_reads_{0};
   std::atomic<std::uint64_t> unassigned_writes_{0};

@@ -81,7 +81,8 @@ struct BootState {
   std::uint16_t gdt_limit = 0;
 };
 
-enum class ImageKind { kFlat, kMultiboot, kLinux };
+// kFirmware: no image is loaded; vCPU 0 starts at the reset vector in the BIOS ROM.
+enum class ImageKind { kFlat, kMultiboot, kLinux, kFirmware };
 
 struct LoadedImage {
   ImageKind kind = ImageKind::kFlat;

@@ -1,9 +1,13 @@
 #include "machine/pc.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -53,10 +57,14 @@ std::int64_t realtime_seconds() {
 
 }  // namespace
 
-AcpiConfig pc_acpi_config(unsigned cpus) {
+AcpiConfig pc_acpi_config(unsigned cpus, std::uint64_t ram_below_4g) {
   using namespace layout;
   AcpiConfig c;
   c.cpu_count = cpus;
+  // PCI bus 0 behind the i440FX; 32-bit memory BARs go between RAM and the IOAPIC.
+  c.pci = true;
+  c.pci_mmio_start = static_cast<std::uint32_t>(std::min(ram_below_4g, kPciHoleStart));
+  c.pci_mmio_end = static_cast<std::uint32_t>(kIoapicAddr - 1);
   c.lapic_addr = static_cast<std::uint32_t>(kLapicAddr);
   c.ioapic_addr = static_cast<std::uint32_t>(kIoapicAddr);
   c.ioapic_id = kIoapicId;
@@ -73,6 +81,32 @@ AcpiConfig pc_acpi_config(unsigned cpus) {
   c.s5_sleep_type = kAcpiS5SleepType;
   c.century_register = devices::CmosRtc::kCentury;
   return c;
+}
+
+std::vector<std::pair<std::string, std::vector<std::uint8_t>>> firmware_fw_cfg_files(
+    const PcConfig& config, const RamLayout& layout_of_ram) {
+  auto le = [](std::uint32_t v, int width) {
+    std::vector<std::uint8_t> out;
+    for (int i = 0; i < width; ++i) {
+      out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    return out;
+  };
+  const RelocatableAcpi acpi =
+      build_relocatable_acpi(pc_acpi_config(config.cpus, layout_of_ram.below_4g));
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files = {
+      {"etc/e820", firmware_e820_file(layout_of_ram)},
+      {kTableLoaderFile, acpi_table_loader(acpi)},
+      {kAcpiTablesFile, acpi.tables},
+      {kAcpiRsdpFile, acpi.rsdp},
+      {"etc/boot-cpus", le(config.cpus, 2)},
+      // There is no display: SeaBIOS's serial console puts its screen on COM1.
+      {"etc/sercon-port", le(layout::kCom1Base, 2)},
+  };
+  if (config.reboot_timeout_ms) {  // -boot reboot-timeout: a u32, -1 meaning never (as QEMU)
+    files.push_back({"etc/boot-fail-wait", le(static_cast<std::uint32_t>(*config.reboot_timeout_ms), 4)});
+  }
+  return files;
 }
 
 std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
@@ -98,24 +132,36 @@ std::vector<kvm_irq_routing_entry> pc_gsi_routes() {
   return routes;
 }
 
-Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Vm vm, const PcConfig& config,
-       ImageKind kind, bool irqchip)
+Pc::Pc(vmm::KvmDevice kvm, vmm::GuestMemory ram, vmm::Mapping rom, vmm::Vm vm,
+       const PcConfig& config, ImageKind kind, bool irqchip, DiskImages disks)
     : kvm_(std::move(kvm)),
       ram_(std::move(ram)),
+      rom_(std::move(rom)),
       vm_(std::move(vm)),
       image_kind_(kind),
       irqchip_(irqchip),
       prefix_(config.message_prefix),
       com1_(config.serial_output),
+      testdev_irq_lines_([this](std::uint32_t line, bool level) { set_irq(line, level); }),
       debug_exit_([this](std::uint32_t status) { control_.request_exit(status); }),
       i8042_([this](bool level) { set_irq(layout::kIrqKeyboard, level); },
              [this](bool level) { set_irq(layout::kIrqMouse, level); },
              [this] { control_.request_reset(); }),
       cmos_(realtime_seconds),
-      fw_cfg_(config.ram_bytes, config.cpus),
+      fw_cfg_(config.ram_bytes, config.cpus, &ram_),
       acpi_pm_(layout::kAcpiS5SleepType,
                [this] { control_.request_exit(vmm::kStatusPoweredOff); }, monotonic_ns),
-      reset_control_([this] { control_.request_reset(); }) {}
+      reset_control_([this] { control_.request_reset(); }),
+      piix3_([this](unsigned isa_irq, bool level) { set_irq(isa_irq, level); }),
+      piix_ide_(ram_, [this](unsigned channel, bool level) {
+        set_irq(channel == 0 ? layout::kIrqIdePrimary : layout::kIrqIdeSecondary, level);
+      }) {
+  for (unsigned unit = 0; unit < disks.size(); ++unit) {
+    if (disks[unit]) {
+      piix_ide_.channel(0).attach(unit, std::move(disks[unit]));
+    }
+  }
+}
 
 Pc::~Pc() = default;
 
@@ -139,7 +185,7 @@ vmm::Result<LoadedImage, PcError> load_guest(const PcConfig& config, const RamLa
       }
       initrd = std::move(file.value());
     }
-    const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus), layout::kAcpiTablesAddr);
+    const AcpiTables acpi = build_acpi_tables(pc_acpi_config(config.cpus, layout_of_ram.below_4g), layout::kAcpiTablesAddr);
     if (acpi.bytes.size() > layout::kAcpiTablesMaxSize ||
         !ram.write(layout::kAcpiTablesAddr, acpi.bytes)) {
       return PcError{"guest RAM too small for the ACPI tables; raise -m", vmm::kStatusVmmError};
@@ -169,15 +215,46 @@ vmm::Result<LoadedImage, PcError> load_guest(const PcConfig& config, const RamLa
   return std::move(loaded.value());
 }
 
+// The BIOS image in its own page-aligned mapping (KVM maps it read-only, twice).
+struct FirmwareImage {
+  vmm::Mapping rom;
+  RomLayout layout;
+};
+
+vmm::Result<FirmwareImage, PcError> load_firmware(const PcConfig& config) {
+  auto image = read_image_file(config.bios_path, kRomMaxSize);
+  if (!image) {
+    return PcError{"-bios: " + image.error().message, vmm::kStatusVmmError};
+  }
+  auto layout = rom_layout(image->size());
+  if (!layout) {
+    return PcError{"-bios " + config.bios_path + ": " + layout.error(), vmm::kStatusVmmError};
+  }
+  void* addr = ::mmap(nullptr, layout->size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) {
+    return PcError{std::string("mmap of the BIOS ROM: ") + std::strerror(errno),
+                   vmm::kStatusVmmError};
+  }
+  std::memcpy(addr, image->data(), image->size());
+  return FirmwareImage{vmm::Mapping(addr, layout->size), layout.value()};
+}
+
 // What this KVM must offer for the machine, checked before anything is created.
 vmm::Status<PcError> check_kvm(const vmm::KvmDevice& kvm, const PcConfig& config, bool irqchip) {
   if (auto s = kvm.require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"); !s) {
     return vmm_failure(s.error());
   }
+  if (config.kernel_path.empty()) {  // the ROM and PAM's read-only parts
+    if (auto s = kvm.require_extension(KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM"); !s) {
+      return vmm_failure(s.error());
+    }
+  }
   auto has_irqchip = kvm.check_extension(KVM_CAP_IRQCHIP);
   if (irqchip && !(has_irqchip && has_irqchip.value() > 0)) {
-    const std::string why = config.cpus > 1 ? "-smp " + std::to_string(config.cpus) + " needs"
-                                            : "booting Linux needs";
+    const std::string why = config.cpus > 1           ? "-smp " + std::to_string(config.cpus) + " needs"
+                            : config.kernel_path.empty() ? "booting through a BIOS needs"
+                                                         : "booting Linux needs";
     return PcError{why + " an in-kernel interrupt controller (KVM_CAP_IRQCHIP), which this KVM "
                          "does not offer",
                    vmm::kStatusVmmError};
@@ -198,8 +275,14 @@ vmm::Status<PcError> check_kvm(const vmm::KvmDevice& kvm, const PcConfig& config
 }
 
 // The VM with its memory slots and, when wanted, the in-kernel irqchip, routing and PIT.
+// KVM memory slots: RAM regions from 0; with firmware the low region leaves out the PAM window
+// (slots kPamFirstSlot.. map it, see firmware.h) and the ROM gets its read-only slot.
+constexpr std::uint32_t kRomSlot = 8;
+constexpr std::uint32_t kPamFirstSlot = 16;
+
 vmm::Result<vmm::Vm, PcError> create_vm(const vmm::KvmDevice& kvm, const vmm::GuestMemory& ram,
-                                        bool irqchip, const std::string& prefix) {
+                                        const FirmwareImage* firmware, bool irqchip,
+                                        const std::string& prefix) {
   auto vm = kvm.create_vm();
   if (!vm) {
     return vmm_failure(vm.error());
@@ -210,12 +293,37 @@ vmm::Result<vmm::Vm, PcError> create_vm(const vmm::KvmDevice& kvm, const vmm::Gu
       return vmm_failure(s.error());
     }
   }
-  std::uint32_t slot = 0;
+  struct Slot {
+    std::uint64_t gpa, size;
+    void* host;
+  };
+  std::vector<Slot> slots;
   for (const auto& region : ram.regions()) {
-    if (auto s = vm->set_user_memory_region(slot++, region.gpa, region.size,
-                                            ram.host_address(region));
-        !s) {
-      return vmm_failure(s.error());
+    auto* host = static_cast<std::uint8_t*>(ram.host_address(region));
+    const std::uint64_t end = region.gpa + region.size;
+    if (firmware && region.gpa < kPamWindowEnd && end > kPamWindowStart) {
+      if (region.gpa < kPamWindowStart) {
+        slots.push_back({region.gpa, kPamWindowStart - region.gpa, host});
+      }
+      if (end > kPamWindowEnd) {
+        slots.push_back({kPamWindowEnd, end - kPamWindowEnd, host + (kPamWindowEnd - region.gpa)});
+      }
+    } else {
+      slots.push_back({region.gpa, region.size, host});
+    }
+  }
+  std::uint32_t slot = 0;
+  for (const auto& s : slots) {
+    if (auto r = vm->set_user_memory_region(slot++, s.gpa, s.size, s.host); !r) {
+      return vmm_failure(r.error());
+    }
+  }
+  if (firmware) {
+    if (auto r = vm->set_user_memory_region(kRomSlot, firmware->layout.high_base,
+                                            firmware->layout.size, firmware->rom.get(),
+                                            KVM_MEM_READONLY);
+        !r) {
+      return vmm_failure(r.error());
     }
   }
   if (irqchip) {  // before any vCPU exists, as KVM requires
@@ -246,12 +354,37 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   if (!ram) {
     return vmm_failure(ram.error());
   }
-  auto loaded = load_guest(config, layout_of_ram, ram.value());
+  std::optional<FirmwareImage> firmware;
+  LoadedImage firmware_boot;
+  firmware_boot.kind = ImageKind::kFirmware;
+  vmm::Result<LoadedImage, PcError> loaded = firmware_boot;
+  if (config.kernel_path.empty()) {
+    auto image = load_firmware(config);
+    if (!image) {
+      return image.error();
+    }
+    firmware = std::move(image.value());
+  } else {
+    loaded = load_guest(config, layout_of_ram, ram.value());
+  }
   if (!loaded) {
     return loaded.error();
   }
+  DiskImages disks;
+  for (auto [path, unit, option] :
+       {std::tuple{&config.hda_path, 0u, "-hda"}, std::tuple{&config.hdb_path, 1u, "-hdb"}}) {
+    if (path->empty()) {
+      continue;
+    }
+    auto image = backends::RawImage::open(*path);
+    if (!image) {
+      return PcError{std::string(option) + " " + image.error().message, vmm::kStatusVmmError};
+    }
+    disks[unit] = std::move(image.value());
+  }
   // Test images keep HLT in userspace (see pc.h) unless they need APs.
-  const bool irqchip = loaded->kind == ImageKind::kLinux || config.cpus > 1;
+  const bool irqchip = loaded->kind == ImageKind::kLinux ||
+                       loaded->kind == ImageKind::kFirmware || config.cpus > 1;
 
   auto kvm = vmm::KvmDevice::open();
   if (!kvm) {
@@ -277,13 +410,19 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
     std::fprintf(stderr, "%s: warning: no KVM_CAP_EXT_CPUID; the guest sees no CPUID\n",
                  config.message_prefix.c_str());
   }
-  auto vm = create_vm(kvm.value(), ram.value(), irqchip, config.message_prefix);
+  auto vm = create_vm(kvm.value(), ram.value(), firmware ? &*firmware : nullptr, irqchip,
+                      config.message_prefix);
   if (!vm) {
     return vm.error();
   }
 
-  std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()),
-                                std::move(vm.value()), config, loaded->kind, irqchip));
+  vmm::Mapping rom = firmware ? std::move(firmware->rom) : vmm::Mapping();
+  std::unique_ptr<Pc> pc(new Pc(std::move(kvm.value()), std::move(ram.value()), std::move(rom),
+                                std::move(vm.value()), config, loaded->kind, irqchip,
+                                std::move(disks)));
+  if (firmware) {
+    pc->rom_layout_ = firmware->layout;
+  }
   auto deadline = pc->kvm_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER);
   const bool tsc_deadline = irqchip && deadline && deadline.value() > 0;
   if (auto s = pc->create_vcpus(config.cpus, mmap_size.value(), supported, tsc_deadline,
@@ -296,7 +435,66 @@ vmm::Result<std::unique_ptr<Pc>, PcError> Pc::create(const PcConfig& config) {
   if (auto s = pc->wire_devices(); !s) {
     return s.error();
   }
+  if (firmware) {
+    if (auto s = pc->wire_firmware(config, layout_of_ram); !s) {
+      return s.error();
+    }
+  }
   return pc;
+}
+
+vmm::Status<PcError> Pc::wire_firmware(const PcConfig& config, const RamLayout& layout_of_ram) {
+  using namespace layout;
+  const std::span<const std::uint8_t> rom(static_cast<const std::uint8_t*>(rom_.get()),
+                                          rom_layout_.size);
+  pam_ = std::make_unique<PamMemory>(
+      ram_.host_pointer(0, layout_of_ram.below_4g), rom, rom_layout_, kPamFirstSlot,
+      [this](std::uint32_t slot, std::uint64_t gpa, std::uint64_t size, std::uint8_t* host,
+             bool read_only) {
+        auto s = vm_.set_user_memory_region(slot, gpa, size, host,
+                                            read_only ? KVM_MEM_READONLY : 0);
+        if (!s) {
+          std::fprintf(stderr, "%s: PAM: %s\n", prefix_.c_str(), vmm::describe(s.error()).c_str());
+        }
+        return s.ok();
+      });
+  if (!pam_->update(pam_reset_state())) {
+    return PcError{"cannot map the BIOS ROM at 0xE0000", vmm::kStatusVmmError};
+  }
+  // The host bridge's PAM registers drive the window (the listener runs on the vCPU thread
+  // that wrote the register).
+  i440fx_.set_pam_listener([this](std::span<const devices::PamSegment> segments) {
+    std::vector<PamSegmentState> state;
+    for (const auto& s : segments) {
+      state.push_back({s.base, s.size, s.read_dram, s.write_dram});
+    }
+    (void)pam_->update(state);  // a refused slot is reported by the slot callback
+  });
+  rom_window_ = std::make_unique<RomWindow>(rom);
+  if (auto s = mmio_.add(kPamWindowStart, kPamWindowEnd - kPamWindowStart, *pam_, "pam-window");
+      !s) {
+    return PcError{std::string("cannot place the PAM window: ") + bus::describe(s.error()),
+                   vmm::kStatusVmmError};
+  }
+  if (auto s = mmio_.add(rom_layout_.high_base, rom_layout_.size, *rom_window_, "bios-rom"); !s) {
+    return PcError{std::string("cannot place the BIOS ROM: ") + bus::describe(s.error()),
+                   vmm::kStatusVmmError};
+  }
+  if (config.debugcon_output) {
+    debugcon_ = std::make_unique<devices::DebugCon>(config.debugcon_output);
+    if (auto s = ports_.add(kFirmwareDebugPort, devices::DebugCon::kSize, *debugcon_, "debugcon");
+        !s) {
+      return PcError{std::string("cannot place debugcon: ") + bus::describe(s.error()),
+                     vmm::kStatusVmmError};
+    }
+  }
+
+  for (const auto& [name, data] : firmware_fw_cfg_files(config, layout_of_ram)) {
+    if (!fw_cfg_.add_file(name, data)) {
+      return PcError{"fw_cfg: cannot add " + name, vmm::kStatusVmmError};
+    }
+  }
+  return vmm::kOk;
 }
 
 vmm::Status<PcError> Pc::create_vcpus(unsigned cpus, std::size_t mmap_size,
@@ -320,7 +518,9 @@ vmm::Status<PcError> Pc::create_vcpus(unsigned cpus, std::size_t mmap_size,
         return vmm_failure(s.error());
       }
     }
-    if (id == 0) {
+    if (id == 0 && image_kind_ == ImageKind::kFirmware) {
+      // KVM's reset state is the PC's: CS F000 with base 0xFFFF0000, IP 0xFFF0.
+    } else if (id == 0) {
       auto reset = vcpu->get_sregs();
       if (!reset) {
         return vmm_failure(reset.error());
@@ -360,17 +560,30 @@ vmm::Status<PcError> Pc::wire_devices() {
     bus::BusDevice& device;
     const char* name;
   };
+  static_assert(kPcTestdevIrqLineLength == devices::PcTestdevIrqLines::kLineCount);
   const Assignment ports[] = {
       {kI8042DataPort, 1, i8042_.data_port(), "i8042-data"},
       {kI8042CommandPort, 1, i8042_.command_port(), "i8042-command"},
       {kCmosBase, devices::CmosRtc::kSize, cmos_, "cmos-rtc"},
       {kPostCodePort, devices::PostCode::kSize, post_code_, "post-code"},
       {kPcTestdevIoportBase, devices::PcTestdev::kIoportSize, testdev_, "pc-testdev"},
+      {kPcTestdevIrqLineBase, kPcTestdevIrqLineLength, testdev_irq_lines_, "pc-testdev-irq"},
       {kDebugExitBase, devices::DebugExit::kSize, debug_exit_, "debug-exit"},
       {kCom1Base, devices::Uart16550::kRegisterCount, com1_, "com1"},
       {kFwCfgBase, devices::FwCfg::kSize, fw_cfg_, "fw-cfg"},
       {kAcpiPmBase, devices::AcpiPm::kSize, acpi_pm_, "acpi-pm"},
-      {kResetControlBase, devices::ResetControl::kSize, reset_control_, "reset-control"},
+      {kPciConfigAddressPort, pci::PciRoot::kAddressWindowSize, pci_root_.address_window(),
+       "pci-config-address"},
+      {kPciConfigDataPort, pci::PciRoot::kDataWindowSize, pci_root_.data_window(),
+       "pci-config-data"},
+      {kIdePrimaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(0).command_block(), "ide0-command"},
+      {kIdePrimaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(0).control_block(), "ide0-control"},
+      {kIdeSecondaryCommandBase, devices::IdeChannel::kCommandBlockSize,
+       piix_ide_.channel(1).command_block(), "ide1-command"},
+      {kIdeSecondaryControlPort, devices::IdeChannel::kControlBlockSize,
+       piix_ide_.channel(1).control_block(), "ide1-control"},
   };
   for (const auto& a : ports) {
     if (auto s = ports_.add(a.base, a.length, a.device, a.name); !s) {
@@ -384,8 +597,67 @@ vmm::Status<PcError> Pc::wire_devices() {
     return PcError{std::string("cannot place pc-testdev-iomem: ") + bus::describe(s.error()),
                    vmm::kStatusVmmError};
   }
+  // 0xcf9 is a byte inside the configuration address window (see layout.h).
+  static_assert(kResetControlPort == kPciConfigAddressPort + 1);
+  pci_root_.set_byte_at_offset_1(&reset_control_);
   com1_.connect_irq([this](bool level) { set_irq(kIrqCom1, level); });
+  return wire_pci();
+}
+
+vmm::Status<PcError> Pc::wire_pci() {
+  using namespace layout;
+  struct Slot {
+    unsigned slot;
+    unsigned function;
+    pci::PciFunction& device;
+  };
+  const Slot slots[] = {
+      {kPciSlotHostBridge, 0, i440fx_},
+      {kPciSlotPiix3, kPiix3IsaFunction, piix3_},
+      {kPciSlotPiix3, kPiix3IdeFunction, piix_ide_},
+  };
+  for (const auto& s : slots) {
+    if (auto r = pci_root_.plug(s.slot, s.function, s.device); !r) {
+      return PcError{"cannot plug " + s.device.name() + ": " + pci::describe(r.error()),
+                     vmm::kStatusVmmError};
+    }
+  }
+  pci_root_.set_intx_router([this](unsigned slot, unsigned function, pci::IntxPin pin,
+                                   bool level) { piix3_.pci_intx(slot, function, pin, level); });
+  if (image_kind_ != ImageKind::kFirmware) {
+    program_pci_like_firmware();  // with firmware, the firmware does it
+  }
   return vmm::kOk;
+}
+
+void Pc::program_pci_like_firmware() {
+  using namespace layout;
+  // IDE: both channels decoding (IDETIM bit 15), the bus-master block at its BAR, I/O decode
+  // and bus mastering on.
+  for (std::uint16_t idetim : {devices::PiixIde::kIdeTiming,
+                               static_cast<std::uint16_t>(devices::PiixIde::kIdeTiming + 2)}) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, idetim, 2,
+                           devices::PiixIde::kIdeDecodeEnable);
+  }
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction,
+                         pci::bar_offset(devices::PiixIde::kBusMasterBar), 4, kIdeBusMasterBase);
+  pci_root_.config_write(0, kPciSlotPiix3, kPiix3IdeFunction, pci::kCommand, 2,
+                         pci::kCommandIo | pci::kCommandBusMaster);
+  for (unsigned i = 0; i < devices::Piix3::kPirqs; ++i) {
+    pci_root_.config_write(0, kPciSlotPiix3, kPiix3IsaFunction,
+                           static_cast<std::uint16_t>(devices::Piix3::kPirqRoute + i), 1,
+                           kPirqIrqs[i]);
+  }
+  for (unsigned slot = 0; slot < pci::kSlots; ++slot) {
+    for (unsigned fn = 0; fn < pci::kFunctions; ++fn) {
+      pci::PciFunction* f = pci_root_.function_at(slot, fn);
+      if (f == nullptr || f->interrupt_pin() == pci::IntxPin::kNone) {
+        continue;
+      }
+      f->config_write(pci::kInterruptLine, 1,
+                      kPirqIrqs[devices::Piix3::pirq_of(slot, f->interrupt_pin())]);
+    }
+  }
 }
 
 void Pc::set_irq(std::uint32_t gsi, bool level) {
@@ -508,7 +780,7 @@ void Pc::vcpu_loop(vmm::Vcpu& vcpu) {
       case vmm::VcpuStop::kShutdown:
         // No register dump: on AMD, KVM has reset the VMCB by the time it reports the shutdown,
         // so the registers would be the reset state, not the fault's.
-        if (image_kind_ == ImageKind::kLinux) {
+        if (image_kind_ == ImageKind::kLinux || image_kind_ == ImageKind::kFirmware) {
           // A PC resets on a triple fault; Linux uses that as its last way to reboot.
           std::fprintf(stderr, "%s: vCPU %d: %s: resetting\n", prefix_.c_str(), vcpu.id(),
                        result.message.c_str());

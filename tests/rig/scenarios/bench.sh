@@ -1,9 +1,10 @@
-# rig: default=no needs=kvm-run timeout=600
+# rig: default=no needs=kvm-run,progs/kvm_cap timeout=600
 # Benchmarks (make bench): every payload of tests/guest/bench.ini under
 # kvm-run on the chosen KVM. Each "bench <row> <hex cycles/op>" line it prints
 # becomes a check "<payload>.<row>" with detail "value=<decimal>"; the check
 # fails only when the payload did not run to its expected exit status or
-# printed no rows (a broken bench), never on a number.
+# printed no rows (a broken bench), never on a number.  A payload that needs
+# the in-kernel irqchip (bench_irq) is a SKIP on a KVM without one.
 . /rig/lib.sh
 requires kvm-run
 [ -n "$(ls /rig/bench 2>/dev/null)" ] || { result setup FAIL "no bench payloads packed"; exit 1; }
@@ -17,6 +18,10 @@ for p in $(ls /rig/bench); do
 	args=$(cat $d/args)
 	timeout -k 2 "$RUN_TIMEOUT" kvm-run -kernel $d/image $args -nographic <&- >$out 2>$out.err
 	rc=$?
+	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
+		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
+		continue
+	fi
 	rows=0
 	while read -r word row hex rest; do
 		[ "$word" = bench ] || continue
@@ -28,6 +33,39 @@ for p in $(ls /rig/bench); do
 		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)), $rows rows"
 	else
 		result "$p" PASS "$rows rows"
+	fi
+done
+# Firmware rows: milliseconds (L1 clock) from kvm-run's start to a boot sector that ends the
+# run through debug-exit, with our BIOS and with SeaBIOS; best of three.  They need the
+# in-kernel irqchip; without it the rows are skipped on that KVM.
+firmware_ms() {  # BIOS -> best time in ms, or nothing when a run failed
+	local best= i t0 t1 rc ms
+	for i in 1 2 3; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		timeout -k 2 "$RUN_TIMEOUT" kvm-run -m 64 -bios "$1" -hda /tmp/bootsector.img \
+			-serial none -nographic <&- >/tmp/fw.out 2>&1
+		rc=$?
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		[ $rc -eq 85 ] || { cat /tmp/fw.out; return 1; }
+		ms=$(( (${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}) * 10 ))
+		[ -z "$best" ] || [ $ms -lt $best ] && best=$ms
+	done
+	echo $best
+}
+# mov al, 0x2a; out 0xf4, al; hlt; and the boot signature: kvm-run exits with (0x2a << 1) | 1.
+dd if=/dev/zero of=/tmp/bootsector.img bs=1024 count=1024 2>/dev/null
+printf '\260\052\346\364\364' | dd of=/tmp/bootsector.img conv=notrunc 2>/dev/null
+printf '\125\252' | dd of=/tmp/bootsector.img bs=1 seek=510 conv=notrunc 2>/dev/null
+for fw in ours-bios:/usr/share/kvm-run/bios.bin seabios:/rig/seabios.bin; do
+	name=${fw%%:*} image=${fw#*:}
+	if [ ! -e "$image" ]; then
+		result "firmware.$name-ms" SKIP "$image not packed"
+	elif [ "$(/rig/progs/kvm_cap 0 2>/dev/null)" = 0 ]; then
+		result "firmware.$name-ms" SKIP "needs KVM_CAP_IRQCHIP (irqchip=1 for ours)"
+	elif ms=$(firmware_ms "$image"); then
+		result "firmware.$name-ms" PASS "value=$ms"
+	else
+		result "firmware.$name-ms" FAIL "the boot sector did not run"
 	fi
 done
 check unload unload_kvm

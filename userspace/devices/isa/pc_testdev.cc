@@ -24,6 +24,20 @@ std::uint32_t PcTestdev::value() const {
          static_cast<std::uint32_t>(bytes_[2]) << 16 | static_cast<std::uint32_t>(bytes_[3]) << 24;
 }
 
+void PcTestdevIrqLines::read(std::uint64_t, std::span<std::uint8_t> data) {
+  for (auto& b : data) {
+    b = 0;
+  }
+}
+
+void PcTestdevIrqLines::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (offset + i < kLineCount) {
+      set_line_(static_cast<std::uint32_t>(offset + i), data[i] != 0);
+    }
+  }
+}
+
 void PcTestdevIomem::read(std::uint64_t offset, std::span<std::uint8_t> data) {
   std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < data.size(); ++i) {

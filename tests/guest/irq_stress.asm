@@ -1,0 +1,392 @@
+; irq_stress - four vCPUs hammer IPIs and LAPIC timers for 60 seconds (ACPI
+; PM timer time) and prove that no interrupt was lost.  Run by the rig
+; scenario irq-stress (listed in stress.ini, not guests.ini: its counts vary).
+;
+; Every CPU, at once:
+;  - keeps a timer chain alive: CPUs 0 and 2 re-arm a 300 us one-shot LAPIC
+;    timer from its handler, CPUs 1 and 3 a TSC-deadline one (1M cycles
+;    ahead).  One lost timer interrupt ends the chain, so CPU 0 checks every
+;    5 seconds that every chain has moved on;
+;  - sends fixed IPIs around the ring 0 -> 1 -> 2 -> 3 -> 0 and waits for
+;    each to be acknowledged by its receiver's handler (a receiver counter
+;    that must reach the sender's count) before sending the next, so an IPI
+;    cannot merge with a pending one and a lost one shows as a missing ack;
+;  - halts now and then (every 64th round) until the next interrupt.
+; CPU 0 also sends an all-excluding-self IPI every 256 rounds and an NMI to
+; CPU 2 every 1024 rounds, each waited for in the same way.
+; At the end every CPU disarms its timer and checks in; CPU 0 compares the
+; counts: received == sent on every ring link, broadcasts and NMIs all
+; seen.  Prints one line per CPU with its counts (hex) and "irq_stress: no
+; interrupt lost" before exiting 0; a failure prints FAIL <code>:
+;   0x40 + cpu  an IPI to the next CPU was not acknowledged within ~2^34 TSC
+;   0x48 + cpu  that CPU's timer chain stopped
+;   0x50        a broadcast IPI was not seen by every AP
+;   0x51        an NMI was not seen
+;   0x52        the CPUs did not all check in at the end
+;   0x53        received != sent on a ring link at the end
+; After a failure CPU 0 prints every CPU's state and counts before exiting.
+; Needs kvm-run -smp 4 (the in-kernel irqchip) and TSC-deadline in CPUID.
+
+        bits 32
+        org 0x100000
+%include "lib.inc"
+%include "apic.inc"
+
+        MULTIBOOT_HEADER start, image_end, bss_end
+
+SECONDS     equ 60
+PM_HZ       equ 3579545
+V_RING      equ 0x60
+V_BCAST     equ 0x61
+V_ONESHOT   equ 0x70
+V_DEADLINE  equ 0x71
+ONESHOT_NS  equ 300000                  ; bus clock 1 GHz, divide 1
+DEADLINE_TSC equ 1000000
+ACK_TSC_HI  equ 4                       ; ack timeout: 4 * 2^32 TSC cycles
+
+%define PERCPU(arr, reg) arr + reg * 4
+
+start:
+        MULTIBOOT_ENTRY
+        LOAD_GDT32
+        PUTS "irq_stress: start", 10
+        call idt_init
+        call pic_init
+        call pic_mask_all
+        call lapic_enable
+        SET_GATE V_RING, ring_handler
+        SET_GATE V_BCAST, bcast_handler
+        SET_GATE V_ONESHOT, oneshot_handler
+        SET_GATE V_DEADLINE, deadline_handler
+        SET_GATE 2, nmi_handler
+        mov eax, 1
+        cpuid
+        test ecx, 1 << 24
+        jnz .deadline_ok
+        PUTS "irq_stress: tsc-deadline not offered", 10
+        EXIT_FAIL 0x54
+.deadline_ok:
+        call ap_start_all
+        WAIT_EQ ap_started, 3, 3000, 0x55
+        PUTS "irq_stress: 4 cpus up, running for 60 s", 10
+        call pm_now
+        mov [clock_last], eax
+        xor eax, eax
+        jmp worker
+
+ap_main:
+        jmp worker
+
+; worker: EAX = APIC ID (0-3); runs until [stop], then checks in
+worker:
+        mov ebp, eax                    ; ebp = my id for the whole loop
+        mov dword [LAPIC_TDCR], 0x0b    ; divide by 1
+        test ebp, 1
+        jnz .arm_deadline
+        mov dword [LAPIC_LVTT], V_ONESHOT
+        mov dword [LAPIC_TMICT], ONESHOT_NS
+        jmp .armed
+.arm_deadline:
+        mov dword [LAPIC_LVTT], V_DEADLINE | LVT_TSCDEADLINE
+        call arm_deadline
+.armed:
+        lea ebx, [ebp + 1]
+        and ebx, 3                      ; ebx = next CPU in the ring
+        xor esi, esi                    ; round counter
+        sti
+.round:
+        cmp dword [stop], 0
+        jne .finish
+        ; ring IPI to the next CPU, then wait for its ack
+        inc dword [PERCPU(ring_sent, ebp)]
+        mov eax, ebx
+        shl eax, 24
+        mov [LAPIC_ICR_HI], eax
+        mov eax, V_RING
+        call icr_send
+        mov edi, [PERCPU(ring_sent, ebp)]
+        lea eax, [PERCPU(ring_recv, ebx)]
+        mov dword [PERCPU(cpu_state, ebp)], 3
+        call wait_ack
+        jnc .acked
+        lea eax, [ebp + 0x40]
+        jmp .fail
+.acked:
+        inc esi
+        test esi, 63
+        jnz .no_halt
+        mov dword [PERCPU(cpu_state, ebp)], 2
+        hlt                             ; the timer chain wakes us
+.no_halt:
+        mov dword [PERCPU(cpu_state, ebp)], 1
+        test ebp, ebp
+        jnz .round
+        call cpu0_duties
+        jmp .round
+.fail:
+        mov edx, eax
+        xor eax, eax
+        lock cmpxchg [failed], edx      ; the first failure wins
+        mov dword [stop], 1
+.finish:
+        cli                             ; disarm, then keep answering IPIs:
+        mov dword [LAPIC_LVTT], LVT_MASKED
+        mov dword [LAPIC_TMICT], 0
+        test ebp, 1
+        jz .disarmed
+        mov ecx, MSR_TSC_DEADLINE
+        xor eax, eax
+        xor edx, edx
+        wrmsr
+.disarmed:
+        lock inc dword [checked_in]
+        sti                             ; a sender may still wait for an ack
+        test ebp, ebp
+        jz report
+.idle:
+        hlt
+        jmp .idle
+
+; cpu0_duties: the clock, chain checks, broadcasts and NMIs (CPU 0 only;
+; esi = round counter; may set stop/failed)
+cpu0_duties:
+        pushad
+        call pm_now
+        mov edx, eax
+        sub eax, [clock_last]
+        and eax, 0xffffff
+        mov [clock_last], edx
+        add [clock_ticks], eax
+        add [check_ticks], eax
+        cmp dword [clock_ticks], SECONDS * PM_HZ
+        jb .not_over
+        mov dword [stop], 1
+.not_over:
+        cmp dword [check_ticks], 5 * PM_HZ
+        jb .no_check
+        mov dword [check_ticks], 0
+        xor ecx, ecx
+.check_cpu:
+        mov eax, [timer_count + ecx * 4]
+        cmp eax, [timer_seen + ecx * 4]
+        jne .moved
+        lea eax, [ecx + 0x48]
+        jmp .failed
+.moved:
+        mov [timer_seen + ecx * 4], eax
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .check_cpu
+.no_check:
+        test esi, 255
+        jnz .no_bcast
+        inc dword [bcast_sent]
+        SEND_IPI 0, ICR_OTHERS | V_BCAST
+        mov ecx, 1
+.bcast_wait:
+        mov edi, [bcast_sent]
+        lea eax, [bcast_recv + ecx * 4]
+        call wait_ack
+        jnc .bcast_ok
+        mov eax, 0x50
+        jmp .failed
+.bcast_ok:
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .bcast_wait
+.no_bcast:
+        test esi, 1023
+        jnz .done
+        inc dword [nmi_sent]
+        SEND_IPI 2, ICR_NMI
+        mov edi, [nmi_sent]
+        mov eax, nmi_recv
+        call wait_ack
+        jnc .done
+        mov eax, 0x51
+.failed:
+        xor edx, edx
+        xchg eax, edx
+        lock cmpxchg [failed], edx
+        mov dword [stop], 1
+.done:
+        popad
+        ret
+
+; wait_ack: EAX = address of a counter, EDI = value it must reach; CF set
+; when ACK_TSC_HI * 2^32 TSC cycles pass first (IF stays 1: handlers run)
+wait_ack:
+        push ebx
+        push ecx
+        push edx
+        mov ebx, eax
+        rdtsc
+        add edx, ACK_TSC_HI
+        mov ecx, edx                    ; deadline high word
+.poll:
+        cmp [ebx], edi
+        jae .ok
+        pause
+        rdtsc
+        cmp edx, ecx
+        jb .poll
+        stc
+        jmp .out
+.ok:
+        clc
+.out:
+        pop edx
+        pop ecx
+        pop ebx
+        ret
+
+arm_deadline:
+        push eax
+        push ecx
+        push edx
+        rdtsc
+        add eax, DEADLINE_TSC
+        adc edx, 0
+        mov ecx, MSR_TSC_DEADLINE
+        wrmsr
+        pop edx
+        pop ecx
+        pop eax
+        ret
+
+; CPU 0, after checking in: wait for the others, compare, report
+report:
+        cmp dword [failed], 0
+        jne .diagnose
+        WAIT_EQ checked_in, 4, 5000, 0x52
+        cmp dword [failed], 0
+        je .no_failure
+.diagnose:
+        DELAY_MS 1000                   ; let the others check in if they can
+        xor ecx, ecx
+.diag_cpu:
+        PUTS "irq_stress: cpu "
+        PUTHEX ecx
+        PUTS " state "
+        PUTHEX dword [cpu_state + ecx * 4]
+        PUTS " timers "
+        PUTHEX dword [timer_count + ecx * 4]
+        PUTS " sent "
+        PUTHEX dword [ring_sent + ecx * 4]
+        PUTS " received "
+        PUTHEX dword [ring_recv + ecx * 4]
+        PUTS " broadcasts "
+        PUTHEX dword [bcast_recv + ecx * 4]
+        PUTS 10
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .diag_cpu
+        PUTS "irq_stress: checked in "
+        PUTHEX dword [checked_in]
+        PUTS " nmis sent "
+        PUTHEX dword [nmi_sent]
+        PUTS " seen "
+        PUTHEX dword [nmi_recv]
+        PUTS 10
+        mov eax, [failed]
+        jmp fail32
+.no_failure:
+        xor ecx, ecx
+.cpu:
+        lea edx, [ecx + 3]
+        and edx, 3                      ; the CPU that sends to ecx
+        mov eax, [ring_recv + ecx * 4]
+        cmp eax, [ring_sent + edx * 4]
+        je .link_ok
+        EXIT_FAIL 0x53
+.link_ok:
+        PUTS "irq_stress: cpu "
+        PUTHEX ecx
+        PUTS " timer interrupts "
+        PUTHEX dword [timer_count + ecx * 4]
+        PUTS " ring ipis "
+        PUTHEX eax
+        PUTS 10
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .cpu
+        PUTS "irq_stress: broadcasts "
+        PUTHEX dword [bcast_sent]
+        PUTS " nmis "
+        PUTHEX dword [nmi_sent]
+        PUTS 10
+        EXPECT_EQ dword [spurious_count], 0, 0x56
+        PUTS "irq_stress: no interrupt lost", 10
+        EXIT 0
+
+ring_handler:
+        push eax
+        mov eax, [LAPIC_ID]
+        shr eax, 24
+        lock inc dword [ring_recv + eax * 4]
+        LAPIC_EOI_W
+        pop eax
+        iret
+
+bcast_handler:
+        push eax
+        mov eax, [LAPIC_ID]
+        shr eax, 24
+        lock inc dword [bcast_recv + eax * 4]
+        LAPIC_EOI_W
+        pop eax
+        iret
+
+oneshot_handler:
+        push eax
+        mov eax, [LAPIC_ID]
+        shr eax, 24
+        lock inc dword [timer_count + eax * 4]
+        cmp dword [stop], 0
+        jne .no_rearm
+        mov dword [LAPIC_TMICT], ONESHOT_NS
+.no_rearm:
+        LAPIC_EOI_W
+        pop eax
+        iret
+
+deadline_handler:
+        push eax
+        mov eax, [LAPIC_ID]
+        shr eax, 24
+        lock inc dword [timer_count + eax * 4]
+        cmp dword [stop], 0
+        jne .no_rearm
+        call arm_deadline
+.no_rearm:
+        LAPIC_EOI_W
+        pop eax
+        iret
+
+nmi_handler:
+        lock inc dword [nmi_recv]
+        iret
+
+        AP_TRAMPOLINE_CODE
+        LIB32
+        APIC_LIB32
+        GDT_COMMON
+        GDT_END
+        APIC_DATA
+stop:           dd 0
+failed:         dd 0
+checked_in:     dd 0
+clock_last:     dd 0
+clock_ticks:    dd 0
+check_ticks:    dd 0
+bcast_sent:     dd 0
+nmi_sent:       dd 0
+nmi_recv:       dd 0
+ring_sent:      times MAX_CPUS dd 0
+ring_recv:      times MAX_CPUS dd 0
+bcast_recv:     times MAX_CPUS dd 0
+timer_count:    times MAX_CPUS dd 0
+timer_seen:     times MAX_CPUS dd 0
+cpu_state:      times MAX_CPUS dd 0     ; 1 running, 2 in HLT, 3 waiting for an ack
+image_end:
+bss_end:
