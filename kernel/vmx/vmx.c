@@ -205,10 +205,26 @@ static int vmx_read_caps(struct vmx_caps *c)
 	return r ? -EIO : 0;
 }
 
+/*
+ * ept=0 asks for shadow paging, as with upstream's kvm_intel.  The VMX
+ * backend does not drive the shadow MMU yet (nor real mode without
+ * unrestricted guest, which needs EPT): refuse to load rather than run
+ * with EPT against the user's wish.
+ */
+static bool ept = true;
+module_param(ept, bool, 0444);
+MODULE_PARM_DESC(ept, "Intel VMX: use EPT (1, required in this version)");
+
 static int vmx_probe(void)
 {
 	const char *why = NULL;
 	u64 fc;
+
+	if (!ept) {
+		pr_err("kvm: ept=0 (shadow paging) is not supported by the "
+		       "Intel VMX backend in this version\n");
+		return -EOPNOTSUPP;
+	}
 
 	if (!(cpuid_ecx(1) & (1U << 5))) {
 		pr_err("kvm: this Intel CPU has no VMX (CPUID 1:ECX[5])\n");
