@@ -18,6 +18,7 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 #include <linux/mmu_notifier.h>
+#include <linux/preempt.h>
 #include "kvm-abi.h"
 #include "../emulate/emulate.h"
 
@@ -218,6 +219,11 @@ struct kvm_vcpu {
 	struct hrtimer apic_timer;
 	wait_queue_head_t wq;
 	struct task_struct *task;
+	/*
+	 * Registered on the KVM_RUN thread while it runs, when the backend
+	 * has a vcpu_put op: tells the backend the thread left its CPU.
+	 */
+	struct preempt_notifier preempt_notifier;
 	/* KVM_SET_VAPIC_ADDR: TPR/ISR/IRR mirror for a TPR-patching BIOS. */
 	u64 vapic_addr;
 

@@ -782,8 +782,8 @@ class BochsBoot(Boot):
         try:
             r = super().run()
         finally:
-            for f in (self.disk,):
-                if not self.args.keep_initramfs:
+            for f in (self.disk, self.disk + ".lock"):  # Bochs' own lock file too
+                if not self.args.keep_initramfs or f != self.disk:
                     try:
                         os.remove(f)
                     except OSError:
