@@ -12,7 +12,7 @@
  * Locking: one spinlock per VM (kvm->irqchip->lock, irq-safe) guards all
  * the models, LAPICs included, so an IPI from one LAPIC to another needs
  * no lock ordering.  hrtimer callbacks take it too, and so does the
- * irq_work that hands IRQ0 acknowledgements to the PIT (see irq.h).
+ * work item that hands IRQ0 acknowledgements to the PIT (see irq.h).
  */
 #include <linux/hrtimer.h>
 #include <linux/moduleparam.h>
@@ -500,7 +500,7 @@ static void kvm_pit_pin_acked(struct kvm *kvm, u32 irqchip, u32 pin)
 	if (!kvm_pit_reinjecting(chip) || !kvm_pin_is_irq0(chip, irqchip, pin))
 		return;
 	chip->pit_acks++;
-	irq_work_queue(&chip->pit_ack_work);
+	queue_work(system_unbound_wq, &chip->pit_ack_work);
 }
 
 static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
@@ -512,8 +512,8 @@ static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
 		pit_irq0_mask_changed(&chip->pit, masked);
 }
 
-/* Hard-irq context, soon after an acknowledgement was counted. */
-static void kvm_pit_ack_work(struct irq_work *work)
+/* Process context, soon after an acknowledgement was counted. */
+static void kvm_pit_ack_work(struct work_struct *work)
 {
 	struct kvm_vm_irqchip *chip = container_of(work, struct kvm_vm_irqchip,
 						   pit_ack_work);
@@ -710,7 +710,7 @@ static int kvm_create_irqchip(struct kvm *kvm)
 	}
 	spin_lock_init(&chip->lock);
 	chip->kvm = kvm;
-	init_irq_work(&chip->pit_ack_work, kvm_pit_ack_work);
+	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
 	pic_init(&chip->pic, &kvm_pic_ops, kvm);
 	ioapic_init(&chip->ioapic, &kvm_ioapic_ops, kvm);
 
@@ -743,7 +743,7 @@ void kvm_irqchip_destroy(struct kvm *kvm)
 		return;
 	if (kvm->irqchip->has_pit)
 		hrtimer_cancel(&kvm->irqchip->pit_timer);
-	irq_work_sync(&kvm->irqchip->pit_ack_work);
+	cancel_work_sync(&kvm->irqchip->pit_ack_work);
 	kvfree(kvm->irqchip->routes);
 	kfree(kvm->irqchip);
 	kvm->irqchip = NULL;

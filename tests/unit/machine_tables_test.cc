@@ -1,6 +1,7 @@
 // The machine's memory map (RAM around the PCI hole, E820) and its ACPI tables.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>

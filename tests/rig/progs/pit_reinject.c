@@ -16,7 +16,8 @@
  *   ticks coalesce into one, and the other TICKS - 1 need as many ms of
  *   real time.
  *
- * Prints one line per mode, "reinject=on|off count=N ms=T", and exits 0;
+ * Prints one line per mode, "reinject=on|off count=N ms=T" (N can pass
+ * TICKS by the ticks taken before the guest's CLI), and exits 0;
  * 2 on a setup error or an unexpected exit (the scenario judges T).
  *
  * Build: gcc -static -O2 -Wall -Wextra -I include/uapi -o pit_reinject \

@@ -26,12 +26,14 @@ else
 		line=$(grep "^reinject=$1 " /tmp/pit.out)
 		count=$(echo "$line" | sed -n 's/.* count=\([0-9]*\).*/\1/p')
 		ms=$(echo "$line" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
-		if [ -z "$ms" ] || [ "$count" != 200 ]; then
-			result reinject-$1 FAIL "rc=$rc, no result line with count=200"
+		# count: the guest stops counting at 200, but ticks that come
+		# before its CLI count too (201 on the reference)
+		if [ -z "$ms" ] || [ -z "$count" ] || [ "$count" -lt 200 ]; then
+			result reinject-$1 FAIL "rc=$rc, no result line with count >= 200"
 		elif awk "BEGIN { exit !($ms $2) }"; then
-			result reinject-$1 PASS "200 ticks in ${ms} ms"
+			result reinject-$1 PASS "200 ticks in ${ms} ms (count $count)"
 		else
-			result reinject-$1 FAIL "200 ticks in ${ms} ms, want ms $2"
+			result reinject-$1 FAIL "200 ticks in ${ms} ms (count $count), want ms $2"
 		fi
 	}
 	judge on "< 120"
