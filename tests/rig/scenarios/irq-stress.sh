@@ -1,4 +1,4 @@
-# rig: default=yes needs=kvm-run,stress timeout=300
+# rig: default=yes needs=kvm-run,stress timeout=500
 # Interrupt stress (tests/guest/irq_stress.asm, listed in stress.ini): four
 # vCPUs hammer IPIs and LAPIC timers for 60 s and the payload proves that no
 # interrupt was lost; then no kernel warning since the module loaded, and the
@@ -12,11 +12,21 @@ if ! load_kvm; then
 fi
 result load PASS
 for p in $(ls /rig/stress); do
-	d=/rig/stress/$p out=/tmp/stress.$p.out
-	t0=$(date +%s)
-	timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >$out 2>$out.err
-	rc=$?
-	secs=$(($(date +%s) - t0))
+	d=/rig/stress/$p out=/tmp/stress.$p.out retried=
+	for try in 1 2; do
+		t0=$(date +%s)
+		timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >$out 2>$out.err
+		rc=$?
+		secs=$(($(date +%s) - t0))
+		# An L2 triple fault some tens of seconds in, without a cause in
+		# the payload, was seen about once in three runs on the reference
+		# and on ours alike (the rig's TCG SVM under load?): retry once,
+		# loudly.  A lost interrupt is a FAIL code, never a triple fault.
+		[ $rc -eq 2 ] && grep -q "guest triple fault" $out.err && [ $try -eq 1 ] || break
+		echo "irq-stress: RETRY: $p ended in an L2 triple fault after ${secs}s:"
+		cat $out $out.err
+		retried=" (retried after an L2 triple fault at ${secs}s)"
+	done
 	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
 		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
 	elif [ $rc -eq "$(cat $d/exit)" ] && grep -q "no interrupt lost" $out; then
@@ -26,10 +36,10 @@ for p in $(ls /rig/stress); do
 		done <<EOF
 $(grep 'timer interrupts' $out)
 EOF
-		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus, $timers timer interrupts, $ipis ring ipis"
+		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus, $timers timer interrupts, $ipis ring ipis$retried"
 	else
 		cat $out $out.err
-		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)) after ${secs}s; $(grep -m1 FAIL $out)"
+		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)) after ${secs}s; $(grep -m1 FAIL $out)$retried"
 	fi
 	sed 's/^/    /' $out
 done
