@@ -7,7 +7,8 @@
 #   make demo       deps + build + boot a greeting guest on our kvm.ko
 #   make deps       install the Debian packages we need (scripts/deps.sh)
 #   make bench      exit-cost benchmarks in the rig, ratios ours/reference
-#                   (scripts/bench.sh; not part of make test)
+#                   (scripts/bench.sh; not part of make test; BENCH_ARGS
+#                   go to rig.py, e.g. BENCH_ARGS="--modargs irqchip=0")
 #   make image      a bootable disk image, build/disk.img (scripts/mkimage;
 #                   needs root for one loop mount)
 #   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
@@ -91,7 +92,7 @@ image:
 bench:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_ARGS)
 
 demo:
 	@scripts/deps.sh

@@ -8,6 +8,10 @@
  * with a pointer to that frame, and returns to real mode with the frame
  * (possibly changed) as the caller's new registers.  Real-mode addresses
  * are therefore plain linear numbers here: seg * 16 + off.
+ *
+ * Limits: services are for real-mode callers (a virtual-8086 caller would
+ * fault on the switch to protected mode); a caller in "unreal" mode gets
+ * 64 KiB segment limits back; the A20 gate is left enabled.
  */
 #ifndef BIOS_H
 #define BIOS_H
@@ -128,7 +132,6 @@ static inline void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
 #define ACTION_HALT 3          /* sti; hlt forever */
 extern volatile u8 bios_action;
 extern volatile u8 boot_drive;
-void ivt_setup(void);
 
 /* lib.c */
 int vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
@@ -136,8 +139,9 @@ int snprintf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pit_init(void);
 void udelay(u32 us);
-/* A deadline in PIT time: poll pit_expired() at least every 50 ms. */
-struct deadline { u32 left_ticks; u16 last; };
+/* A deadline: TSC time, else PIT time (then poll deadline_expired() at
+ * least every 50 ms). */
+struct deadline { u64 tsc_end; u32 left_ticks; u16 last; };
 void deadline_start(struct deadline *d, u32 ms);
 int deadline_expired(struct deadline *d);
 

@@ -7,6 +7,9 @@
  * calls return without effect), VBE (AX=4Fxxh reports "not supported":
  * AL != 4Fh).
  *
+ * Without a display controller (PCI class 0300h) on bus 0 the screen lives
+ * in RAM and only COM1 shows it.
+ *
  * When the VGA card brings its own BIOS (a PCI option ROM, vga_rom_init),
  * that BIOS owns int 10h and the screen; ours then only mirrors the text
  * to COM1 (handle_10_mirror, called before the card's handler).
@@ -82,9 +85,25 @@ static void serial_char_at(u8 row, u8 col, u8 ch)
 	scol++;
 }
 
+/* Without a display controller there is no text buffer: the screen is
+ * kept in RAM instead (one page), so the int 10h logic is the same and a
+ * VM without VGA pays no MMIO exit per character. */
+static int vga_present;
+static u16 text_shadow[ROWS * COLS];
+
 static volatile u16 *cell(u8 page, u8 row, u8 col)
 {
+	if (!vga_present)
+		return &text_shadow[row * COLS + col];
 	return (volatile u16 *)lin(VGA_TEXT + page * PAGE_BYTES + (row * COLS + col) * 2);
+}
+
+static void crtc_write(u8 reg, u8 v)
+{
+	if (!vga_present)
+		return;
+	outb(0x3d4, reg);
+	outb(0x3d5, v);
 }
 
 static void update_hw_cursor(void)
@@ -93,10 +112,8 @@ static void update_hw_cursor(void)
 	u16 pos = bda16(BDA_CURSOR_POS + page * 2);
 	u16 off = (u16)(page * PAGE_BYTES / 2 + (pos >> 8) * COLS + (pos & 0xff));
 
-	outb(0x3d4, 0x0e);
-	outb(0x3d5, (u8)(off >> 8));
-	outb(0x3d4, 0x0f);
-	outb(0x3d5, (u8)off);
+	crtc_write(0x0e, (u8)(off >> 8));
+	crtc_write(0x0f, (u8)off);
 }
 
 static void get_cursor(u8 page, u8 *row, u8 *col)
@@ -339,16 +356,19 @@ static void set_mode(u8 mode)
 		bda16(BDA_CURSOR_POS + p * 2) = 0;
 	if (clear)
 		for (p = 0; p < ROWS * COLS; p++)
-			((volatile u16 *)lin(VGA_TEXT))[p] = 0x0720;
-	outb(0x3d4, 0x0c);         /* display start: page 0 */
-	outb(0x3d5, 0);
-	outb(0x3d4, 0x0d);
-	outb(0x3d5, 0);
+			*cell(0, (u8)(p / COLS), (u8)(p % COLS)) = 0x0720;
+	crtc_write(0x0c, 0);       /* display start: page 0 */
+	crtc_write(0x0d, 0);
 	update_hw_cursor();
 }
 
 void console_init(void)
 {
+	int bdf;
+
+	for (bdf = 0; bdf < 256 && !vga_present; bdf++)
+		vga_present = pci_read16((u16)bdf, 0) != 0xffff &&
+			      pci_read16((u16)bdf, 0x0a) == 0x0300;
 	set_mode(3);
 }
 
@@ -364,10 +384,8 @@ void handle_10(struct bregs *r)
 		break;
 	case 0x01:
 		bda16(BDA_CURSOR_SHAPE) = r->cx;
-		outb(0x3d4, 0x0a);
-		outb(0x3d5, r->ch);
-		outb(0x3d4, 0x0b);
-		outb(0x3d5, r->cl);
+		crtc_write(0x0a, r->ch);
+		crtc_write(0x0b, r->cl);
 		break;
 	case 0x02:
 		set_cursor(r->bh, r->dh, r->dl);
@@ -381,10 +399,8 @@ void handle_10(struct bregs *r)
 	case 0x05:
 		bda8(BDA_VIDEO_PAGE) = r->al & 7;
 		bda16(BDA_VIDEO_PAGESTART) = (u16)((r->al & 7) * PAGE_BYTES);
-		outb(0x3d4, 0x0c);
-		outb(0x3d5, (u8)(((r->al & 7) * PAGE_BYTES / 2) >> 8));
-		outb(0x3d4, 0x0d);
-		outb(0x3d5, 0);
+		crtc_write(0x0c, (u8)(((r->al & 7) * PAGE_BYTES / 2) >> 8));
+		crtc_write(0x0d, 0);
 		update_hw_cursor();
 		break;
 	case 0x06:

@@ -444,12 +444,16 @@ ap_park:
 
 ; ---- data (written through CS, so the F segment must be RAM) ---------------
 align 8
+; Every descriptor has its accessed bit set: the first loads happen while this GDT is still
+; ROM, and a CPU that must set the bit writes the descriptor.  A PC drops that write; under
+; KVM the ROM is a read-only memory slot and the write never completes (SeaBIOS's GDT has the
+; bit set for the same reason).
 gdt:
 	dq 0
-	dq 0x00cf9a000000ffff          ; 08 code32 flat
-	dq 0x00cf92000000ffff          ; 10 data32 flat
-	dq 0x00009a0f0000ffff          ; 18 code16, base 0xF0000
-	dq 0x000092000000ffff          ; 20 data16, base 0
+	dq 0x00cf9b000000ffff          ; 08 code32 flat
+	dq 0x00cf93000000ffff          ; 10 data32 flat
+	dq 0x00009b0f0000ffff          ; 18 code16, base 0xF0000
+	dq 0x000093000000ffff          ; 20 data16, base 0
 gdt_end:
 gdt_desc:
 	dw gdt_end - gdt - 1

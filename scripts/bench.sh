@@ -2,7 +2,9 @@
 # bench.sh - make bench: run the rig's bench and ide-bench scenarios on the
 # reference and on our kvm.ko in one rig invocation and print, per row, the
 # cycles per op (or the unit the row's name gives: -ms, -kib-s, -x100) each
-# measured inside the guest and the ratio ours/reference. Absolute numbers
+# measured inside the guest and the ratio ours/reference (with --modargs
+# npt=0 both run shadow paging, and ours also runs bench_cr3switch with
+# shadow_cache=0: a *_nocache row, uncached/cached). Absolute numbers
 # under the rig's emulated CPU mean little; the ratio is the result.
 # Exits non-zero when the bench itself is broken (a boot or a bench payload
 # failed, or a row is missing on one side); never because of a number.
@@ -41,6 +43,12 @@ print("%-26s %14s %14s %8s" % ("row (cycles/op; -ms, -kib-s)", "reference", "our
 missing = 0
 for n in names:
     r, o = ref.get(n), ours.get(n)
+    if n.endswith("_nocache"):
+        # ours only (shadow_cache=0): compared with our cached row
+        cached = ours.get(n[:-len("_nocache")])
+        ratio = "%.2f" % (o / cached) if isinstance(cached, int) and cached and isinstance(o, int) else "-"
+        print("%-24s %14s %14s %8s  (uncached/cached)" % (n, "-", o, ratio))
+        continue
     numbers = isinstance(r, int) and isinstance(o, int)
     ratio = "%.2f" % (o / r) if numbers and r else "-"
     gone = "skipped" if n.split(".")[0] in skipped else "missing"

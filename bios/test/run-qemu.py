@@ -3,7 +3,7 @@
 
     bios/test/run-qemu.py [--bios build/bios/bios.bin] [--build DIR]
 
-1. boots bios/test/disk.asm (a boot sector + stage 2 that exercise int 10h,
+1. boots bios/test/disk.asm on 2 CPUs (a boot sector + stage 2 that exercise int 10h,
    13h 02h/08h/41h/42h/43h/48h, 15h E820h/E801h, 12h, 1Ah and the PCI BIOS,
    see its header) and expects "BIOSTEST PASS" with debug-exit status 0, and
    the sector it wrote through int 13h AH=43h in the image file;
@@ -11,6 +11,8 @@
    disk" message.
 Both take seconds.  Exit status 0 pass, 1 fail, 77 skip (no QEMU or nasm).
 Without --bios it builds the BIOS first (make -C bios O=<build>/bios).
+--make-disk PATH only writes the test disk (the rig's qemu-bios scenario
+boots it in L1).
 """
 
 import argparse
@@ -27,10 +29,10 @@ SECTORS = 4096
 WRITE_LBA = 40
 
 
-def qemu_run(qemu, bios, disk, until, timeout):
+def qemu_run(qemu, bios, disk, until, timeout, smp=1):
     """Run QEMU; return (exit status or None if stopped, serial output).
     Stops QEMU as soon as `until` appears in the output."""
-    cmd = [qemu, "-accel", "tcg", "-bios", bios, "-m", "64", "-display", "none",
+    cmd = [qemu, "-accel", "tcg", "-bios", bios, "-m", "64", "-smp", str(smp), "-display", "none",
            "-monitor", "none", "-serial", "stdio", "-no-reboot",
            "-drive", "file=%s,format=raw,if=ide" % disk,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -73,7 +75,17 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--make-disk", metavar="PATH", help="only write the test disk to PATH")
     args = ap.parse_args()
+
+    if args.make_disk:
+        with tempfile.TemporaryDirectory(prefix="bios-test-") as tmp:
+            binp = os.path.join(tmp, "disk.bin")
+            subprocess.run(["nasm", "-f", "bin", "-w+all", "-o", binp,
+                            os.path.join(HERE, "disk.asm")], check=True)
+            with open(binp, "rb") as f:
+                make_test_disk(args.make_disk, f.read())
+        return 0
 
     if not shutil.which(args.qemu) or not shutil.which("nasm"):
         print("SKIP: needs %s and nasm" % args.qemu)
@@ -98,7 +110,7 @@ def main():
         disk = os.path.join(tmp, "disk.img")
         make_test_disk(disk, boot)
 
-        status, out = qemu_run(args.qemu, bios, disk, None, 60)
+        status, out = qemu_run(args.qemu, bios, disk, None, 60, smp=2)
         with open(disk, "rb") as f:
             f.seek(WRITE_LBA * 512)
             written = f.read(512)
@@ -109,6 +121,8 @@ def main():
             problems.append("no BIOSTEST PASS")
         if "kvm-run BIOS" not in out:
             problems.append("no BIOS banner")
+        if "2 CPUs" not in out or "application processors answered" in out:
+            problems.append("the second CPU was not counted or did not start")
         if written != b"W" * 512:
             problems.append("sector %d in the image is not what int 13h AH=43h wrote" % WRITE_LBA)
         checks = [l for l in out.splitlines() if l.startswith("BIOSTEST ok")]

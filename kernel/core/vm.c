@@ -7,12 +7,14 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/cpumask.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
 #include "kvm_host.h"
+#include "../mmu/shadow.h"
 #include "../x86/x86.h"
 #include "../x86/irq.h"
 
@@ -50,11 +52,13 @@ static void kvm_destroy_vm(struct kref *ref)
 	int i;
 
 	/* No fd references the VM any more, so no vCPU can be running. */
+	kvm_shadow_vm_stop(kvm);
 	for (i = 0; i < kvm->created_vcpus; i++) {
 		if (kvm->vcpus[i])
 			kvm_arch_vcpu_destroy(kvm->vcpus[i]);
 	}
 	kvm_irqchip_destroy(kvm);
+	kvm_shadow_vm_destroy(kvm);
 	kvm_tdp_destroy(kvm);
 	for (i = 0; i < KVM_USER_MEM_SLOTS; i++)
 		kvm_free_memslot(kvm->slots[i]);
@@ -88,18 +92,34 @@ static void kvm_nop_ipi(void *unused)
 
 /*
  * Ask every vCPU to do @req before its next entry, and make sure none is
- * still in guest mode with the old state: the IPI forces an exit from any
- * guest, and on_each_cpu() waits until every CPU has taken it.
+ * still in guest mode with the old state: the IPI forces an exit from a
+ * guest, and on_each_cpu_mask() waits until each CPU has taken it.  Only
+ * CPUs running one of our vCPUs in guest mode need it; a vCPU entering
+ * sets its cpu, then its mode, then (after a full barrier) sees the
+ * request and does not enter (pairs with the barrier below).
  */
 void kvm_make_all_vcpus_request(struct kvm *kvm, int req)
 {
 	struct kvm_vcpu *vcpu;
+	cpumask_var_t mask;
 	int i;
 
 	kvm_for_each_vcpu(i, vcpu, kvm)
 		set_bit(req, &vcpu->requests);
 	smp_mb__after_atomic();
-	on_each_cpu(kvm_nop_ipi, NULL, 1);
+	if (!zalloc_cpumask_var(&mask, GFP_ATOMIC)) {
+		on_each_cpu(kvm_nop_ipi, NULL, 1);
+		return;
+	}
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		int cpu = READ_ONCE(vcpu->cpu);
+
+		if (READ_ONCE(vcpu->mode) == IN_GUEST_MODE && cpu >= 0)
+			cpumask_set_cpu(cpu, mask);
+	}
+	if (!cpumask_empty(mask))
+		on_each_cpu_mask(mask, kvm_nop_ipi, NULL, true);
+	free_cpumask_var(mask);
 }
 
 static bool kvm_slots_overlap(struct kvm *kvm, u32 id, gfn_t base,
@@ -160,7 +180,7 @@ static int kvm_set_memory_region(struct kvm *kvm,
 		r = -EINVAL;
 		if (!old)
 			goto out;
-		kvm->slots[id] = NULL;
+		WRITE_ONCE(kvm->slots[id], NULL);
 		goto zap_and_free;
 	}
 
@@ -206,7 +226,8 @@ static int kvm_set_memory_region(struct kvm *kvm,
 			goto out;
 		}
 	}
-	kvm->slots[id] = new;
+	/* Published: the MMU notifier reads slots without slots_lock. */
+	smp_store_release(&kvm->slots[id], new);
 	WRITE_ONCE(kvm->had_memslot, true);
 	if (!old) {
 		r = 0;
@@ -250,10 +271,17 @@ static int kvm_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
 	for (i = 0; i < bytes / sizeof(long); i++) {
 		if (slot->dirty_bitmap[i]) {
 			any = true;
+			/* Shadow paging: protect just the pages handed out. */
+			if (kvm_shadow_paging)
+				kvm_mmu_dirty_log_protect(kvm,
+					slot->base_gfn + i * BITS_PER_LONG,
+					slot->dirty_bitmap[i]);
 			slot->dirty_bitmap[i] = 0;
 		}
 	}
-	if (any)
+	if (any && kvm_shadow_paging)
+		kvm_mmu_dirty_log_done(kvm);
+	else if (any)
 		kvm_mmu_zap_all(kvm);
 	r = 0;
 out:
@@ -408,6 +436,9 @@ int kvm_vm_create_fd(unsigned long type)
 	kvm->mm = current->mm;
 
 	r = kvm_tdp_init(kvm);
+	if (r)
+		goto out_put;
+	r = kvm_shadow_vm_init(kvm);
 	if (r)
 		goto out_put;
 

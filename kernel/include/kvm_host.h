@@ -16,6 +16,9 @@
 #include <linux/ratelimit.h>
 #include <linux/hrtimer.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/mmu_notifier.h>
+#include <linux/preempt.h>
 #include "kvm-abi.h"
 #include "../emulate/emulate.h"
 
@@ -119,19 +122,7 @@ struct kvm_tdp {
 	unsigned long nr_mapped; /* pinned guest pages */
 };
 
-/*
- * Shadow paging (kernel/mmu/shadow.c): the page table the CPU really
- * walks while this vCPU runs, mapping guest-virtual addresses straight to
- * host pages.  Always in the 64-bit entry format: 3 levels (PAE, for
- * guests with paging off, 32-bit or PAE paging), 4 or 5 (long mode).
- * root and its tables: guarded by the VM's mmu_lock (another thread may
- * zap them); root_level only changes in the vCPU thread.
- */
-struct kvm_shadow_mmu {
-	u64 *root;
-	int root_level;
-	unsigned long nr_tables;	/* table pages, root included */
-};
+#include "../mmu/shadow_types.h"
 
 struct kvm_vcpu {
 	struct kvm *kvm;
@@ -228,6 +219,11 @@ struct kvm_vcpu {
 	struct hrtimer apic_timer;
 	wait_queue_head_t wq;
 	struct task_struct *task;
+	/*
+	 * Registered on the KVM_RUN thread while it runs, when the backend
+	 * has a vcpu_put op: tells the backend the thread left its CPU.
+	 */
+	struct preempt_notifier preempt_notifier;
 	/* KVM_SET_VAPIC_ADDR: TPR/ISR/IRR mirror for a TPR-patching BIOS. */
 	u64 vapic_addr;
 
@@ -303,9 +299,10 @@ struct kvm {
 	/* Upstream's KVM_RUN fails with ENOSPC until a first slot exists. */
 	bool had_memslot;
 
-	/* Guards the nested page table (tdp) and every vCPU's shadow tables. */
+	/* Guards the nested page table (tdp) and the shadow pages. */
 	spinlock_t mmu_lock;
 	struct kvm_tdp tdp;
+	struct kvm_shadow_vm shadow;
 
 	u64 tss_addr;
 	u64 identity_map_addr;

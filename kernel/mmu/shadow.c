@@ -1,50 +1,82 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Shadow paging: for CPUs (or a module configuration) without nested
- * paging.  The CPU runs the guest on a page table we build, which maps
- * guest-virtual addresses straight to host pages; the guest's own tables
- * are only read, by the walker (gpt_walk.c), when a shadow entry is
- * missing or too narrow and the CPU raises #PF.
+ * paging.  The CPU runs the guest on page tables we build, which map
+ * guest-virtual addresses straight to host pages.
  *
- * The shadow table behaves like a TLB the guest manages: an entry is
- * made from the guest's tables on the first fault, and the guest's own
- * TLB maintenance drops it (INVLPG, a CR3 load, a paging-mode change:
- * SDM vol. 3A 4.10.4).  Until then the guest may not rely on a change it
- * made to an entry that was already in use, exactly as on real hardware;
- * a not-present entry is never cached, so new mappings are seen at once.
+ * Shadow pages.  Each shadow table page ("shadow page", struct
+ * shadow_page) shadows one guest page table, identified by its guest
+ * frame (gfn) and a role: level, entry format, which part of a 32-bit
+ * guest table it covers (quadrant), the permissions accumulated above it,
+ * CR0.WP.  The shadow tree has the guest tree's shape, so a guest table
+ * reachable from many guest CR3s (the kernel half of every process) has
+ * one shadow, and a CR3 load finds the root it had before: shadow pages
+ * are cached in a hash keyed by (gfn, role) and survive CR3 switches
+ * (module parameter shadow_cache=0 turns this off: every root is then
+ * built afresh and its tree freed when it is left, to measure the gain).
+ * A guest large page is shadowed by a "direct" shadow page of 4 KiB
+ * leaves, keyed by the large page's frame; shadow leaves are all 4 KiB.
  *
- * Format: always 64-bit entries, so the CPU runs the guest with PAE
- * paging (3 levels; for guests with paging off, 32-bit or PAE paging)
- * or long-mode paging with the guest's depth.  Shadow leaves are 4 KiB;
- * a guest large page is shadowed by 4 KiB pieces, and the parent entry
- * remembers it (SPTE_HAS_*), so that an INVLPG anywhere in the large
- * page drops all its pieces, as the SDM requires.
+ * Write protection.  A guest page table that has a shadow is mapped
+ * read-only in every shadow (the reverse map finds the leaves mapping a
+ * frame).  A guest write to it faults and is emulated (kernel/emulate/);
+ * the write lands in guest memory through kvm_write_guest(), which calls
+ * kvm_mmu_track_write() to drop the shadow entries of the entries
+ * written.  A page written misaligned (not one whole entry) or written
+ * again and again without being used for translation (write flooding) is
+ * probably no longer a page table: its shadow pages are zapped, which
+ * lifts the protection.  An instruction the emulator cannot do also
+ * unshadows the page and runs again natively.
  *
- * Permissions of a leaf are the guest's effective ones (U/S, R/W, XD
- * along the walk), narrowed where we must see the next access:
- *  - a clean guest page is mapped read-only until written, so the walker
- *    sets its dirty bit at the first write;
- *  - pages of a slot with dirty logging are read-only until written;
- *  - with CR0.WP clear the CPU still runs with WP set: a supervisor write
- *    to a read-only page gets a writable, supervisor-only leaf (and, with
- *    SMEP, a non-executable one, since SMEP would forbid executing the
- *    user page the guest sees).
- * Guest pages are pinned while a leaf maps them.
+ * Reverse map.  gfn -> every shadow leaf mapping it (an xarray of lists),
+ * for write protection, dirty logging, and the MMU notifier: guest pages
+ * are not pinned; when the host unmaps, migrates or swaps a page of the
+ * VM's mm, invalidate_range_start drops the leaves that map it, and a
+ * fault racing with it retries (mmu_seq).  So guest memory stays
+ * swappable.
  *
- * Locking: the VM's mmu_lock guards every vCPU's tables (another thread
- * zaps them when memory slots change).  Tables detached under the lock
- * are freed, and their pages unpinned, outside it.
+ * Bounded.  At most shadow_max_pages shadow pages per VM (0: 2% of guest
+ * memory, at least 256); beyond that the least recently used unused ones
+ * are zapped.
+ *
+ * Leaf permissions are the guest's effective ones (U/S, R/W, XD along the
+ * walk), narrowed where we must see the next access: a clean guest page
+ * is read-only until written (the walker sets D); a page of a slot with
+ * dirty logging too; a shadowed page table always.  With CR0.WP clear
+ * the CPU still runs with WP set: a supervisor write to a read-only page
+ * gets a writable, supervisor-only leaf (and with SMEP a non-executable
+ * one, as SMEP would forbid running the user page the guest sees).
+ *
+ * Entry format: always 64-bit entries, so the CPU runs the guest with PAE
+ * paging (3 levels: for guests with paging off, 32-bit or PAE paging; the
+ * top level is a per-vCPU 4-entry page, pae_root) or long-mode paging of
+ * the guest's depth.
+ *
+ * Locking: the VM's mmu_lock guards all shadow pages, the hash, the LRU,
+ * the reverse map and each vCPU's roots.  Nothing under it sleeps.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
+#include <linux/module.h>
+#include <linux/mmu_notifier.h>
+#include <linux/xarray.h>
 
 #include "kvm_host.h"
 #include "../x86/x86.h"
 #include "../x86/guest_mem.h"
+#include "shadow.h"
 
 bool kvm_shadow_paging;
+
+static bool shadow_cache = true;
+module_param(shadow_cache, bool, 0444);
+MODULE_PARM_DESC(shadow_cache, "Shadow paging: keep shadow pages across CR3 switches (default 1)");
+
+static unsigned int shadow_max_pages;
+module_param(shadow_max_pages, uint, 0444);
+MODULE_PARM_DESC(shadow_max_pages, "Shadow paging: shadow pages per VM (0: 2% of guest memory, at least 256)");
 
 #define SPTE_P		(1ULL << 0)
 #define SPTE_RW		(1ULL << 1)
@@ -53,109 +85,501 @@ bool kvm_shadow_paging;
 #define SPTE_D		(1ULL << 6)
 #define SPTE_NX		(1ULL << 63)
 #define SPTE_ADDR	0x000ffffffffff000ULL
-/*
- * Software bits (ignored by the CPU), in non-leaf entries: the table
- * below holds pieces of guest large pages.  2M: a 2 MiB page (this
- * entry's range); 4M: a 32-bit 4 MiB page (this range and its 2 MiB
- * buddy); 1G: a 1 GiB page (on a level-3 entry).
- */
-#define SPTE_HAS_2M	(1ULL << 9)
-#define SPTE_HAS_4M	(1ULL << 10)
-#define SPTE_HAS_1G	(1ULL << 11)
-
-#define SHADOW_MAX_LEVELS 5
 /* A non-leaf entry: everything allowed, the leaf decides. */
 #define SPTE_TABLE	(SPTE_P | SPTE_RW | SPTE_US | SPTE_A)
+
+/* Writes to one shadowed table, with no translation through it between. */
+#define SHADOW_FLOOD_WRITES	3
+/* New shadow pages one fault can need (levels below the root). */
+#define SHADOW_FAULT_PAGES	4
+
+struct shadow_link {
+	u64 *sptep;
+	struct shadow_link *next;
+};
+
+/* One shadow table page.  All fields guarded by mmu_lock. */
+struct shadow_page {
+	struct hlist_node hash_link;	/* unhashed once zapped */
+	struct list_head lru;		/* kvm->shadow.lru, recent first */
+	u64 *spt;			/* the table; page_private -> this */
+	gfn_t *gfns;			/* level 1: frame of each leaf */
+	gfn_t gfn;
+	union shadow_role role;
+	int root_count;			/* vCPUs using it as a root */
+	bool invalid;			/* zapped, waiting for root_count 0 */
+	unsigned int write_flooding;
+	struct shadow_link *parents;	/* entries pointing at this table */
+};
+
+static inline struct shadow_page *sp_of(u64 *sptep)
+{
+	return (struct shadow_page *)page_private(virt_to_page(sptep));
+}
 
 static inline int spte_index(u64 gva, int level)
 {
 	return (gva >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
 
-/* PAE's top level (the PDPTEs) allows only P and the address. */
-static inline u64 spte_table_bits(struct kvm_vcpu *vcpu, int level)
+static inline struct hlist_head *sp_bucket(struct kvm *kvm, gfn_t gfn)
 {
-	if (vcpu->shadow.root_level == 3 && level == 3)
-		return SPTE_P;
-	return SPTE_TABLE;
+	return &kvm->shadow.hash[hash_64(gfn, KVM_SHADOW_HASH_BITS)];
 }
 
-/* Unpin the guest pages of a detached table and free it, recursively. */
-static void shadow_free_table(u64 *table, int level)
+/* ---- Preallocation: everything a fault may need, before mmu_lock ------- */
+
+struct shadow_prealloc {
+	struct shadow_page *sps[SHADOW_FAULT_PAGES];
+	int nsp;
+	gfn_t *gfns[SHADOW_FAULT_PAGES];
+	int ngfns;
+	struct shadow_link *links[2 * SHADOW_FAULT_PAGES + 2];
+	int nlinks;
+};
+
+static int prealloc_fill(struct shadow_prealloc *p)
 {
-	int i;
+	while (p->nsp < SHADOW_FAULT_PAGES) {
+		struct shadow_page *sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
 
-	for (i = 0; i < 512; i++) {
-		u64 e = table[i];
-		struct page *page;
-
-		if (!(e & SPTE_P))
-			continue;
-		page = pfn_to_page((e & SPTE_ADDR) >> PAGE_SHIFT);
-		if (level == 1)
-			unpin_user_pages_dirty_lock(&page, 1, e & SPTE_RW);
-		else
-			shadow_free_table(page_address(page), level - 1);
+		if (!sp)
+			return -ENOMEM;
+		sp->spt = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!sp->spt) {
+			kfree(sp);
+			return -ENOMEM;
+		}
+		set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
+		p->sps[p->nsp++] = sp;
 	}
-	free_page((unsigned long)table);
+	while (p->ngfns < SHADOW_FAULT_PAGES) {
+		gfn_t *g = (gfn_t *)__get_free_page(GFP_KERNEL_ACCOUNT);
+
+		if (!g)
+			return -ENOMEM;
+		p->gfns[p->ngfns++] = g;
+	}
+	while (p->nlinks < (int)ARRAY_SIZE(p->links)) {
+		struct shadow_link *l = kmalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+
+		if (!l)
+			return -ENOMEM;
+		p->links[p->nlinks++] = l;
+	}
+	return 0;
 }
 
-/* Free the subtree an entry (at @level) pointed to; @e already detached. */
-static void shadow_free_entry(u64 e, int level)
+/* The vCPU's store of preallocated pages, kept topped up between faults. */
+static struct shadow_prealloc *vcpu_prealloc(struct kvm_vcpu *vcpu)
 {
-	struct page *page = pfn_to_page((e & SPTE_ADDR) >> PAGE_SHIFT);
+	if (!vcpu->shadow.prealloc)
+		vcpu->shadow.prealloc = kzalloc(sizeof(struct shadow_prealloc),
+						GFP_KERNEL_ACCOUNT);
+	return vcpu->shadow.prealloc;
+}
+
+static void prealloc_free(struct shadow_prealloc *p)
+{
+	while (p->nsp) {
+		struct shadow_page *sp = p->sps[--p->nsp];
+
+		set_page_private(virt_to_page(sp->spt), 0);
+		free_page((unsigned long)sp->spt);
+		kfree(sp);
+	}
+	while (p->ngfns)
+		free_page((unsigned long)p->gfns[--p->ngfns]);
+	while (p->nlinks)
+		kfree(p->links[--p->nlinks]);
+}
+
+/* ---- Links: parents of a shadow page, reverse map ---------------------- */
+
+static void link_add(struct shadow_link **head, u64 *sptep,
+		     struct shadow_prealloc *p)
+{
+	struct shadow_link *l = p->links[--p->nlinks];
+
+	l->sptep = sptep;
+	l->next = *head;
+	*head = l;
+}
+
+static void link_del(struct shadow_link **head, u64 *sptep)
+{
+	struct shadow_link **pp, *l;
+
+	for (pp = head; (l = *pp); pp = &l->next) {
+		if (l->sptep == sptep) {
+			*pp = l->next;
+			kfree(l);
+			return;
+		}
+	}
+	WARN_ONCE(1, "kvm: shadow link %p missing\n", sptep);
+}
+
+static void rmap_add(struct kvm *kvm, gfn_t gfn, u64 *sptep,
+		     struct shadow_prealloc *p)
+{
+	struct shadow_link *head = xa_load(&kvm->shadow.rmap, gfn);
+
+	link_add(&head, sptep, p);
+	/* The index was reserved before mmu_lock: no allocation here. */
+	xa_store(&kvm->shadow.rmap, gfn, head, GFP_ATOMIC);
+}
+
+static void rmap_del(struct kvm *kvm, gfn_t gfn, u64 *sptep)
+{
+	struct shadow_link *head = xa_load(&kvm->shadow.rmap, gfn);
+
+	link_del(&head, sptep);
+	if (head)
+		xa_store(&kvm->shadow.rmap, gfn, head, GFP_ATOMIC);
+	else
+		xa_erase(&kvm->shadow.rmap, gfn);
+}
+
+/* ---- Zapping ------------------------------------------------------------ */
+
+static void zap_page(struct kvm *kvm, struct shadow_page *sp);
+
+/*
+ * Clear one entry: a leaf leaves the reverse map; a table entry unlinks
+ * its child (which stays cached, unless the cache is off).  Returns
+ * whether it was present (TLBs must be flushed).
+ */
+static bool drop_spte(struct kvm *kvm, u64 *sptep)
+{
+	struct shadow_page *sp = sp_of(sptep), *child;
+	u64 e = *sptep;
 
 	if (!(e & SPTE_P))
-		return;
-	if (level == 1)
-		unpin_user_pages_dirty_lock(&page, 1, e & SPTE_RW);
-	else
-		shadow_free_table(page_address(page), level - 1);
+		return false;
+	WRITE_ONCE(*sptep, 0);
+	/* No vCPU may keep using it (the host may free the page next). */
+	kvm->shadow.need_flush = true;
+	if (sp->role.level == 1) {
+		rmap_del(kvm, sp->gfns[sptep - sp->spt], sptep);
+		return true;
+	}
+	child = sp_of(__va(e & SPTE_ADDR));
+	link_del(&child->parents, sptep);
+	/* Cache off: a page nothing points at is freed (sweep_orphans). */
+	if (!shadow_cache && !child->parents && !child->root_count)
+		kvm->shadow.orphans = true;
+	return true;
 }
 
-static int shadow_root_level(struct kvm_vcpu *vcpu)
+static void free_page_sp(struct kvm *kvm, struct shadow_page *sp)
 {
-	struct gpt_walker w;
-
-	kvm_vcpu_init_walker(vcpu, &w);
-	switch (w.mode) {
-	case GPT_LONG5:
-		return 5;
-	case GPT_LONG4:
-		return 4;
-	default:
-		return 3;
-	}
+	list_del(&sp->lru);
+	set_page_private(virt_to_page(sp->spt), 0);
+	free_page((unsigned long)sp->spt);
+	if (sp->gfns)
+		free_page((unsigned long)sp->gfns);
+	kfree(sp);
+	kvm->shadow.nr_pages--;
 }
 
 /*
- * Give the vCPU an empty root for its current paging mode and drop the
- * old tree.  Called before entry (KVM_REQ_MMU_RELOAD).
+ * Zap a shadow page: no entry points at it any more, its own entries are
+ * dropped, and it leaves the hash.  A page still used as a root is freed
+ * when its last vCPU lets go (every vCPU reloads first: the caller asks).
+ */
+static void zap_page(struct kvm *kvm, struct shadow_page *sp)
+{
+	struct shadow_link *l;
+	int i;
+
+	while ((l = sp->parents)) {
+		sp->parents = l->next;
+		WRITE_ONCE(*l->sptep, 0);
+		kfree(l);
+	}
+	for (i = 0; i < 512; i++)
+		drop_spte(kvm, &sp->spt[i]);
+	hlist_del_init(&sp->hash_link);
+	sp->invalid = true;
+	kvm->shadow.need_flush = true;
+	if (sp->root_count)
+		kvm->shadow.need_reload = true;
+	else
+		/* Another vCPU's CPU may be walking it: free after the flush. */
+		list_move(&sp->lru, &kvm->shadow.zapped);
+}
+
+/* Free the zapped pages: every vCPU has left the guest since. */
+static void free_zapped(struct kvm *kvm, struct list_head *zapped)
+{
+	struct shadow_page *sp, *tmp;
+
+	list_for_each_entry_safe(sp, tmp, zapped, lru)
+		free_page_sp(kvm, sp);
+}
+
+/*
+ * Cache off: free the pages left without parent or vCPU.  zap_page frees
+ * only the page it is given, so walking the list is safe; their children
+ * may become orphans in turn.
+ */
+static void sweep_orphans(struct kvm *kvm)
+{
+	struct shadow_page *sp, *tmp;
+
+	while (kvm->shadow.orphans) {
+		kvm->shadow.orphans = false;
+		list_for_each_entry_safe(sp, tmp, &kvm->shadow.lru, lru)
+			if (!sp->parents && !sp->root_count && !sp->invalid)
+				zap_page(kvm, sp);
+	}
+}
+
+static void mmu_unlock(struct kvm *kvm)
+{
+	sweep_orphans(kvm);
+	spin_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * Flush every vCPU's TLB (and reload roots that were zapped) after
+ * changes made under mmu_lock; called after dropping it.
+ */
+static void shadow_flush(struct kvm *kvm)
+{
+	LIST_HEAD(zapped);
+	bool flush, reload;
+
+	spin_lock(&kvm->mmu_lock);
+	flush = kvm->shadow.need_flush;
+	reload = kvm->shadow.need_reload;
+	kvm->shadow.need_flush = kvm->shadow.need_reload = false;
+	list_splice_init(&kvm->shadow.zapped, &zapped);
+	spin_unlock(&kvm->mmu_lock);
+	/* Returns once every CPU has taken the IPI: no vCPU is in the guest. */
+	if (READ_ONCE(kvm->shadow.dying))
+		;	/* the vCPUs are gone (or going): nobody to tell */
+	else if (reload)
+		kvm_make_all_vcpus_request(kvm, KVM_REQ_MMU_RELOAD);
+	else if (flush || !list_empty(&zapped))
+		kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
+	if (!list_empty(&zapped)) {
+		spin_lock(&kvm->mmu_lock);
+		free_zapped(kvm, &zapped);
+		spin_unlock(&kvm->mmu_lock);
+	}
+}
+
+/* Make every leaf mapping @gfn read-only. */
+static void write_protect_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_link *l;
+
+	for (l = xa_load(&kvm->shadow.rmap, gfn); l; l = l->next) {
+		if (*l->sptep & SPTE_RW) {
+			WRITE_ONCE(*l->sptep, *l->sptep & ~SPTE_RW);
+			kvm->shadow.need_flush = true;
+		}
+	}
+}
+
+/* Does some shadow page shadow the guest table at @gfn? */
+static bool gfn_is_shadowed(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_page *sp;
+
+	hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link)
+		if (sp->gfn == gfn && !sp->role.direct)
+			return true;
+	return false;
+}
+
+/* Zap every shadow of the guest table at @gfn: it is not one any more. */
+static void unshadow_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_page *sp;
+	struct hlist_node *tmp;
+
+	/* zap_page frees only @sp (children wait for sweep_orphans). */
+	hlist_for_each_entry_safe(sp, tmp, sp_bucket(kvm, gfn), hash_link)
+		if (sp->gfn == gfn && !sp->role.direct)
+			zap_page(kvm, sp);
+}
+
+/* Keep the number of shadow pages under the bound: LRU first. */
+static void reclaim(struct kvm *kvm, unsigned long room)
+{
+	struct shadow_page *sp, *tmp;
+
+	list_for_each_entry_safe_reverse(sp, tmp, &kvm->shadow.lru, lru) {
+		if (kvm->shadow.nr_pages + room <= kvm->shadow.max_pages)
+			break;
+		if (sp->root_count || sp->invalid)
+			continue;
+		zap_page(kvm, sp);
+		kvm->shadow.reclaimed++;
+	}
+}
+
+/* Find the shadow page for (@gfn, @role), or make one from @p. */
+static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
+				  union shadow_role role,
+				  struct shadow_prealloc *p, bool *created)
+{
+	struct shadow_page *sp;
+
+	*created = false;
+	if (shadow_cache) {
+		hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link) {
+			if (sp->gfn == gfn && sp->role.word == role.word) {
+				list_move(&sp->lru, &kvm->shadow.lru);
+				kvm->shadow.hits++;
+				return sp;
+			}
+		}
+	}
+	if (!p->nsp)
+		return NULL;
+	sp = p->sps[--p->nsp];
+	sp->gfn = gfn;
+	sp->role = role;
+	if (role.level == 1)
+		sp->gfns = p->gfns[--p->ngfns];
+	hlist_add_head(&sp->hash_link, sp_bucket(kvm, gfn));
+	list_add(&sp->lru, &kvm->shadow.lru);
+	kvm->shadow.nr_pages++;
+	kvm->shadow.created++;
+	if (!role.direct)
+		write_protect_gfn(kvm, gfn);
+	*created = true;
+	return sp;
+}
+
+/* ---- Roots -------------------------------------------------------------- */
+
+static void put_root(struct kvm *kvm, struct shadow_page *sp)
+{
+	if (!sp)
+		return;
+	sp->root_count--;
+	if (sp->root_count)
+		return;
+	if (sp->invalid)
+		list_move(&sp->lru, &kvm->shadow.zapped);
+	else if (!shadow_cache)
+		zap_page(kvm, sp);
+}
+
+/* Let go of the vCPU's roots.  mmu_lock held. */
+static void release_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	int i;
+
+	put_root(vcpu->kvm, m->root);
+	m->root = NULL;
+	for (i = 0; i < 4; i++) {
+		put_root(vcpu->kvm, m->pae_sp[i]);
+		m->pae_sp[i] = NULL;
+		if (m->pae_root)
+			m->pae_root[i] = 0;
+	}
+}
+
+static union shadow_role base_role(struct gpt_walker *w, int level)
+{
+	union shadow_role role = { .word = 0 };
+
+	role.level = level;
+	role.gpte8 = w->mode != GPT_32;
+	role.mode = w->mode;
+	role.cr0_wp = w->wp;
+	role.smep_andnot_wp = w->smep && !w->wp;
+	role.nxe = w->nx;
+	role.pse = w->pse;
+	role.access = SHADOW_ACC_ALL;
+	return role;
+}
+
+/*
+ * Give the vCPU the roots for its current paging mode: the cached shadow
+ * of the guest's CR3 when there is one.  Called before entry
+ * (KVM_REQ_MMU_RELOAD).
  */
 int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
-	int level = shadow_root_level(vcpu);
-	/* A PAE CR3 holds a 32-bit address. */
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | (level == 3 ? GFP_DMA32 : 0);
-	u64 *root = (u64 *)get_zeroed_page(gfp), *old;
-	int old_level;
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	struct shadow_prealloc *pre = vcpu_prealloc(vcpu);
+	struct gpt_walker w;
+	u64 pdpte[4] = { 0, 0, 0, 0 };
+	phys_addr_t root_pa;
+	bool created;
+	int i, r;
 
-	if (!root)
+	kvm_vcpu_init_walker(vcpu, &w);
+	if (w.mode == GPT_PAE &&
+	    kvm_read_guest(kvm, w.cr3 & 0xffffffe0ULL, pdpte, sizeof(pdpte)))
+		memset(pdpte, 0, sizeof(pdpte));
+	if (w.mode != GPT_LONG4 && w.mode != GPT_LONG5 && !m->pae_root) {
+		/* A PAE CR3 holds a 32-bit address. */
+		m->pae_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT |
+						     GFP_DMA32);
+		if (!m->pae_root)
+			return -ENOMEM;
+	}
+	if (!pre)
 		return -ENOMEM;
-	spin_lock(&kvm->mmu_lock);
-	old = vcpu->shadow.root;
-	old_level = vcpu->shadow.root_level;
-	vcpu->shadow.root = root;
-	vcpu->shadow.root_level = level;
-	vcpu->shadow.nr_tables = 1;
-	spin_unlock(&kvm->mmu_lock);
+	r = prealloc_fill(pre);
+	if (r)
+		return r;
 
-	kvm_x86_ops.load_mmu_root(vcpu, __pa(root));
+	spin_lock(&kvm->mmu_lock);
+	release_roots(vcpu);
+	reclaim(kvm, SHADOW_FAULT_PAGES);
+	if (w.mode == GPT_LONG4 || w.mode == GPT_LONG5) {
+		int level = w.mode == GPT_LONG5 ? 5 : 4;
+
+		m->root = get_sp(kvm, (w.cr3 & 0x000ffffffffff000ULL) >> PAGE_SHIFT,
+				 base_role(&w, level), pre, &created);
+		m->root->root_count++;
+		m->root_level = level;
+		root_pa = __pa(m->root->spt);
+	} else {
+		for (i = 0; i < 4; i++) {
+			union shadow_role role = base_role(&w, 2);
+			gfn_t gfn;
+
+			switch (w.mode) {
+			case GPT_NONE:
+				role.direct = 1;
+				gfn = (gfn_t)i << 18;	/* 1 GiB each */
+				break;
+			case GPT_32:
+				role.quadrant = i;
+				gfn = (w.cr3 & 0xfffff000ULL) >> PAGE_SHIFT;
+				break;
+			default:	/* PAE: the PDPTEs as loaded now */
+				if (!(pdpte[i] & 1))
+					continue;
+				gfn = (pdpte[i] & 0x000ffffffffff000ULL) >>
+				      PAGE_SHIFT;
+				break;
+			}
+			m->pae_sp[i] = get_sp(kvm, gfn, role, pre, &created);
+			m->pae_sp[i]->root_count++;
+			m->pae_root[i] = __pa(m->pae_sp[i]->spt) | SPTE_P;
+		}
+		m->root_level = 3;
+		root_pa = __pa(m->pae_root);
+	}
+	mmu_unlock(kvm);
+	shadow_flush(kvm);
+
+	kvm_x86_ops.load_mmu_root(vcpu, root_pa);
 	if (kvm_x86_ops.flush_guest_tlb)
 		kvm_x86_ops.flush_guest_tlb(vcpu);
-	if (old)
-		shadow_free_table(old, old_level);
 	return 0;
 }
 
@@ -169,112 +593,128 @@ void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 
 void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
-	if (!vcpu->shadow.root)
+	struct kvm *kvm = vcpu->kvm;
+
+	if (!kvm_shadow_paging)
 		return;
-	shadow_free_table(vcpu->shadow.root, vcpu->shadow.root_level);
-	vcpu->shadow.root = NULL;
+	spin_lock(&kvm->mmu_lock);
+	release_roots(vcpu);
+	mmu_unlock(kvm);
+	/* The VM is being destroyed: its zapped pages go in vm_destroy. */
+	free_page((unsigned long)vcpu->shadow.pae_root);
+	vcpu->shadow.pae_root = NULL;
+	if (vcpu->shadow.prealloc) {
+		prealloc_free(vcpu->shadow.prealloc);
+		kfree(vcpu->shadow.prealloc);
+		vcpu->shadow.prealloc = NULL;
+	}
 }
 
+/* ---- Guest TLB maintenance and writes to guest page tables -------------- */
+
 /*
- * INVLPG (and INVPCID of one address): drop the leaf for @gva, or the
- * whole table holding it when it shadows part of a guest large page.
+ * INVLPG: the guest changed the translation of @gva.  With write
+ * protection the shadow already follows every change the guest made to
+ * its tables, except for pages that were unshadowed (no longer look like
+ * page tables): drop the shadow leaf of @gva, and the whole table when it
+ * holds a guest large page (INVLPG drops all of one).
  */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 {
 	struct kvm *kvm = vcpu->kvm;
-	u64 *table, *e, detached[2] = { 0, 0 };
-	int level, detached_level = 0;
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	u64 *table, *e;
+	bool flush_others;
+	int level;
 
 	if (!kvm_shadow_paging) {
 		set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
 		return;
 	}
-	if (vcpu->shadow.root_level == 3)
+	if (m->root_level == 3)
 		gva = (u32)gva;
 
 	spin_lock(&kvm->mmu_lock);
-	table = vcpu->shadow.root;
-	for (level = vcpu->shadow.root_level; table && level >= 1; level--) {
+	/*
+	 * INVLPG is local to this vCPU: others may keep their translation
+	 * (the page stays mapped), so no flush of theirs is asked for.
+	 */
+	flush_others = kvm->shadow.need_flush;
+	table = m->root_level == 3 ? m->pae_root :
+		m->root ? m->root->spt : NULL;
+	for (level = m->root_level; table && level >= 1; level--) {
+		struct shadow_page *child;
+
 		e = &table[spte_index(gva, level)];
 		if (!(*e & SPTE_P))
 			break;
-		if (level == 1 || (level == 3 && (*e & SPTE_HAS_1G)) ||
-		    (level == 2 && (*e & SPTE_HAS_2M))) {
-			detached[0] = *e;
-			*e = 0;
-			detached_level = level;
+		if (level == 1) {
+			drop_spte(kvm, e);
 			break;
 		}
-		if (level == 2 && (*e & SPTE_HAS_4M)) {
-			/* A 32-bit 4 MiB page spans this entry and its buddy. */
-			u64 *buddy = &table[spte_index(gva, 2) ^ 1];
-
-			detached[0] = *e;
-			detached[1] = *buddy;
-			*e = 0;
-			*buddy = 0;
-			detached_level = 2;
+		child = sp_of(__va(*e & SPTE_ADDR));
+		if (child->role.direct && !(level == 3 && m->root_level == 3)) {
+			/* A guest large page: drop all of it. */
+			drop_spte(kvm, e);
+			if (child->role.pse32)
+				drop_spte(kvm, &table[spte_index(gva, level) ^ 1]);
 			break;
 		}
-		table = __va(*e & SPTE_ADDR);
+		table = child->spt;
 	}
-	spin_unlock(&kvm->mmu_lock);
-
-	if (!detached_level)
-		return;
+	kvm->shadow.need_flush = flush_others;
+	mmu_unlock(kvm);
 	/* This vCPU is not in the guest: flushing at its next entry is enough. */
 	set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
-	shadow_free_entry(detached[0], detached_level);
-	shadow_free_entry(detached[1], detached_level);
 }
 
 /*
- * Drop every mapping of every vCPU: the roots stay, their entries are
- * moved aside, the vCPUs are kicked out of the guest with a TLB flush,
- * and only then are the tables freed and the pages unpinned.
+ * Guest memory at @gpa was written (@bytes) by an emulated instruction or
+ * another in-kernel write: drop the shadow entries of the guest entries
+ * written, or unshadow the page when the write does not look like a page
+ * table update.
  */
-void kvm_mmu_zap_all(struct kvm *kvm)
+void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 {
-	struct kvm_vcpu *vcpu;
-	u64 **saved;
-	int *levels;
-	int i, n;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	unsigned int off = offset_in_page(gpa);
+	struct shadow_page *sp;
+	struct hlist_node *tmp;
 
-	if (!kvm_shadow_paging) {
-		kvm_tdp_zap_all(kvm);
+	if (!kvm_shadow_paging || !bytes)
 		return;
-	}
-	n = atomic_read(&kvm->online_vcpus);
-	saved = kcalloc(n ?: 1, sizeof(*saved), GFP_KERNEL | __GFP_NOFAIL);
-	levels = kcalloc(n ?: 1, sizeof(*levels), GFP_KERNEL | __GFP_NOFAIL);
-	for (i = 0; i < n; i++)
-		saved[i] = (u64 *)__get_free_page(GFP_KERNEL | __GFP_NOFAIL);
-
 	spin_lock(&kvm->mmu_lock);
-	kvm_for_each_vcpu(i, vcpu, kvm) {
-		if (i >= n)
-			break;
-		if (!vcpu->shadow.root) {
-			memset(saved[i], 0, PAGE_SIZE);
+	hlist_for_each_entry_safe(sp, tmp, sp_bucket(kvm, gfn), hash_link) {
+		unsigned int size, gi;
+
+		if (sp->gfn != gfn || sp->role.direct)
+			continue;
+		size = sp->role.gpte8 ? 8 : 4;
+		/* Part of one entry, or more than one: not a PTE update. */
+		if (((off ^ (off + bytes - 1)) & ~(size - 1)) || bytes < 4 ||
+		    ++sp->write_flooding >= SHADOW_FLOOD_WRITES) {
+			zap_page(kvm, sp);
+			kvm->shadow.unshadowed++;
 			continue;
 		}
-		memcpy(saved[i], vcpu->shadow.root, PAGE_SIZE);
-		memset(vcpu->shadow.root, 0, PAGE_SIZE);
-		levels[i] = vcpu->shadow.root_level;
-		vcpu->shadow.nr_tables = 1;
+		gi = off / size;
+		if (sp->role.gpte8) {
+			drop_spte(kvm, &sp->spt[gi]);
+		} else if (sp->role.level == 1) {
+			/* Half of a 1024-entry guest table per shadow page. */
+			if (gi >> 9 == sp->role.quadrant)
+				drop_spte(kvm, &sp->spt[gi & 511]);
+		} else if (gi >> 8 == sp->role.quadrant) {
+			/* A 4 MiB guest entry is two 2 MiB shadow entries. */
+			drop_spte(kvm, &sp->spt[(gi & 255) * 2]);
+			drop_spte(kvm, &sp->spt[(gi & 255) * 2 + 1]);
+		}
 	}
-	spin_unlock(&kvm->mmu_lock);
-
-	kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
-	for (i = 0; i < n; i++) {
-		if (levels[i])
-			shadow_free_table(saved[i], levels[i]);
-		else
-			free_page((unsigned long)saved[i]);
-	}
-	kfree(levels);
-	kfree(saved);
+	mmu_unlock(kvm);
+	shadow_flush(kvm);
 }
+
+/* ---- Faults ---------------------------------------------------------------- */
 
 /*
  * A #PF the guest must see.  If the fault interrupted the delivery of
@@ -315,92 +755,217 @@ static int shadow_inject_pf(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	return 1;
 }
 
-/* Tables for one fault, allocated before taking mmu_lock. */
-struct shadow_prealloc {
-	u64 *tables[SHADOW_MAX_LEVELS - 1];
-	int n;
+static u64 gpte_table_gfn(const struct gpt_walker *w, u64 pte)
+{
+	if (w->mode == GPT_32)
+		return (pte & 0xfffff000ULL) >> PAGE_SHIFT;
+	return (pte & 0x000ffffffffff000ULL) >> PAGE_SHIFT;
+}
+
+/* Guest access bits of one entry, as a shadow role's access field. */
+static unsigned int gpte_access(const struct gpt_walker *w, u64 pte)
+{
+	unsigned int acc = SHADOW_ACC_EXEC;
+
+	if (pte & 2)
+		acc |= SHADOW_ACC_WRITE;
+	if (pte & 4)
+		acc |= SHADOW_ACC_USER;
+	if (w->mode != GPT_32 && w->nx && (pte >> 63))
+		acc &= ~SHADOW_ACC_EXEC;
+	return acc;
+}
+
+struct shadow_fault {
+	u64 gva;
+	u32 access;
+	struct gpt_walker w;
+	struct gpt_walk_info info;
+	u64 leaf;		/* the shadow leaf to install */
+	gfn_t gfn;
 };
 
-static int shadow_prealloc_fill(struct shadow_prealloc *p, int need)
-{
-	while (p->n < need) {
-		u64 *t = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+enum { FAULT_DONE, FAULT_RETRY, FAULT_NOMEM };
 
-		if (!t)
-			return -ENOMEM;
-		p->tables[p->n++] = t;
+/*
+ * Walk the shadow tree for the fault, making the missing shadow pages as
+ * the guest walk describes them, and install the leaf.  mmu_lock held.
+ */
+static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
+		      struct shadow_prealloc *p)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	const struct gpt_walker *w = &f->w;
+	unsigned int acc = SHADOW_ACC_ALL;
+	struct shadow_page *sp;
+	u64 *table, *sptep;
+	int level;
+
+	if (m->root_level == 3) {
+		sptep = &m->pae_root[spte_index(f->gva, 3)];
+		if (!(*sptep & SPTE_P)) {
+			/* A PDPTE made present after the CR3 load. */
+			set_bit(KVM_REQ_MMU_RELOAD, &vcpu->requests);
+			return FAULT_RETRY;
+		}
+		sp = sp_of(__va(*sptep & SPTE_ADDR));
+		if (w->mode == GPT_PAE)
+			acc = SHADOW_ACC_ALL;
+		level = 2;
+	} else {
+		if (!m->root)
+			return FAULT_RETRY;
+		sp = m->root;
+		level = m->root_level;
+	}
+	if (sp->invalid)
+		return FAULT_RETRY;
+
+	for (;; level--) {
+		union shadow_role role;
+		struct shadow_page *child;
+		bool created;
+		gfn_t gfn;
+
+		table = sp->spt;
+		sp->write_flooding = 0;	/* used for translation: a table */
+		sptep = &table[spte_index(f->gva, level)];
+		if (level == 1)
+			break;
+		if (*sptep & SPTE_P) {
+			sp = sp_of(__va(*sptep & SPTE_ADDR));
+			if (w->mode != GPT_NONE)
+				acc &= gpte_access(w, f->info.pte[level]);
+			continue;
+		}
+		role = sp->role;
+		role.level = level - 1;
+		role.quadrant = 0;
+		role.pse32 = 0;
+		if (w->mode == GPT_NONE) {
+			role.direct = 1;
+			gfn = f->gfn & ~((1ULL << (9 * (level - 1))) - 1);
+		} else if (f->info.level >= level) {
+			/* A guest large page: a direct table of its frames. */
+			acc &= gpte_access(w, f->info.pte[level]);
+			role.direct = 1;
+			role.access = acc;
+			role.pse32 = w->mode == GPT_32;
+			gfn = f->gfn - ((f->gva >> PAGE_SHIFT) &
+					((1ULL << (9 * (level - 1))) - 1));
+		} else {
+			acc &= gpte_access(w, f->info.pte[level]);
+			role.direct = 0;
+			role.access = acc;
+			if (w->mode == GPT_32 && level == 2)
+				role.quadrant = (f->gva >> 21) & 1;
+			gfn = gpte_table_gfn(w, f->info.pte[level]);
+		}
+		child = get_sp(kvm, gfn, role, p, &created);
+		if (!child)
+			return FAULT_NOMEM;
+		link_add(&child->parents, sptep, p);
+		WRITE_ONCE(*sptep, __pa(child->spt) | SPTE_TABLE);
+		sp = child;
+	}
+
+	if (*sptep & SPTE_P) {
+		if ((*sptep & SPTE_ADDR) == (f->leaf & SPTE_ADDR) &&
+		    sp->gfns[sptep - table] == f->gfn) {
+			/* Other vCPUs may cache rights this leaf takes away. */
+			if (*sptep & ~f->leaf & (SPTE_RW | SPTE_US))
+				kvm->shadow.need_flush = true;
+			WRITE_ONCE(*sptep, f->leaf);
+			return FAULT_DONE;
+		}
+		drop_spte(kvm, sptep);
+		kvm->shadow.need_flush = true;
+	}
+	sp->gfns[sptep - table] = f->gfn;
+	WRITE_ONCE(*sptep, f->leaf);
+	rmap_add(kvm, f->gfn, sptep, p);
+	return FAULT_DONE;
+}
+
+/*
+ * The walk was made before the tables were write-protected: if the guest
+ * changed an entry meanwhile (another vCPU), the shadow may hold the old
+ * one.  Tables are protected now, so reading them again settles it.
+ */
+static int guest_walk_changed(struct kvm *kvm, struct shadow_fault *f)
+{
+	int level;
+
+	if (f->w.mode == GPT_NONE)
+		return 0;
+	for (level = f->info.levels; level >= f->info.level; level--) {
+		u64 now = 0;
+		unsigned int size = f->w.mode == GPT_32 ? 4 : 8;
+
+		if (f->w.mode == GPT_PAE && level == 3)
+			continue;
+		if (kvm_read_guest(kvm, f->info.pte_gpa[level], &now, size) ||
+		    ((now ^ f->info.pte[level]) & ~0x60ULL))
+			return level;
 	}
 	return 0;
 }
 
-static void shadow_prealloc_free(struct shadow_prealloc *p)
+/* Drop the shadow entry at @level on the path of @gva. */
+static void drop_path_entry(struct kvm_vcpu *vcpu, u64 gva, int at)
 {
-	while (p->n)
-		free_page((unsigned long)p->tables[--p->n]);
-}
-
-/*
- * Install @leaf for @gva under mmu_lock.  @large_bits go on the level-2
- * (2M/4M) or level-3 (1G) entry above it.  Returns the leaf replaced (to
- * unpin after the lock is dropped), or 0.
- */
-static u64 shadow_install(struct kvm_vcpu *vcpu, u64 gva, u64 leaf,
-			  int guest_level, bool pse32,
-			  struct shadow_prealloc *p)
-{
-	u64 *table = vcpu->shadow.root, *e, old;
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	struct kvm *kvm = vcpu->kvm;
+	u64 *table, *e;
 	int level;
 
-	for (level = vcpu->shadow.root_level; level > 1; level--) {
+	spin_lock(&kvm->mmu_lock);
+	table = m->root_level == 3 ? m->pae_root :
+		m->root ? m->root->spt : NULL;
+	for (level = m->root_level; table && level >= at; level--) {
 		e = &table[spte_index(gva, level)];
-		if (!(*e & SPTE_P)) {
-			u64 *t = p->tables[--p->n];
-
-			*e = __pa(t) | spte_table_bits(vcpu, level);
-			vcpu->shadow.nr_tables++;
+		if (!(*e & SPTE_P))
+			break;
+		if (level == at) {
+			drop_spte(kvm, e);
+			break;
 		}
-		if (level == 3 && guest_level == 3)
-			*e |= SPTE_HAS_1G;
-		if (level == 2 && guest_level == 2)
-			*e |= pse32 ? SPTE_HAS_4M : SPTE_HAS_2M;
 		table = __va(*e & SPTE_ADDR);
 	}
-	e = &table[spte_index(gva, 1)];
-	old = *e;
-	WRITE_ONCE(*e, leaf);
-	return old;
+	mmu_unlock(kvm);
+	shadow_flush(kvm);
 }
 
 /*
  * A #PF intercepted in shadow mode, at guest-virtual @gva with the
  * hardware error code.  Either the guest's own tables deny the access
  * (reflect the fault), or the shadow lacks the translation (build it),
- * or the address is a device's (emulate the instruction).
+ * or the address is a device's (emulate the instruction), or the guest
+ * writes one of its own page tables (emulate, and update the shadow).
  */
 int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 {
 	struct kvm *kvm = vcpu->kvm;
-	u32 access = error_code & (PFERR_WRITE | PFERR_USER | PFERR_FETCH);
-	bool write = access & PFERR_WRITE;
-	struct shadow_prealloc pre = { .n = 0 };
+	struct shadow_prealloc *pre = vcpu_prealloc(vcpu);
+	struct shadow_fault f = { 0 };
 	struct kvm_memory_slot *slot;
-	struct gpt_walk_info info;
-	struct gpt_walker w;
-	bool user, writable, nx;
+	bool write, writable, user, nx, tracked;
+	unsigned long hva, seq, created;
 	struct page *page;
-	unsigned long hva;
 	u32 guest_error;
-	u64 leaf, old;
-	gfn_t gfn;
 	long n;
 	int r;
 
 	vcpu->stat.shadow_faults++;
-	kvm_vcpu_init_walker(vcpu, &w);
-	if (w.mode != GPT_LONG4 && w.mode != GPT_LONG5)
+	f.access = error_code & (PFERR_WRITE | PFERR_USER | PFERR_FETCH);
+	write = f.access & PFERR_WRITE;
+	kvm_vcpu_init_walker(vcpu, &f.w);
+	if (f.w.mode != GPT_LONG4 && f.w.mode != GPT_LONG5)
 		gva = (u32)gva;
+	f.gva = gva;
 
-	switch (gpt_walk(&w, gva, access, &info, &guest_error)) {
+	switch (gpt_walk(&f.w, gva, f.access, &f.info, &guest_error)) {
 	case GPT_OK:
 		break;
 	case GPT_FAULT:
@@ -410,76 +975,376 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 			"guest page table outside guest memory", gva,
 			error_code);
 	}
+	f.gfn = f.info.gpa >> PAGE_SHIFT;
 
-	user = info.user;
-	writable = info.writable;
-	nx = info.nx;
-	if (write && !writable && !(access & PFERR_USER) && !w.wp) {
+	user = f.info.user;
+	writable = f.info.writable;
+	nx = f.info.nx;
+	if (write && !writable && !(f.access & PFERR_USER) && !f.w.wp) {
 		/* CR0.WP=0: the supervisor may write; keep users out. */
 		writable = true;
 		user = false;
-		if (w.smep)
+		if (f.w.smep)
 			nx = true;
-	} else if (!info.dirty) {
+	} else if (!f.info.dirty) {
 		writable = false;	/* the first write sets D */
 	}
 
-	if (!vcpu->shadow.root)
-		return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-			"shadow page fault without a shadow root", gva, 0);
-	r = shadow_prealloc_fill(&pre, vcpu->shadow.root_level - 1);
-	if (r)
-		goto out_free;
+	seq = READ_ONCE(kvm->shadow.mmu_seq);
+	smp_rmb();
 
-	gfn = info.gpa >> PAGE_SHIFT;
 	mutex_lock(&kvm->slots_lock);
-	slot = kvm_gfn_to_slot(kvm, gfn);
+	slot = kvm_gfn_to_slot(kvm, f.gfn);
 	if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 		/* A device register (or a ROM being written): emulate. */
 		mutex_unlock(&kvm->slots_lock);
-		shadow_prealloc_free(&pre);
-		vcpu->mmio.nr_reads = 0;
-		return kvm_emulate_mmio(vcpu);
+		return kvm_emulate_instruction(vcpu);
 	}
 	if (slot->flags & KVM_MEM_READONLY)
 		writable = false;
 	if (slot->dirty_bitmap && writable) {
 		if (write)
-			kvm_mark_page_dirty(kvm, gfn);
+			kvm_mark_page_dirty(kvm, f.gfn);
 		else
 			writable = false;
 	}
-	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
-	n = pin_user_pages_unlocked(hva, 1, &page, writable ? FOLL_WRITE : 0);
+	hva = slot->userspace_addr + ((f.gfn - slot->base_gfn) << PAGE_SHIFT);
+	mutex_unlock(&kvm->slots_lock);
+
+	/* A write to a shadowed guest page table: emulate it. */
+	spin_lock(&kvm->mmu_lock);
+	tracked = writable && gfn_is_shadowed(kvm, f.gfn);
+	spin_unlock(&kvm->mmu_lock);
+	if (tracked && write) {
+		r = kvm_emulate_pt_write(vcpu);
+		if (r != -EAGAIN)
+			return r;
+		/* Not emulable: stop shadowing the page, run natively. */
+		spin_lock(&kvm->mmu_lock);
+		unshadow_gfn(kvm, f.gfn);
+		kvm->shadow.unshadowed++;
+		mmu_unlock(kvm);
+		shadow_flush(kvm);
+		return 1;
+	}
+	if (tracked)
+		writable = false;
+
+	/*
+	 * The host page; not pinned: the MMU notifier tells when it goes.
+	 * Lockless first (the page is usually mapped already).
+	 */
+	n = get_user_pages_fast_only(hva, 1, writable ? FOLL_WRITE : 0, &page);
+	if (n != 1)
+		n = get_user_pages_unlocked(hva, 1, &page,
+					    writable ? FOLL_WRITE : 0);
 	if (n != 1 && writable && !write) {
 		/* Read-only host memory can still back guest reads. */
 		writable = false;
-		n = pin_user_pages_unlocked(hva, 1, &page, 0);
+		n = get_user_pages_unlocked(hva, 1, &page, 0);
 	}
 	if (n != 1) {
-		mutex_unlock(&kvm->slots_lock);
 		kvm_pr_guest("vcpu %u: gpa 0x%llx (hva 0x%lx) has no host memory\n",
-			     vcpu->vcpu_id, info.gpa, hva);
-		r = -EFAULT;
-		goto out_free;
+			     vcpu->vcpu_id, f.info.gpa, hva);
+		return -EFAULT;
+	}
+	f.leaf = page_to_phys(page) | SPTE_P | SPTE_A | SPTE_D |
+		 (writable ? SPTE_RW : 0) | (user ? SPTE_US : 0) |
+		 (nx ? SPTE_NX : 0);
+
+	r = pre ? prealloc_fill(pre) : -ENOMEM;
+	if (!r)
+		r = xa_reserve(&kvm->shadow.rmap, f.gfn, GFP_KERNEL_ACCOUNT);
+	if (r) {
+		put_page(page);
+		return r;
 	}
 
-	leaf = page_to_phys(page) | SPTE_P | SPTE_A | SPTE_D |
-	       (writable ? SPTE_RW : 0) | (user ? SPTE_US : 0) |
-	       (nx ? SPTE_NX : 0);
 	spin_lock(&kvm->mmu_lock);
-	old = shadow_install(vcpu, gva, leaf, info.level,
-			     w.mode == GPT_32, &pre);
-	spin_unlock(&kvm->mmu_lock);
-	mutex_unlock(&kvm->slots_lock);
-
-	if (old & SPTE_P) {
-		/* Replaced (another page after COW, or other rights). */
-		set_bit(KVM_REQ_TLB_FLUSH, &vcpu->requests);
-		shadow_free_entry(old, 1);
+	created = kvm->shadow.created;
+	if (kvm->shadow.mn_active || kvm->shadow.mmu_seq != seq) {
+		/* The host mapping changed under us: fault again. */
+		r = FAULT_RETRY;
+	} else {
+		reclaim(kvm, SHADOW_FAULT_PAGES);
+		r = shadow_map(vcpu, &f, pre);
 	}
-	r = 1;
-out_free:
-	shadow_prealloc_free(&pre);
-	return r;
+	created = kvm->shadow.created - created;
+	mmu_unlock(kvm);
+	xa_release(&kvm->shadow.rmap, f.gfn);
+	put_page(page);
+	shadow_flush(kvm);
+
+	/* Only a table protected just now can have changed unseen. */
+	if (r == FAULT_DONE && created) {
+		int level = guest_walk_changed(kvm, &f);
+
+		/* Drop what we built from the stale walk; the guest refaults. */
+		if (level)
+			drop_path_entry(vcpu, gva, level);
+	}
+	return r == FAULT_NOMEM ? -ENOMEM : 1;
+}
+
+/* ---- Whole-VM operations ------------------------------------------------- */
+
+/* Zap every shadow page.  mmu_lock held. */
+static void zap_all_locked(struct kvm *kvm)
+{
+	struct shadow_page *sp, *tmp;
+	int i;
+
+	kvm->shadow.mmu_seq++;
+	/* Leaves leave the reverse map; links between pages just go. */
+	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
+		struct shadow_link *l;
+
+		while ((l = sp->parents)) {
+			sp->parents = l->next;
+			kfree(l);
+		}
+		for (i = 0; i < 512; i++) {
+			if (sp->role.level == 1 && (sp->spt[i] & SPTE_P))
+				rmap_del(kvm, sp->gfns[i], &sp->spt[i]);
+			WRITE_ONCE(sp->spt[i], 0);
+		}
+	}
+	list_for_each_entry_safe(sp, tmp, &kvm->shadow.lru, lru) {
+		hlist_del_init(&sp->hash_link);
+		sp->invalid = true;
+		if (sp->root_count)
+			kvm->shadow.need_reload = true;
+		else
+			list_move(&sp->lru, &kvm->shadow.zapped);
+	}
+	kvm->shadow.need_flush = true;
+}
+
+static unsigned long shadow_auto_max(struct kvm *kvm)
+{
+	unsigned long pages = 0;
+	int i;
+
+	if (shadow_max_pages)
+		return shadow_max_pages;
+	for (i = 0; i < KVM_USER_MEM_SLOTS; i++) {
+		struct kvm_memory_slot *s = READ_ONCE(kvm->slots[i]);
+
+		if (s)
+			pages += s->npages;
+	}
+	return max(256UL, pages / 50);
+}
+
+/*
+ * Drop every mapping (memory slots changed).  Caller holds slots_lock;
+ * the vCPUs reload their roots before they enter again.
+ */
+void kvm_mmu_zap_all(struct kvm *kvm)
+{
+	if (!kvm_shadow_paging) {
+		kvm_tdp_zap_all(kvm);
+		return;
+	}
+	spin_lock(&kvm->mmu_lock);
+	zap_all_locked(kvm);
+	kvm->shadow.max_pages = shadow_auto_max(kvm);
+	kvm->shadow.need_reload = true;
+	spin_unlock(&kvm->mmu_lock);
+	shadow_flush(kvm);
+}
+
+/*
+ * Dirty logging: the pages of @gfn (bit set in @mask, from @base) were
+ * reported dirty; their next write must be seen again.
+ */
+void kvm_mmu_dirty_log_protect(struct kvm *kvm, gfn_t base, unsigned long mask)
+{
+	spin_lock(&kvm->mmu_lock);
+	while (mask) {
+		int b = __ffs(mask);
+
+		write_protect_gfn(kvm, base + b);
+		mask &= mask - 1;
+	}
+	spin_unlock(&kvm->mmu_lock);
+}
+
+void kvm_mmu_dirty_log_done(struct kvm *kvm)
+{
+	shadow_flush(kvm);
+}
+
+/* ---- MMU notifier ----------------------------------------------------------- */
+
+static struct kvm *mn_to_kvm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct kvm, shadow.mn);
+}
+
+/*
+ * The host is about to unmap, move or write-protect [start, end) of the
+ * VM's address space: drop every shadow leaf mapping guest frames there.
+ * Slots are read under mmu_lock: a slot is freed only after
+ * kvm_mmu_zap_all() took the lock after it was unpublished.
+ */
+static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
+				      const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mn_to_kvm(mn);
+	int i;
+
+	spin_lock(&kvm->mmu_lock);
+	kvm->shadow.mn_active++;
+	for (i = 0; i < KVM_USER_MEM_SLOTS; i++) {
+		struct kvm_memory_slot *s = READ_ONCE(kvm->slots[i]);
+		unsigned long start, end, idx;
+		struct shadow_link *l;
+
+		if (!s)
+			continue;
+		start = max(range->start, s->userspace_addr);
+		end = min(range->end, s->userspace_addr +
+			  (s->npages << PAGE_SHIFT));
+		if (start >= end)
+			continue;
+		start = s->base_gfn + ((start - s->userspace_addr) >> PAGE_SHIFT);
+		end = s->base_gfn + ((end - 1 - s->userspace_addr) >> PAGE_SHIFT);
+		xa_for_each_range(&kvm->shadow.rmap, idx, l, start, end) {
+			while ((l = xa_load(&kvm->shadow.rmap, idx)))
+				drop_spte(kvm, l->sptep);
+		}
+	}
+	mmu_unlock(kvm);
+	shadow_flush(kvm);
+	return 0;
+}
+
+static void shadow_mn_invalidate_end(struct mmu_notifier *mn,
+				     const struct mmu_notifier_range *range)
+{
+	struct kvm *kvm = mn_to_kvm(mn);
+
+	(void)range;
+	spin_lock(&kvm->mmu_lock);
+	kvm->shadow.mmu_seq++;
+	kvm->shadow.mn_active--;
+	spin_unlock(&kvm->mmu_lock);
+}
+
+/* The mm goes away (the process exits before closing the VM). */
+static void shadow_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct kvm *kvm = mn_to_kvm(mn);
+
+	(void)mm;
+	spin_lock(&kvm->mmu_lock);
+	zap_all_locked(kvm);
+	spin_unlock(&kvm->mmu_lock);
+	shadow_flush(kvm);
+}
+
+static const struct mmu_notifier_ops shadow_mn_ops = {
+	.invalidate_range_start = shadow_mn_invalidate_start,
+	.invalidate_range_end = shadow_mn_invalidate_end,
+	.release = shadow_mn_release,
+};
+
+int kvm_shadow_vm_init(struct kvm *kvm)
+{
+	unsigned int i;
+	int r;
+
+	if (!kvm_shadow_paging)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(kvm->shadow.hash); i++)
+		INIT_HLIST_HEAD(&kvm->shadow.hash[i]);
+	INIT_LIST_HEAD(&kvm->shadow.lru);
+	INIT_LIST_HEAD(&kvm->shadow.zapped);
+	xa_init(&kvm->shadow.rmap);
+	kvm->shadow.max_pages = shadow_auto_max(kvm);
+	kvm->shadow.mn.ops = &shadow_mn_ops;
+	r = mmu_notifier_register(&kvm->shadow.mn, kvm->mm);
+	if (r)
+		return r;
+	kvm->shadow.mn_registered = true;
+	return 0;
+}
+
+/*
+ * First step of VM destruction, before the vCPUs go: no more notifier
+ * calls (unregistering waits for those under way), no more flush requests
+ * to vCPUs about to be freed.
+ */
+void kvm_shadow_vm_stop(struct kvm *kvm)
+{
+	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
+		return;
+	WRITE_ONCE(kvm->shadow.dying, true);
+	if (kvm->shadow.mn_registered)
+		mmu_notifier_unregister(&kvm->shadow.mn, kvm->mm);
+	kvm->shadow.mn_registered = false;
+}
+
+/* After the vCPUs are gone. */
+void kvm_shadow_vm_destroy(struct kvm *kvm)
+{
+	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
+		return;
+	kvm_shadow_vm_stop(kvm);
+	spin_lock(&kvm->mmu_lock);
+	zap_all_locked(kvm);
+	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */
+	spin_unlock(&kvm->mmu_lock);
+	WARN_ON_ONCE(kvm->shadow.nr_pages);
+	xa_destroy(&kvm->shadow.rmap);
+}
+
+/*
+ * Consistency check of the shadow pages (for tests and debugging): every
+ * present leaf is in the reverse map under its frame, every reverse-map
+ * entry is a present leaf of that frame, every table entry's child lists
+ * it as a parent, every shadow of a guest table leaves no writable leaf
+ * on that table's frame.  Returns the number of problems found.
+ */
+unsigned long kvm_shadow_audit(struct kvm *kvm)
+{
+	unsigned long bad = 0, idx;
+	struct shadow_page *sp;
+	struct shadow_link *l;
+	int i;
+
+	spin_lock(&kvm->mmu_lock);
+	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
+		for (i = 0; i < 512; i++) {
+			u64 e = sp->spt[i];
+			bool found = false;
+
+			if (!(e & SPTE_P))
+				continue;
+			if (sp->role.level == 1) {
+				for (l = xa_load(&kvm->shadow.rmap, sp->gfns[i]); l;
+				     l = l->next)
+					found |= l->sptep == &sp->spt[i];
+				if ((e & SPTE_RW) && gfn_is_shadowed(kvm, sp->gfns[i]))
+					bad++;	/* a shadowed table left writable */
+			} else {
+				struct shadow_page *child = sp_of(__va(e & SPTE_ADDR));
+
+				for (l = child->parents; l; l = l->next)
+					found |= l->sptep == &sp->spt[i];
+			}
+			bad += !found;
+		}
+	}
+	xa_for_each(&kvm->shadow.rmap, idx, l) {
+		for (; l; l = l->next) {
+			sp = sp_of(l->sptep);
+			if (sp->role.level != 1 || !(*l->sptep & SPTE_P) ||
+			    sp->gfns[l->sptep - sp->spt] != idx)
+				bad++;
+		}
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return bad;
 }

@@ -200,8 +200,11 @@ static enum gpt_result FNAME(translate)(const struct gpt_walker *w, u64 gva,
 		info->dirty = (ptes[leaf_level] & 0x40) || write;
 		for (level = levels; level >= leaf_level; level--) {
 			info->pte_gpa[level] = pte_gpa[level];
-			info->pte[level] = ptes[level] | 0x20 |
-					   (level == leaf_level && write ? 0x40 : 0);
+			info->pte[level] = ptes[level];
+			if (w->mode == GPT_PAE && level == 3)
+				continue;	/* PDPTEs have no A/D */
+			info->pte[level] |= 0x20 |
+				(level == leaf_level && write ? 0x40 : 0);
 		}
 		return GPT_OK;
 	}

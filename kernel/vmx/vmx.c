@@ -10,23 +10,27 @@
  * derivation, entry checks, exit decoding) in vmx_logic.c, unit-tested in
  * tests/unit/vmx_*_test.cc against a simulated VMCS.
  *
- * Status: compiled on every build; no VMX hardware has run it yet.
+ * Status: compiled on every build; runs under Bochs-VMX (tests/rig/rig.py
+ * --bochs), where the payloads give the same results as kvm_intel.
  *
  * == How the VMCS follows the vCPU thread ==
- * A VMCS may be current/active on one CPU only, and moving it to another
- * needs VMCLEAR on the old one first.  The common run loop calls
- * vcpu_run with preemption and interrupts off, but every other op
- * (get_segment, set_cr, handle_exit, ...) runs preemptible, and an IPI
- * to the old CPU cannot be waited for with interrupts off.  So:
+ * A VMCS may be active on one CPU only, and moving it to another needs
+ * VMCLEAR on the old one first.  The common run loop calls vcpu_run with
+ * preemption and interrupts off, but every other op (get_segment, set_cr,
+ * handle_exit, ...) runs preemptible, and an IPI to the old CPU cannot be
+ * waited for with interrupts off.  So:
  *   - all guest state and the per-entry controls live in software
  *     (struct vmx_guest_state / vmx_entry_controls); the ops only touch
- *     those;
- *   - vcpu_run does VMPTRLD, writes what changed, VMLAUNCH, reads the
- *     exit information and guest state back, and ends with VMCLEAR.
- * The VMCS is thus never active outside vcpu_run and may be loaded on
- * any CPU at the next entry; entries always use VMLAUNCH.  The price is a
- * VMCLEAR + VMPTRLD per exit and reading the guest state back each time;
- * preempt notifiers (VMCLEAR at sched-out) would remove it later.
+ *     those, never the VMCS;
+ *   - vcpu_run loads the VMCS if needed (VMPTRLD), writes what changed,
+ *     enters (VMRESUME once launched on this CPU), and reads the exit
+ *     information and guest state back;
+ *   - vcpu_put, called by common code's preempt notifier when the thread
+ *     is scheduled out inside KVM_RUN and when KVM_RUN returns, VMCLEARs
+ *     the VMCS on the CPU it is active on -- always the one the thread is
+ *     leaving (struct vmx_vmcs_state in vmx_logic.h).
+ * The VMCS is thus never active outside KVM_RUN, nor on a CPU its thread
+ * is not on, and may be loaded on any CPU at the next entry.
  * Per-CPU host fields are rewritten when the CPU differs from last time.
  */
 #include <linux/module.h>
@@ -60,6 +64,8 @@ void asm_exc_nmi_noist(void);
 
 struct vmx_cpu_data {
 	void *vmxon_region;
+	/* This CPU's current VMCS (VMPTRLD), 0 if none or unknown. */
+	u64 current_vmcs;
 	/* The host's syscall MSRs, set at boot and equal on every CPU. */
 	u64 star, lstar, cstar, sfmask;
 };
@@ -81,6 +87,7 @@ struct vcpu_vmx {
 	bool guest_dirty;	/* g newer than the VMCS */
 	bool controls_dirty;	/* ctl newer than the VMCS */
 	bool vmcs_initialized;	/* constant fields written */
+	struct vmx_vmcs_state vmcs_state;	/* where active, launched */
 	int last_cpu;		/* where the host fields were written, or -1 */
 	bool need_flush;	/* INVEPT before the next entry */
 	bool cpuid_set;		/* ctl.proc2 follows a KVM_SET_CPUID2 */
@@ -198,10 +205,26 @@ static int vmx_read_caps(struct vmx_caps *c)
 	return r ? -EIO : 0;
 }
 
+/*
+ * ept=0 asks for shadow paging, as with upstream's kvm_intel.  The VMX
+ * backend does not drive the shadow MMU yet (nor real mode without
+ * unrestricted guest, which needs EPT): refuse to load rather than run
+ * with EPT against the user's wish.
+ */
+static bool ept = true;
+module_param(ept, bool, 0444);
+MODULE_PARM_DESC(ept, "Intel VMX: use EPT (1, required in this version)");
+
 static int vmx_probe(void)
 {
 	const char *why = NULL;
 	u64 fc;
+
+	if (!ept) {
+		pr_err("kvm: ept=0 (shadow paging) is not supported by the "
+		       "Intel VMX backend in this version\n");
+		return -EOPNOTSUPP;
+	}
 
 	if (!(cpuid_ecx(1) & (1U << 5))) {
 		pr_err("kvm: this Intel CPU has no VMX (CPUID 1:ECX[5])\n");
@@ -306,6 +329,7 @@ static int vmx_hardware_enable(void)
 		       smp_processor_id());
 		return -EOPNOTSUPP;
 	}
+	cd->current_vmcs = 0;
 	cr4_set_bits(X86_CR4_VMXE);
 	asm volatile("vmxon %1; setna %0" : "=qm"(fail) : "m"(pa)
 		     : "cc", "memory");
@@ -326,17 +350,27 @@ static int vmx_hardware_enable(void)
 
 static void vmx_hardware_disable(void)
 {
-	/* No VMCS is active outside vcpu_run, so nothing to VMCLEAR. */
+	/*
+	 * No VMCS is active outside KVM_RUN, and a thread inside it is
+	 * scheduled out (vcpu_put: VMCLEAR) before its CPU goes offline.
+	 */
+	this_cpu_ptr(&vmx_cpu)->current_vmcs = 0;
 	asm volatile("vmxoff" : : : "cc", "memory");
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
 /* ---- vCPU state ------------------------------------------------------- */
 
+/* vmx_seg_index assumes the common numbering; keep them in step. */
+static_assert(VCPU_SREG_ES == 0 && VCPU_SREG_CS == 1 && VCPU_SREG_SS == 2 &&
+	      VCPU_SREG_DS == 3 && VCPU_SREG_FS == 4 && VCPU_SREG_GS == 5 &&
+	      VCPU_SREG_TR == VMX_COMMON_SREG_TR &&
+	      VCPU_SREG_LDTR == VMX_COMMON_SREG_LDTR);
+
 static void vmx_get_segment(struct kvm_vcpu *vcpu, struct kvm_segment *var,
 			    int seg)
 {
-	const struct vmx_segment *s = &to_vmx(vcpu)->g.seg[seg];
+	const struct vmx_segment *s = &to_vmx(vcpu)->g.seg[vmx_seg_index(seg)];
 	struct vmx_seg_attrs a;
 
 	vmx_ar_unpack(s->ar, &a);
@@ -359,7 +393,7 @@ static void vmx_set_segment(struct kvm_vcpu *vcpu,
 			    const struct kvm_segment *var, int seg)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct vmx_segment *s = &vmx->g.seg[seg];
+	struct vmx_segment *s = &vmx->g.seg[vmx_seg_index(seg)];
 	struct vmx_seg_attrs a = {
 		.type = var->type, .s = var->s, .dpl = var->dpl,
 		.present = var->present, .avl = var->avl, .l = var->l,
@@ -786,6 +820,7 @@ static int vmx_vcpu_create(struct kvm_vcpu **out, struct kvm *kvm)
 	/* SDM 25.2: revision identifier in bits 30:0, bit 31 (shadow) 0. */
 	*(u32 *)vmx->vmcs = VMX_BASIC_REVISION(vmx_caps.basic);
 	vmx->last_cpu = -1;
+	vmx_vmcs_state_init(&vmx->vmcs_state);
 	/*
 	 * Out of VPIDs: run with VPID disabled for this vCPU, which flushes
 	 * VPID 0 at every entry and exit (SDM 29.4.3.3) -- slow but right.
@@ -800,7 +835,8 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	/* Never active outside vcpu_run: no VMCLEAR needed. */
+	/* KVM_RUN's vcpu_put cleared it: never active outside KVM_RUN. */
+	WARN_ON_ONCE(vmx->vmcs_state.active_cpu != -1);
 	vmx_free_vpid(vmx->ctl.vpid);
 	free_page((unsigned long)vmx->vmcs);
 	kfree(vmx);
@@ -898,13 +934,23 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	int cpu = smp_processor_id();
 	u16 host_ds, host_es, host_fs, host_gs;
 	u64 host_fs_base, host_kgs_base, host_debugctl;
+	bool resume, load;
 	int failed;
 
 	vmx->entry_failed = false;
+	/* A new VMCS region is initialized (clear) by VMCLEAR (25.11.3). */
 	if (!vmx->vmcs_initialized && vmclear(vmx->vmcs_pa))
 		goto fail_vmptrld;
-	if (vmptrld(vmx->vmcs_pa))
-		goto fail_vmptrld;
+	resume = vmx_vmcs_before_entry(&vmx->vmcs_state, cpu,
+				       cd->current_vmcs == vmx->vmcs_pa, &load);
+	if (load) {
+		if (vmptrld(vmx->vmcs_pa)) {
+			vmx_vmcs_state_init(&vmx->vmcs_state);
+			cd->current_vmcs = 0;
+			goto fail_vmptrld;
+		}
+		cd->current_vmcs = vmx->vmcs_pa;
+	}
 	if (!vmx->vmcs_initialized) {
 		vmx_write_constant_fields();
 		vmx->vmcs_initialized = true;
@@ -972,7 +1018,7 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		native_write_cr2(vmx->cr2);
 	set_debugreg(vmx->dr6, 6);
 
-	failed = vmx_vmenter(vcpu->regs, false);
+	failed = vmx_vmenter(vcpu->regs, resume);
 
 	get_debugreg(vmx->dr6, 6);
 	set_debugreg(DR6_RESERVED, 6);
@@ -1037,12 +1083,32 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 			vmx->event_info = 0;
 		}
 	}
-	vmclear(vmx->vmcs_pa);
+	if (vmx_vmcs_after_entry(&vmx->vmcs_state, !failed &&
+				 !(vmx->exit_reason & EXIT_REASON_ENTRY_FAILURE))) {
+		vmclear(vmx->vmcs_pa);
+		cd->current_vmcs = 0;
+	}
 	return;
 
 fail_vmptrld:
 	vmx->entry_failed = true;
 	vmx->insn_error = 0;
+}
+
+/* The thread leaves this CPU (preempt notifier or end of KVM_RUN). */
+static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmx_cpu_data *cd = this_cpu_ptr(&vmx_cpu);
+	int cpu = smp_processor_id();
+
+	WARN_ON_ONCE(vmx->vmcs_state.active_cpu != -1 &&
+		     vmx->vmcs_state.active_cpu != cpu);
+	if (vmx_vmcs_put(&vmx->vmcs_state, cpu)) {
+		vmclear(vmx->vmcs_pa);
+		if (cd->current_vmcs == vmx->vmcs_pa)
+			cd->current_vmcs = 0;
+	}
 }
 
 /* ---- Exit handling ------------------------------------------------------ */
@@ -1325,6 +1391,7 @@ static const struct kvm_x86_ops vmx_x86_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = vmx_handle_exit,
+	.vcpu_put = vmx_vcpu_put,
 	.get_segment = vmx_get_segment,
 	.set_segment = vmx_set_segment,
 	.get_dtable = vmx_get_dtable,

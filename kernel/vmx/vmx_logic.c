@@ -214,7 +214,60 @@ u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid)
 	return proc2;
 }
 
+/* ---- VMCS activity and launch state -------------------------------- */
+
+void vmx_vmcs_state_init(struct vmx_vmcs_state *s)
+{
+	s->active_cpu = -1;
+	s->launched = false;
+}
+
+bool vmx_vmcs_before_entry(struct vmx_vmcs_state *s, int cpu,
+			   bool current_here, bool *vmptrld)
+{
+	if (s->active_cpu != cpu) {
+		/* Cleared where it was (vcpu_put): load it here, clear. */
+		s->launched = false;
+		*vmptrld = true;
+	} else {
+		/* Still active here; another VMCS may have become current. */
+		*vmptrld = !current_here;
+	}
+	s->active_cpu = cpu;
+	return s->launched;
+}
+
+bool vmx_vmcs_after_entry(struct vmx_vmcs_state *s, bool entered)
+{
+	if (entered) {
+		s->launched = true;
+		return false;
+	}
+	vmx_vmcs_state_init(s);
+	return true;
+}
+
+bool vmx_vmcs_put(struct vmx_vmcs_state *s, int cpu)
+{
+	if (s->active_cpu != cpu)
+		return false;
+	vmx_vmcs_state_init(s);
+	return true;
+}
+
 /* ---- Segments ------------------------------------------------------ */
+
+int vmx_seg_index(int common_seg)
+{
+	switch (common_seg) {
+	case VMX_COMMON_SREG_TR:
+		return VMX_SEG_TR;
+	case VMX_COMMON_SREG_LDTR:
+		return VMX_SEG_LDTR;
+	default:
+		return common_seg;	/* ES..GS: the same order */
+	}
+}
 
 u32 vmx_ar_pack(const struct vmx_seg_attrs *a)
 {

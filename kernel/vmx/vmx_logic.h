@@ -67,12 +67,55 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
  */
 u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid);
 
+/*
+ * Where a vCPU's VMCS is active and its launch state (SDM vol. 3C 25.1,
+ * 25.11.3): VMCLEAR makes it inactive and clear, VMPTRLD active and
+ * current on that CPU without touching the launch state, a successful
+ * VMLAUNCH launched.  VMLAUNCH needs a clear VMCS, VMRESUME a launched
+ * one (VM-instruction errors 4 and 5), and a VMCS may be active on one
+ * CPU only: before another CPU loads it, the old one must VMCLEAR it.
+ * kvm.ko VMCLEARs in vcpu_put, on the CPU the thread leaves, so a VMCS
+ * is active on at most the CPU its thread runs on.
+ */
+struct vmx_vmcs_state {
+	int active_cpu;		/* -1: clear, in memory only */
+	bool launched;
+};
+
+void vmx_vmcs_state_init(struct vmx_vmcs_state *s);
+/*
+ * Before an entry on @cpu, whose current VMCS is ours or not:
+ * *vmptrld says whether to load it, the return value whether to
+ * VMRESUME (else VMLAUNCH).  Records it as active on @cpu.
+ */
+bool vmx_vmcs_before_entry(struct vmx_vmcs_state *s, int cpu,
+			   bool current_here, bool *vmptrld);
+/*
+ * After VMLAUNCH/VMRESUME: @entered is false when the instruction failed
+ * or the entry failed (exit reason bit 31).  Returns whether to VMCLEAR
+ * now: after a failure the launch state is not relied on.
+ */
+bool vmx_vmcs_after_entry(struct vmx_vmcs_state *s, bool entered);
+/* The thread leaves @cpu: whether to VMCLEAR there (then clear). */
+bool vmx_vmcs_put(struct vmx_vmcs_state *s, int cpu);
+
 /* ---- Segments ------------------------------------------------------ */
 
 /* A segment as kvm_segment describes it (see kvm-abi.h). */
 struct vmx_seg_attrs {
 	u8 type, s, dpl, present, avl, l, db, g, unusable;
 };
+
+/*
+ * The common code numbers segment registers ES CS SS DS FS GS TR LDTR
+ * (enum kvm_seg_reg, as upstream); the VMCS's guest-state fields go ES CS
+ * SS DS FS GS LDTR TR (SDM vol. 3C appendix B, encodings 0x800-0x80e).
+ * vmx_seg_index maps the first to the second (struct vmx_guest_state's
+ * seg[] is in VMCS order); vmx.c checks the common values at build time.
+ */
+#define VMX_COMMON_SREG_TR	6
+#define VMX_COMMON_SREG_LDTR	7
+int vmx_seg_index(int common_seg);
 
 u32 vmx_ar_pack(const struct vmx_seg_attrs *a);
 void vmx_ar_unpack(u32 ar, struct vmx_seg_attrs *a);

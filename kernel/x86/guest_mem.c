@@ -8,6 +8,7 @@
 
 #include "x86.h"
 #include "guest_mem.h"
+#include "../mmu/shadow.h"
 
 /*
  * Host virtual address of @gpa, or 0 (no RAM, or a write to a read-only
@@ -41,8 +42,11 @@ static int kvm_copy_guest(struct kvm *kvm, gpa_t gpa, void *buf,
 			r = -EFAULT;
 			break;
 		}
-		if (write)
+		if (write) {
 			kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
+			/* It may be a guest page table with a shadow. */
+			kvm_mmu_track_write(kvm, gpa, n);
+		}
 		gpa += n;
 		buf += n;
 		len -= n;

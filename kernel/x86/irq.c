@@ -4,13 +4,15 @@
  * and the rest of kvm.ko: the VM ioctls (KVM_CREATE_IRQCHIP, KVM_IRQ_LINE,
  * KVM_GET/SET_IRQCHIP, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI), the vCPU
  * ioctls (KVM_GET/SET_LAPIC), the in-kernel device ranges (PIC ports,
- * IOAPIC and LAPIC pages), LAPIC timers on hrtimers, interrupt delivery
- * between vCPUs with kicks, and the run-loop hooks: injection, in-kernel
- * HLT, INIT/SIPI.
+ * IOAPIC and LAPIC pages), LAPIC timers on hrtimers, the PIT with
+ * upstream's lost-tick reinjection (KVM_CREATE_PIT2, KVM_REINJECT_CONTROL),
+ * interrupt delivery between vCPUs with kicks, and the run-loop hooks:
+ * injection, in-kernel HLT, INIT/SIPI.
  *
  * Locking: one spinlock per VM (kvm->irqchip->lock, irq-safe) guards all
  * the models, LAPICs included, so an IPI from one LAPIC to another needs
- * no lock ordering.  hrtimer callbacks take it too.
+ * no lock ordering.  hrtimer callbacks take it too, and so does the
+ * work item that hands IRQ0 acknowledgements to the PIT (see irq.h).
  */
 #include <linux/hrtimer.h>
 #include <linux/moduleparam.h>
@@ -27,13 +29,14 @@
 #include "../irqchip/irq_routing.h"
 
 /*
- * The in-kernel irqchip is still being brought up (SMP guests do not boot
- * on it yet): it is offered only when asked for, so that userspace that
- * takes KVM_CAP_IRQCHIP when it sees it keeps working meanwhile.
+ * The in-kernel irqchip and PIT are offered by default, as upstream always
+ * offers them.  irqchip=0 hides them (no KVM_CAP_IRQCHIP, KVM_CAP_PIT2...;
+ * their ioctls fail as on a KVM without them), so userspace falls back to
+ * its own PIC/IOAPIC/APIC, e.g. to tell an irqchip bug from another one.
  */
-bool kvm_irqchip_enabled;
+bool kvm_irqchip_enabled = true;
 module_param_named(irqchip, kvm_irqchip_enabled, bool, 0444);
-MODULE_PARM_DESC(irqchip, "Offer the in-kernel irqchip and PIT (experimental)");
+MODULE_PARM_DESC(irqchip, "Offer the in-kernel PIC, IOAPIC, LAPICs and PIT (default 1)");
 
 static u64 kvm_now(void)
 {
@@ -497,7 +500,7 @@ static void kvm_pit_pin_acked(struct kvm *kvm, u32 irqchip, u32 pin)
 	if (!kvm_pit_reinjecting(chip) || !kvm_pin_is_irq0(chip, irqchip, pin))
 		return;
 	chip->pit_acks++;
-	irq_work_queue(&chip->pit_ack_work);
+	queue_work(system_unbound_wq, &chip->pit_ack_work);
 }
 
 static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
@@ -509,8 +512,8 @@ static void kvm_pit_pin_mask_changed(struct kvm *kvm, u32 irqchip, u32 pin,
 		pit_irq0_mask_changed(&chip->pit, masked);
 }
 
-/* Hard-irq context, soon after an acknowledgement was counted. */
-static void kvm_pit_ack_work(struct irq_work *work)
+/* Process context, soon after an acknowledgement was counted. */
+static void kvm_pit_ack_work(struct work_struct *work)
 {
 	struct kvm_vm_irqchip *chip = container_of(work, struct kvm_vm_irqchip,
 						   pit_ack_work);
@@ -707,7 +710,7 @@ static int kvm_create_irqchip(struct kvm *kvm)
 	}
 	spin_lock_init(&chip->lock);
 	chip->kvm = kvm;
-	init_irq_work(&chip->pit_ack_work, kvm_pit_ack_work);
+	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
 	pic_init(&chip->pic, &kvm_pic_ops, kvm);
 	ioapic_init(&chip->ioapic, &kvm_ioapic_ops, kvm);
 
@@ -740,7 +743,7 @@ void kvm_irqchip_destroy(struct kvm *kvm)
 		return;
 	if (kvm->irqchip->has_pit)
 		hrtimer_cancel(&kvm->irqchip->pit_timer);
-	irq_work_sync(&kvm->irqchip->pit_ack_work);
+	cancel_work_sync(&kvm->irqchip->pit_ack_work);
 	kvfree(kvm->irqchip->routes);
 	kfree(kvm->irqchip);
 	kvm->irqchip = NULL;

@@ -9,7 +9,7 @@
 #define KVM_X86_IRQ_H
 
 #include <linux/hrtimer.h>
-#include <linux/irq_work.h>
+#include <linux/workqueue.h>
 #include "kvm_host.h"
 #include "../irqchip/pic.h"
 #include "../irqchip/ioapic.h"
@@ -57,11 +57,14 @@ struct kvm_vm_irqchip {
 	 * Acknowledgements of IRQ0 (PIC EOI, or EOI of the vector of an
 	 * IOAPIC pin GSI 0 is routed to) not yet handed to the PIT: they
 	 * arrive deep inside the PIC/IOAPIC/LAPIC models, which must not be
-	 * re-entered by the next reinjected tick, so @pit_ack_work (an
-	 * irq_work, not guarded by @lock; it takes it) hands them over.
+	 * re-entered by the next reinjected tick, so @pit_ack_work (on
+	 * system_unbound_wq, not guarded by @lock; it takes it) hands them
+	 * over.  Asynchronously, as upstream's PIT worker thread does: the
+	 * guest runs on between a tick's EOI and the next reinjected tick
+	 * instead of taking a backlog back to back with no progress between.
 	 */
 	u32 pit_acks;
-	struct irq_work pit_ack_work;
+	struct work_struct pit_ack_work;
 };
 
 extern bool kvm_irqchip_enabled;

@@ -28,6 +28,13 @@ KVM_X86_OP(vcpu_reset)
 KVM_X86_OP(vcpu_run)
 /* Decode the last exit: > 0 re-enter, 0 return to userspace, < 0 error. */
 KVM_X86_OP(handle_exit)
+/*
+ * The vCPU thread leaves this CPU: it is scheduled out inside KVM_RUN
+ * (preempt notifier, interrupts off) or KVM_RUN returns.  A backend with
+ * per-CPU hardware state for the vCPU (VMX: the active VMCS) drops it
+ * here, so the next vcpu_run may be on any CPU.
+ */
+KVM_X86_OP_OPTIONAL(vcpu_put)
 
 KVM_X86_OP(get_segment)
 KVM_X86_OP(set_segment)

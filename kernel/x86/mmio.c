@@ -215,6 +215,8 @@ static const struct x86_emulate_ops kvm_emulate_ops = {
 	.invlpg = emul_invlpg,
 };
 
+static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r);
+
 static void kvm_init_emulate_ctxt(struct kvm_vcpu *vcpu,
 				  struct x86_emulate_ctxt *ctxt)
 {
@@ -257,12 +259,20 @@ static void kvm_init_emulate_ctxt(struct kvm_vcpu *vcpu,
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = &vcpu->mmio.ctxt;
-	struct kvm_run *run = vcpu->run;
-	int i, r;
+	int r;
 
 	vcpu->mmio.write_pending = false;
 	kvm_init_emulate_ctxt(vcpu, ctxt);
 	r = x86_emulate_insn(ctxt);
+	return kvm_emulate_mmio_finish(vcpu, r);
+}
+
+/* Commit (or report) the outcome @r of emulating the instruction at RIP. */
+static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r)
+{
+	struct x86_emulate_ctxt *ctxt = &vcpu->mmio.ctxt;
+	struct kvm_run *run = vcpu->run;
+	int i;
 
 	switch (r) {
 	case X86EMUL_CONTINUE:
@@ -312,6 +322,35 @@ int kvm_emulate_mmio(struct kvm_vcpu *vcpu)
 			"or INVLPG)", bytes[0], bytes[1]);
 	}
 	}
+}
+
+/*
+ * A write to a guest page table the shadow MMU protects: emulate it (the
+ * write reaches the shadow through kvm_write_guest).  -EAGAIN when the
+ * emulator cannot do the instruction: the caller unprotects the page and
+ * lets the guest run it natively.
+ */
+int kvm_emulate_pt_write(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = &vcpu->mmio.ctxt;
+	int r;
+
+	vcpu->mmio.nr_reads = 0;
+	vcpu->mmio.write_pending = false;
+	kvm_init_emulate_ctxt(vcpu, ctxt);
+	r = x86_emulate_insn(ctxt);
+	if (r == X86EMUL_UNHANDLEABLE || r == X86EMUL_IO_NEEDED ||
+	    vcpu->mmio.write_pending) {
+		/* Nothing was committed (an MMIO write would be, so refuse). */
+		vcpu->mmio.write_pending = false;
+		if (r == X86EMUL_CONTINUE)
+			return kvm_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION,
+				"instruction writes a page table and MMIO",
+				kvm_rip(vcpu), 0);
+		return -EAGAIN;
+	}
+	return kvm_emulate_mmio_finish(vcpu, r);
 }
 
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu)

@@ -46,6 +46,27 @@ static int kvm_check_ops(const struct kvm_x86_ops *ops)
 	return 0;
 }
 
+/*
+ * Preempt notifiers: only for a backend with vcpu_put.  The static key
+ * behind them is taken for as long as the module is loaded.
+ */
+static void kvm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	/* The backend loads its per-CPU state lazily, in vcpu_run. */
+}
+
+static void kvm_sched_out(struct preempt_notifier *pn,
+			  struct task_struct *next)
+{
+	kvm_x86_ops.vcpu_put(container_of(pn, struct kvm_vcpu,
+					  preempt_notifier));
+}
+
+static struct preempt_ops kvm_preempt_ops = {
+	.sched_in = kvm_sched_in,
+	.sched_out = kvm_sched_out,
+};
+
 static int kvm_cpu_online(unsigned int cpu)
 {
 	return kvm_x86_ops.hardware_enable();
@@ -118,6 +139,8 @@ int kvm_x86_init(void)
 		goto out_unsetup;
 	}
 	kvm_cpuhp_state = r;
+	if (kvm_x86_ops.vcpu_put)
+		preempt_notifier_inc();
 	pr_info("kvm: %s backend enabled on %u CPUs\n", b->name,
 		num_online_cpus());
 	return 0;
@@ -129,6 +152,8 @@ out_unsetup:
 
 void kvm_x86_exit(void)
 {
+	if (kvm_x86_ops.vcpu_put)
+		preempt_notifier_dec();
 	cpuhp_remove_state(kvm_cpuhp_state);
 	kvm_backend->unsetup();
 }
@@ -526,6 +551,9 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kernel_fpu_begin();
 	local_irq_disable();
 
+	/* cpu before mode: a kicker that sees the mode IPIs this CPU. */
+	vcpu->cpu = smp_processor_id();
+	smp_wmb();
 	vcpu->mode = IN_GUEST_MODE;
 	/* Pairs with the barrier after setting a request bit. */
 	smp_mb();
@@ -538,7 +566,6 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		return 1;
 	}
 
-	vcpu->cpu = smp_processor_id();
 	kvm_load_guest_fpu(vcpu);
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
@@ -594,6 +621,12 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 
 	WRITE_ONCE(vcpu->task, current);
+	if (kvm_x86_ops.vcpu_put) {
+		preempt_notifier_init(&vcpu->preempt_notifier, &kvm_preempt_ops);
+		preempt_disable();
+		preempt_notifier_register(&vcpu->preempt_notifier);
+		preempt_enable();
+	}
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
@@ -619,6 +652,12 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 			r = 0;
 			break;
 		}
+	}
+	if (kvm_x86_ops.vcpu_put) {
+		preempt_disable();
+		preempt_notifier_unregister(&vcpu->preempt_notifier);
+		kvm_x86_ops.vcpu_put(vcpu);
+		preempt_enable();
 	}
 	WRITE_ONCE(vcpu->task, NULL);
 out:

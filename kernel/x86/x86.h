@@ -34,6 +34,7 @@ struct kvm_x86_ops {
 	void (*vcpu_reset)(struct kvm_vcpu *vcpu);
 	void (*vcpu_run)(struct kvm_vcpu *vcpu);
 	int (*handle_exit)(struct kvm_vcpu *vcpu);
+	void (*vcpu_put)(struct kvm_vcpu *vcpu);
 	void (*get_segment)(struct kvm_vcpu *vcpu, struct kvm_segment *var,
 			    int seg);
 	void (*set_segment)(struct kvm_vcpu *vcpu,
@@ -168,6 +169,7 @@ int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *um,
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu);
 /* Emulate the instruction at RIP (a control-register access, INVLPG...). */
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu);
+int kvm_emulate_pt_write(struct kvm_vcpu *vcpu);
 int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
 
 /* x86/events.c */

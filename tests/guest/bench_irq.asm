@@ -5,9 +5,12 @@
 ;   ipi_roundtrip  CPU 0 sends a fixed IPI to CPU 1, which spins with IF=1;
 ;                  CPU 1's handler sends one back; CPU 0 spins until it
 ;                  arrives.  Two IPIs between running vCPUs.
-;   hlt_wakeup     the same round trip while CPU 1 sits in HLT (given time
-;                  to get there between rounds, untimed): includes waking a
-;                  halted vCPU thread.
+;   hlt_wakeup     the same round trip while CPU 1 sits in HLT (given
+;                  400k TSC cycles to get there between rounds, untimed):
+;                  about as long as upstream's default halt polling
+;                  (halt_poll_ns 200 us), so a KVM may still be polling.
+;   hlt_sleep_wakeup  the same after 20M cycles in HLT: the vCPU thread has
+;                  gone to sleep, the round trip includes waking it.
 ;   self_ipi       a self-IPI by shorthand, taken at once.
 
         bits 32
@@ -22,6 +25,36 @@ V_PONG  equ 0x62
 V_SELF  equ 0x63
 ITER    equ 1000
 SETTLE_TSC equ 400000                   ; untimed pause before a halted round
+SLEEP_TSC  equ 20000000                 ; ... long enough for any halt polling
+SLEEP_ITER equ 100
+
+; HLT_ROUNDS n, "row": n round trips to the halted CPU 1, each after an
+; untimed settle of [settle_tsc] cycles, and the row with their mean
+%macro HLT_ROUNDS 2
+        mov dword [total_lo], 0
+        mov dword [total_hi], 0
+        mov ecx, %1
+%%round:
+        call settle
+        rdtsc
+        mov esi, eax
+        mov edi, edx
+        call round_trip
+        rdtsc
+        sub eax, esi
+        sbb edx, edi
+        add [total_lo], eax
+        adc [total_hi], edx
+        dec ecx
+        jnz %%round
+        mov eax, [total_lo]
+        mov edx, [total_hi]
+        mov ecx, %1
+        div ecx
+        PUTS "bench ", %2, " "
+        PUTHEX eax
+        PUTS 10
+%endmacro
 
 start:
         MULTIBOOT_ENTRY
@@ -64,29 +97,11 @@ start:
         ; -- round trips to a halted CPU 1: time each round alone
         mov dword [ap_spin], 0
         call round_trip                 ; CPU 1 sees ap_spin = 0 and halts
-        mov dword [total_lo], 0
-        mov dword [total_hi], 0
-        mov ecx, ITER
-.hlt_rounds:
-        call settle
-        rdtsc
-        mov esi, eax
-        mov edi, edx
-        call round_trip
-        rdtsc
-        sub eax, esi
-        sbb edx, edi
-        add [total_lo], eax
-        adc [total_hi], edx
-        dec ecx
-        jnz .hlt_rounds
-        mov eax, [total_lo]
-        mov edx, [total_hi]
-        mov ecx, ITER
-        div ecx
-        PUTS "bench hlt_wakeup "
-        PUTHEX eax
-        PUTS 10
+        mov dword [settle_tsc], SETTLE_TSC
+        HLT_ROUNDS ITER, "hlt_wakeup"
+        mov dword [settle_tsc], SLEEP_TSC
+        HLT_ROUNDS SLEEP_ITER, "hlt_sleep_wakeup"
+
 
         ; -- self-IPI
         rdtsc
@@ -142,7 +157,7 @@ settle:
         pause
         rdtsc
         sub eax, ebx
-        cmp eax, SETTLE_TSC
+        cmp eax, [settle_tsc]
         jb .spin
         pop edx
         pop ebx
@@ -190,5 +205,6 @@ pong_count:     dd 0
 self_count:     dd 0
 total_lo:       dd 0
 total_hi:       dd 0
+settle_tsc:     dd 0
 image_end:
 bss_end:

@@ -71,11 +71,15 @@ start:
         PUTS "irq_stress: 4 cpus up, running for 60 s", 10
         call pm_now
         mov [clock_last], eax
+        mov dword [go], 1
         xor eax, eax
         jmp worker
 
-ap_main:
-        jmp worker
+ap_main:                                ; wait until every CPU's LAPIC is on:
+        cmp dword [go], 0               ; a fixed IPI to a CPU still waiting
+        jne worker                      ; for its SIPI would be dropped
+        pause
+        jmp ap_main
 
 ; worker: EAX = APIC ID (0-3); runs until [stop], then checks in
 worker:
@@ -373,6 +377,7 @@ nmi_handler:
         GDT_COMMON
         GDT_END
         APIC_DATA
+go:             dd 0
 stop:           dd 0
 failed:         dd 0
 checked_in:     dd 0

@@ -5,8 +5,9 @@
 ; destination, lowest priority (exactly one of three gets it), the shorthands
 ; all-excluding-self and all-including-self, physical broadcast 0xff, NMI to
 ; an AP, to self (taken with IF=0) and to all others, 200 cross-vCPU round
-; trips to halted APs, an INIT level de-assert that changes nothing, and
-; INIT + SIPI restarting a running AP.
+; trips to halted APs, an INIT level de-assert that changes nothing,
+; INIT + SIPI restarting a running AP, and logical destinations in the
+; cluster model.
 ;
 ; Needs kvm-run -smp 4 (guests.ini passes it), which needs the in-kernel irqchip.
 
@@ -20,6 +21,7 @@
 V_IPI   equ 0x60                        ; counted per CPU
 V_PING  equ 0x61                        ; an AP answers with V_PONG to the BSP
 V_PONG  equ 0x62
+V_CLUSTER equ 0x63                      ; an AP switches to the cluster model
 ROUNDS  equ 200
 
 ; IPI_COUNT cpu -> dword operand
@@ -39,6 +41,7 @@ start:
         SET_GATE V_IPI, ipi_handler
         SET_GATE V_PING, ping_handler
         SET_GATE V_PONG, pong_handler
+        SET_GATE V_CLUSTER, cluster_handler
         SET_GATE 2, nmi_handler
         call lapic_id
         EXPECT_EQ eax, 0, 0x10
@@ -163,6 +166,35 @@ start:
         EXPECT_EQ dword [IPI_COUNT(3)], ebx, 0x2f
         PUTS "smp: init + sipi restarted ap 3 ok", 10
 
+        ; -- logical cluster model: everyone to DFR 0x0fffffff; APs in
+        ; cluster 1 with member bit id-1, the BSP in cluster 2 member bit 0
+        mov dword [LAPIC_DFR], 0x0fffffff
+        mov dword [LAPIC_LDR], 0x21000000
+        mov ebx, [ipi_total]
+        add ebx, 3
+        SEND_IPI 0, ICR_OTHERS | V_CLUSTER
+        WAIT_EQ ipi_total, ebx, 1000, 0x37
+        mov esi, [IPI_COUNT(1)]
+        mov edi, [IPI_COUNT(3)]
+        SEND_IPI 0x13, ICR_LOGICAL | V_IPI  ; cluster 1, members 0-1: APs 1, 2
+        add ebx, 2
+        WAIT_EQ ipi_total, ebx, 1000, 0x38
+        inc esi
+        EXPECT_EQ dword [IPI_COUNT(1)], esi, 0x39
+        EXPECT_EQ dword [IPI_COUNT(3)], edi, 0x3a
+        SEND_IPI 0x21, ICR_LOGICAL | V_IPI  ; cluster 2, member 0: the BSP
+        STI_WINDOW
+        inc ebx
+        WAIT_EQ ipi_total, ebx, 1000, 0x3b
+        SEND_IPI 0x14, ICR_LOGICAL | V_IPI  ; cluster 1, member 2: AP 3
+        inc ebx
+        WAIT_EQ ipi_total, ebx, 1000, 0x3c
+        inc edi
+        EXPECT_EQ dword [IPI_COUNT(3)], edi, 0x3d
+        DELAY_MS 20
+        EXPECT_EQ dword [ipi_total], ebx, 0x3e
+        PUTS "smp: logical cluster destinations ok", 10
+
         EXPECT_EQ dword [spurious_count], 0, 0x30
         PUTS "smp: done", 10
         EXIT 0
@@ -189,6 +221,24 @@ ping_handler:                           ; on an AP: answer the BSP
         mov eax, V_PONG
         call icr_send
         LAPIC_EOI_W
+        pop eax
+        iret
+
+cluster_handler:                        ; on an AP: cluster 1, member bit id-1
+        push eax
+        push ecx
+        mov dword [LAPIC_DFR], 0x0fffffff
+        mov ecx, [LAPIC_ID]
+        shr ecx, 24
+        dec ecx
+        mov eax, 1
+        shl eax, cl
+        or eax, 0x10
+        shl eax, 24
+        mov [LAPIC_LDR], eax
+        lock inc dword [ipi_total]
+        LAPIC_EOI_W
+        pop ecx
         pop eax
         iret
 

@@ -13,8 +13,9 @@ every test that needs /dev/kvm boots Debian's kernel under QEMU/TCG with
                                  tests/guest/guests.ini
     /usr/share/kvm-run/bios.bin  build/bios/bios.bin (our BIOS, kvm-run's default)
     /rig/seabios.bin             Debian's SeaBIOS (/usr/share/seabios/bios.bin)
-    /rig/disk.img                build/disk.img (scripts/mkimage), only for
-                                 scenarios that need it (needs=disk)
+    /rig/disk/disk.img           a scripts/mkimage disk and bios/test/disk.asm's
+    /rig/disk/biostest.img       test disk, made per run, only for scenarios
+                                 that need "disk"
     /rig/progs/*                 build/rig-progs/* (static test programs)
     qemu-system-x86_64 + firmware, only for scenarios that need it
 
@@ -329,9 +330,6 @@ class Inputs:
             return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
-        if need == "disk":
-            return None if os.path.exists(DISK_IMAGE) else (
-                "FAIL", "%s not built (make image)" % rel(DISK_IMAGE))
         if need == "bios":
             return None if os.path.exists(BIOS_IMAGE) else (
                 "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
@@ -424,15 +422,34 @@ L2DIR = os.path.join(RIG, "l2")
 L2_MODULES = ["scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
               "crc-t10dif", "crc64", "crc64-rocksoft", "t10-pi", "sd_mod"]
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
-DISK_IMAGE = os.path.join(BUILD, "disk.img")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
 
-def build_disk_initramfs(path):
-    """The bootable disk image of scripts/mkimage (make image), at /rig/disk.img."""
-    c = Cpio(path)
-    c.file("rig/disk.img", DISK_IMAGE, 0o644)
-    c.close()
+def build_disk_initramfs(path, run_id):
+    """Our BIOS and two disks: a scripts/mkimage image (extlinux, the distro
+    kernel, an initramfs that writes /disk-test.txt through ata_piix) and
+    the BIOS's own test disk (bios/test/disk.asm)."""
+    img = os.path.join(RIGBUILD, "disk-%s.img" % run_id)
+    test = os.path.join(RIGBUILD, "biostest-%s.img" % run_id)
+    try:
+        r = subprocess.run([os.path.join(ROOT, "scripts", "mkimage"), "-o", img,
+                            "--size", "32M", "--timeout", "10"],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit("rig: scripts/mkimage failed: " + (r.stderr or r.stdout))
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "bios", "test", "run-qemu.py"),
+                            "--make-disk", test], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit("rig: bios/test/run-qemu.py --make-disk failed: " + r.stderr)
+        c = Cpio(path)
+        c.file("rig/bios/bios.bin", os.path.join(BUILD, "bios", "bios.bin"), 0o644)
+        c.file("rig/disk/disk.img", img, 0o644)
+        c.file("rig/disk/biostest.img", test, 0o644)
+        c.close()
+    finally:
+        for f in (img, test):
+            if os.path.exists(f):
+                os.unlink(f)
 
 
 def build_l2_initramfs(path, vmlinuz):
@@ -765,8 +782,8 @@ class BochsBoot(Boot):
         try:
             r = super().run()
         finally:
-            for f in (self.disk,):
-                if not self.args.keep_initramfs:
+            for f in (self.disk, self.disk + ".lock"):  # Bochs' own lock file too
+                if not self.args.keep_initramfs or f != self.disk:
                     try:
                         os.remove(f)
                     except OSError:
@@ -1023,7 +1040,7 @@ def main():
                             if n == "qemu":
                                 build_qemu_initramfs(part)
                             elif n == "disk":
-                                build_disk_initramfs(part)
+                                build_disk_initramfs(part, run_id)
                             else:
                                 build_l2_initramfs(part, inp.vmlinuz)
                             temp_files.append(part)

@@ -124,6 +124,11 @@ class Cpu {
   uint64_t pf_linear = ~0ull;        // data reads/writes here answer #PF
   uint64_t pf_write_linear = ~0ull;  // data writes here answer #PF
   int fetch_calls = 0;
+  // Control registers and TLB invalidations, for the system instructions.
+  uint64_t cr[16] = {};
+  std::vector<uint64_t> invlpgs;
+  bool refuse_cr_write = false;  // set_cr answers #GP(0)
+  void enable_system_ops() { c.ops = &kSysOps; }
 
  private:
   static Cpu* self(x86_emulate_ctxt* ctxt) { return static_cast<Cpu*>(ctxt->opaque); }
@@ -182,7 +187,28 @@ class Cpu {
     return X86EMUL_CONTINUE;
   }
 
+  static int get_cr(x86_emulate_ctxt* ctxt, int n, u64* val) {
+    *val = self(ctxt)->cr[n];
+    return X86EMUL_CONTINUE;
+  }
+  static int set_cr(x86_emulate_ctxt* ctxt, int n, u64 val) {
+    if (self(ctxt)->refuse_cr_write) {
+      ctxt->exception.vector = 13;
+      ctxt->exception.error_code_valid = true;
+      ctxt->exception.error_code = 0;
+      return X86EMUL_PROPAGATE_FAULT;
+    }
+    self(ctxt)->cr[n] = val;
+    return X86EMUL_CONTINUE;
+  }
+  static int invlpg(x86_emulate_ctxt* ctxt, u64 linear) {
+    self(ctxt)->invlpgs.push_back(linear);
+    return X86EMUL_CONTINUE;
+  }
+
   static constexpr x86_emulate_ops kOps = {&Cpu::fetch, &Cpu::read, &Cpu::write};
+  static constexpr x86_emulate_ops kSysOps = {&Cpu::fetch, &Cpu::read,   &Cpu::write,
+                                              &Cpu::get_cr, &Cpu::set_cr, &Cpu::invlpg};
 };
 
 void expect_fault(Cpu& cpu, uint8_t vector, bool error_code_valid = true) {
@@ -1626,3 +1652,139 @@ TEST(Emulate, Protected32RegisterWritesKeepUpperHalf) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// System instructions a hypervisor intercepts under shadow paging (SDM vol. 2: MOV CR, CLTS,
+// LMSW, SMSW, INVLPG).
+
+TEST(EmulateSystem, WithoutTheOpsTheyAreNotEmulated) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.code({0x0f, 0x22, 0xd8});  // mov cr3, rax
+  EXPECT_EQ(cpu.run(), X86EMUL_UNHANDLEABLE);
+}
+
+TEST(EmulateSystem, MovToAndFromControlRegisters64) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_system_ops();
+  cpu.r(RAX) = 0x123456789000ull;
+  cpu.code({0x0f, 0x22, 0xd8});  // mov cr3, rax
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.cr[3], 0x123456789000ull);
+  EXPECT_EQ(cpu.c.rip, 0x400003u);
+  cpu.cr[4] = 0x6f0;
+  cpu.code({0x41, 0x0f, 0x20, 0xe5});  // mov r13, cr4 (REX.B)
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.r(R13), 0x6f0u);
+  EXPECT_EQ(cpu.c.rip, 0x400007u);
+}
+
+TEST(EmulateSystem, MovCrIgnoresModAndUsesRegisterForm) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.cr[0] = 0x80000011;
+  cpu.r(RBX) = 0xffffffff00000000ull;
+  cpu.code({0x0f, 0x20, 0x03});  // mod=00 encodes mov ebx, cr0 all the same
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.r(RBX) & 0xffffffffu, 0x80000011u);
+  EXPECT_EQ(cpu.c.rip, 0x400003u);
+}
+
+TEST(EmulateSystem, InvalidControlRegisterIsUd) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.code({0x0f, 0x22, 0xe8});  // mov cr5, eax
+  expect_fault(cpu, 6, false);
+}
+
+TEST(EmulateSystem, PrivilegedAboveCpl0IsGp) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_system_ops();
+  cpu.c.cpl = 3;
+  cpu.code({0x0f, 0x22, 0xd8});  // mov cr3, rax
+  expect_fault(cpu, 13);
+  cpu.code({0x0f, 0x01, 0x38});  // invlpg [rax]
+  expect_fault(cpu, 13);
+  EXPECT_TRUE(cpu.invlpgs.empty());
+}
+
+TEST(EmulateSystem, RefusedWriteLeavesRipAlone) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_system_ops();
+  cpu.refuse_cr_write = true;
+  cpu.code({0x0f, 0x22, 0xc0});  // mov cr0, rax
+  expect_fault(cpu, 13);
+}
+
+TEST(EmulateSystem, ClearTaskSwitched) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.cr[0] = 0x8000003b;
+  cpu.code({0x0f, 0x06});  // clts
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.cr[0], 0x80000033u);
+  EXPECT_EQ(cpu.c.rip, 0x400002u);
+}
+
+TEST(EmulateSystem, LmswSetsButNeverClearsPe) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.cr[0] = 0x80000011;  // PG, ET, PE
+  cpu.r(RAX) = 0xfff0;     // tries to clear PE, MP, EM, TS
+  cpu.code({0x0f, 0x01, 0xf0});  // lmsw ax
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.cr[0], 0x80000011u);
+  cpu.cr[0] = 0x10;
+  cpu.poke(0x1000, 0x000b, 2);  // PE, MP, TS from memory
+  cpu.r(RBX) = 0x1000;
+  cpu.code({0x0f, 0x01, 0x33});  // lmsw [ebx]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.cr[0], 0x1bu);
+}
+
+TEST(EmulateSystem, SmswToMemoryIs16BitsAndAllowedAtCpl3) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.c.cpl = 3;
+  cpu.cr[0] = 0x80050033;
+  cpu.poke(0x2000, 0xaaaaaaaa, 4);
+  cpu.r(RDI) = 0x2000;
+  cpu.code({0x0f, 0x01, 0x27});  // smsw [edi]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.peek(0x2000, 4), 0xaaaa0033u);
+}
+
+TEST(EmulateSystem, InvlpgComputesTheLinearAddress) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.c.seg[X86EMUL_SEG_DS].base = 0x10000;
+  cpu.r(RSI) = 0x3000;
+  cpu.r(RCX) = 2;
+  cpu.code({0x0f, 0x01, 0x7c, 0x8e, 0x10});  // invlpg [esi+ecx*4+0x10]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  ASSERT_EQ(cpu.invlpgs.size(), 1u);
+  EXPECT_EQ(cpu.invlpgs[0], 0x13018u);
+  EXPECT_EQ(cpu.c.rip, 0x400005u);
+}
+
+TEST(EmulateSystem, InvlpgIn64BitModeUsesOnlyFsGsBases) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_system_ops();
+  cpu.c.seg[X86EMUL_SEG_DS].base = 0x10000;  // ignored in 64-bit mode
+  cpu.c.seg[X86EMUL_SEG_GS].base = 0x7f0000000000ull;
+  cpu.r(RAX) = 0x1000;
+  cpu.code({0x0f, 0x01, 0x38});  // invlpg [rax]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  cpu.code({0x65, 0x0f, 0x01, 0x38});  // invlpg gs:[rax]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  ASSERT_EQ(cpu.invlpgs.size(), 2u);
+  EXPECT_EQ(cpu.invlpgs[0], 0x1000u);
+  EXPECT_EQ(cpu.invlpgs[1], 0x7f0000001000ull);
+}
+
+TEST(EmulateSystem, InvlpgWithARegisterOperandIsNotInvlpg) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_system_ops();
+  cpu.code({0x0f, 0x01, 0xf8});  // swapgs (0F 01 /7 with mod=3)
+  EXPECT_EQ(cpu.run(), X86EMUL_UNHANDLEABLE);
+  EXPECT_TRUE(cpu.invlpgs.empty());
+}

@@ -214,12 +214,14 @@ TEST(FirmwareE820, QemuFormatWithRamAroundTheHoleAndKvmsPagesReserved) {
   auto f = machine::firmware_e820_file(machine::ram_layout(512ull << 20));
   ASSERT_EQ(f.size(), 2u * 20);
   EXPECT_EQ(read_entry(f, 0), (machine::E820Entry{0, 512ull << 20, machine::E820Type::kRam}));
-  EXPECT_EQ(read_entry(f, 1), (machine::E820Entry{0xfffbc000, 0x4000, machine::E820Type::kReserved}));
+  EXPECT_EQ(read_entry(f, 1),
+            (machine::E820Entry{0xfffbc000, 0x4000, machine::E820Type::kReserved}));
 
   f = machine::firmware_e820_file(machine::ram_layout(4ull << 30));
   ASSERT_EQ(f.size(), 3u * 20);
   EXPECT_EQ(read_entry(f, 0), (machine::E820Entry{0, 3ull << 30, machine::E820Type::kRam}));
-  EXPECT_EQ(read_entry(f, 1), (machine::E820Entry{4ull << 30, 1ull << 30, machine::E820Type::kRam}));
+  EXPECT_EQ(read_entry(f, 1),
+            (machine::E820Entry{4ull << 30, 1ull << 30, machine::E820Type::kRam}));
 }
 
 }  // namespace

@@ -60,7 +60,8 @@ std::map<std::string, DirEntry> read_directory(FwCfg& fw) {
     EXPECT_EQ(be(&e[6], 2), 0u) << "reserved";
     EXPECT_EQ(e[63], 0) << "names are NUL-terminated";
     std::string name(reinterpret_cast<const char*>(&e[8]));
-    dir[name] = {static_cast<std::uint32_t>(be(&e[0], 4)), static_cast<std::uint16_t>(be(&e[4], 2))};
+    dir[name] = {static_cast<std::uint32_t>(be(&e[0], 4)),
+                 static_cast<std::uint16_t>(be(&e[4], 2))};
   }
   return dir;
 }
@@ -99,9 +100,7 @@ TEST(FwCfgFiles, WithoutGuestMemoryThereIsNoDma) {
 
 class FwCfgDma : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(fw.add_file("etc/data", {10, 11, 12, 13, 14, 15}));
-  }
+  void SetUp() override { ASSERT_TRUE(fw.add_file("etc/data", {10, 11, 12, 13, 14, 15})); }
   // Writes an access at kAccess and starts it with a low-half write only (as SeaBIOS does).
   std::uint32_t run(std::uint32_t control, std::uint32_t length, std::uint64_t address,
                     std::uint64_t access = kAccess) {
@@ -117,16 +116,14 @@ class FwCfgDma : public ::testing::Test {
       EXPECT_TRUE(ram.write(access, a));
     }
     if (access >> 32) {
-      const std::uint8_t high[4] = {static_cast<std::uint8_t>(access >> 56),
-                                    static_cast<std::uint8_t>(access >> 48),
-                                    static_cast<std::uint8_t>(access >> 40),
-                                    static_cast<std::uint8_t>(access >> 32)};
+      const std::uint8_t high[4] = {
+          static_cast<std::uint8_t>(access >> 56), static_cast<std::uint8_t>(access >> 48),
+          static_cast<std::uint8_t>(access >> 40), static_cast<std::uint8_t>(access >> 32)};
       fw.write(FwCfg::kDmaHighOffset, high);
     }
-    const std::uint8_t low[4] = {static_cast<std::uint8_t>(access >> 24),
-                                 static_cast<std::uint8_t>(access >> 16),
-                                 static_cast<std::uint8_t>(access >> 8),
-                                 static_cast<std::uint8_t>(access)};
+    const std::uint8_t low[4] = {
+        static_cast<std::uint8_t>(access >> 24), static_cast<std::uint8_t>(access >> 16),
+        static_cast<std::uint8_t>(access >> 8), static_cast<std::uint8_t>(access)};
     fw.write(FwCfg::kDmaLowOffset, low);
     std::uint8_t done[4] = {};
     if (ram.contains(access, 4)) {
@@ -158,9 +155,9 @@ TEST_F(FwCfgDma, IdAdvertisesDmaAndTheAddressRegisterReadsQemuCfg) {
 TEST_F(FwCfgDma, SelectAndReadCopiesTheItemAndCompletesWithZeroControl) {
   const std::uint16_t sel = *fw.file_selector("etc/data");
   ASSERT_TRUE(ram.fill(kBuffer, 16, 0xee));
-  EXPECT_EQ(run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaRead, 4,
-                kBuffer),
-            0u);
+  EXPECT_EQ(
+      run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaRead, 4, kBuffer),
+      0u);
   EXPECT_EQ(at(kBuffer, 5), (std::vector<std::uint8_t>{10, 11, 12, 13, 0xee}));
   // The offset is shared with the data port, and a read past the end fills zeros.
   EXPECT_EQ(read_bytes(fw, 1), std::vector<std::uint8_t>{14});
@@ -172,9 +169,9 @@ TEST_F(FwCfgDma, SelectAndReadCopiesTheItemAndCompletesWithZeroControl) {
 TEST_F(FwCfgDma, SkipAdvancesWithoutWriting) {
   const std::uint16_t sel = *fw.file_selector("etc/data");
   ASSERT_TRUE(ram.fill(kBuffer, 8, 0xee));
-  EXPECT_EQ(run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaSkip, 3,
-                kBuffer),
-            0u);
+  EXPECT_EQ(
+      run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaSkip, 3, kBuffer),
+      0u);
   EXPECT_EQ(at(kBuffer, 1), std::vector<std::uint8_t>{0xee});
   EXPECT_EQ(run(FwCfg::kDmaRead, 2, kBuffer), 0u);
   EXPECT_EQ(at(kBuffer, 2), (std::vector<std::uint8_t>{13, 14}));
@@ -182,9 +179,9 @@ TEST_F(FwCfgDma, SkipAdvancesWithoutWriting) {
 
 TEST_F(FwCfgDma, WritesAndDestinationsOutsideRamEndInError) {
   const std::uint16_t sel = *fw.file_selector("etc/data");
-  EXPECT_EQ(run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaWrite, 2,
-                kBuffer),
-            FwCfg::kDmaError)
+  EXPECT_EQ(
+      run(static_cast<std::uint32_t>(sel) << 16 | FwCfg::kDmaSelect | FwCfg::kDmaWrite, 2, kBuffer),
+      FwCfg::kDmaError)
       << "nothing is writable";
   EXPECT_EQ(run(FwCfg::kDmaRead, 16, (1 << 20) - 8), FwCfg::kDmaError) << "runs past RAM";
   EXPECT_EQ(run(FwCfg::kDmaRead, 16, ~0ull - 4), FwCfg::kDmaError) << "wraps";
@@ -202,7 +199,8 @@ struct LoadedFile {
 };
 
 std::string cmd_name(const std::uint8_t* p) {
-  return std::string(reinterpret_cast<const char*>(p), strnlen(reinterpret_cast<const char*>(p), 56));
+  return std::string(reinterpret_cast<const char*>(p),
+                     strnlen(reinterpret_cast<const char*>(p), 56));
 }
 
 TEST(AcpiTableLoader, AFirmwareRunningTheScriptGetsValidLinkedTables) {
@@ -218,8 +216,8 @@ TEST(AcpiTableLoader, AFirmwareRunningTheScriptGetsValidLinkedTables) {
   const auto script = machine::acpi_table_loader(acpi);
   ASSERT_EQ(script.size() % machine::kLoaderCommandSize, 0u);
 
-  std::map<std::string, std::vector<std::uint8_t>> blobs = {
-      {machine::kAcpiTablesFile, acpi.tables}, {machine::kAcpiRsdpFile, acpi.rsdp}};
+  std::map<std::string, std::vector<std::uint8_t>> blobs = {{machine::kAcpiTablesFile, acpi.tables},
+                                                            {machine::kAcpiRsdpFile, acpi.rsdp}};
   std::map<std::string, LoadedFile> mem;
   const std::map<std::uint8_t, std::uint64_t> zone_base = {{machine::kLoaderZoneHigh, 0x7ffe0000},
                                                            {machine::kLoaderZoneFseg, 0xf5a30}};
@@ -263,8 +261,7 @@ TEST(AcpiTableLoader, AFirmwareRunningTheScriptGetsValidLinkedTables) {
         const auto offset = le(c + 60, 4), start = le(c + 64, 4), length = le(c + 68, 4);
         ASSERT_LE(start + length, f.bytes.size());
         f.bytes[offset] = static_cast<std::uint8_t>(
-            f.bytes[offset] -
-            machine::acpi_checksum(std::span(f.bytes).subspan(start, length)));
+            f.bytes[offset] - machine::acpi_checksum(std::span(f.bytes).subspan(start, length)));
         ++checksums;
         break;
       }

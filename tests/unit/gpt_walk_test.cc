@@ -911,3 +911,85 @@ TEST_P(GptWalkEveryMode, TableOutsideMemory) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// gpt_walk(): what the shadow MMU builds its entries from.
+
+namespace {
+
+TEST_P(GptWalkEveryMode, WalkInfoNamesEveryEntryOfThePath) {
+  const gpt_mode mode = GetParam();
+  const uint64_t gva = sample_gva(mode);
+  Guest g(mode);
+  g.pt.map(gva, sample_frame(mode) | kP | kRW | kUS);
+  gpt_walk_info info;
+  uint32_t error_code = 0;
+  ASSERT_EQ(gpt_walk(&g.walker, gva, kRead, &info, &error_code), GPT_OK);
+  EXPECT_EQ(info.gpa, sample_frame(mode) | (gva & 0xfff));
+  EXPECT_EQ(info.level, 1);
+  EXPECT_EQ(info.levels, g.pt.levels());
+  for (int level = 1; level <= g.pt.levels(); ++level) {
+    SCOPED_TRACE(::testing::Message() << "level " << level);
+    EXPECT_EQ(info.pte_gpa[level], g.pt.entry_gpa(gva, level));
+    // The entries as the walk left them in memory (accessed bits included).
+    EXPECT_EQ(info.pte[level], g.pt.get(gva, level));
+  }
+  EXPECT_TRUE(info.user);
+  EXPECT_TRUE(info.writable);
+  EXPECT_FALSE(info.nx);
+  EXPECT_FALSE(info.dirty);  // a read leaves a clean page clean
+}
+
+TEST_P(GptWalkEveryMode, WalkInfoAccumulatesRightsOverLevels) {
+  const gpt_mode mode = GetParam();
+  const uint64_t gva = sample_gva(mode);
+  Guest g(mode);
+  g.walker.wp = false;  // so that a supervisor write succeeds on a read-only path
+  g.pt.map(gva, sample_frame(mode) | kP | kRW | kUS | kD);
+  // The level-2 entry takes away user and write access for everything below it.
+  g.pt.clear_bits(gva, 2, kUS | kRW);
+  gpt_walk_info info;
+  uint32_t error_code = 0;
+  ASSERT_EQ(gpt_walk(&g.walker, gva, kWrite, &info, &error_code), GPT_OK);
+  EXPECT_FALSE(info.user);
+  EXPECT_FALSE(info.writable);
+  EXPECT_TRUE(info.dirty);
+}
+
+TEST(GptWalkInfo, NxAnywhereOnThePathMakesItNoExecute) {
+  Guest g(GPT_LONG4);
+  const uint64_t gva = sample_gva(GPT_LONG4);
+  g.pt.map(gva, sample_frame(GPT_LONG4) | kP | kRW | kUS);
+  g.pt.set_bits(gva, 3, kNX);
+  gpt_walk_info info;
+  uint32_t error_code = 0;
+  ASSERT_EQ(gpt_walk(&g.walker, gva, kRead, &info, &error_code), GPT_OK);
+  EXPECT_TRUE(info.nx);
+  EXPECT_EQ(gpt_walk(&g.walker, gva, kFetch, &info, &error_code), GPT_FAULT);
+  EXPECT_EQ(error_code, PFERR_PRESENT | PFERR_FETCH);
+}
+
+TEST(GptWalkInfo, LargePageLeafLevelAndWriteMarksDirty) {
+  Guest g(GPT_PAE);
+  const uint64_t gva = 0x40312345;
+  g.pt.map(gva, 0x00a00000 | kP | kRW | kPS, 2);
+  gpt_walk_info info;
+  uint32_t error_code = 0;
+  ASSERT_EQ(gpt_walk(&g.walker, gva, kWrite, &info, &error_code), GPT_OK);
+  EXPECT_EQ(info.level, 2);
+  EXPECT_EQ(info.gpa, 0x00a00000u | (gva & 0x1fffff));
+  EXPECT_TRUE(info.dirty);
+  EXPECT_EQ(info.pte[2] & (kA | kD), kA | kD);
+}
+
+TEST(GptWalkInfo, PagingOffIsIdentityWithEveryRight) {
+  Guest g(GPT_NONE);
+  gpt_walk_info info;
+  uint32_t error_code = 0;
+  ASSERT_EQ(gpt_walk(&g.walker, 0x12345678, kWrite | kUser, &info, &error_code), GPT_OK);
+  EXPECT_EQ(info.gpa, 0x12345678u);
+  EXPECT_TRUE(info.user && info.writable && info.dirty);
+  EXPECT_FALSE(info.nx);
+}
+
+}  // namespace

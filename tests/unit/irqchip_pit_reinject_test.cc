@@ -39,7 +39,7 @@ struct PitReinjectBoard : ::testing::Test {
   struct lapic* apics[kCpus];
   unsigned rr = 0;
   std::vector<kvm_irq_routing_entry> routes;
-  unsigned acks = 0;  // counted inside the models, handed over by Flush() (the glue's irq_work)
+  unsigned acks = 0;  // counted inside the models, handed over by Flush() (the glue's work item)
   int pulses = 0;
 
   static PitReinjectBoard* B(void* o) { return static_cast<PitReinjectBoard*>(o); }

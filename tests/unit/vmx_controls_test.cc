@@ -147,6 +147,38 @@ TEST(VmxControls, SecondaryControlsFollowTheGuestsCpuid) {
   EXPECT_FALSE(vmx_proc2_for_guest(&cfg, true) & PROC2_INVPCID);
 }
 
+// The VMCS follows its thread: VMLAUNCH after every VMCLEAR, VMRESUME
+// while it stays active on one CPU, VMPTRLD only when it is not current.
+TEST(VmxVmcsState, LaunchResumeAndMigration) {
+  vmx_vmcs_state s;
+  bool load = false;
+  vmx_vmcs_state_init(&s);
+  EXPECT_FALSE(vmx_vmcs_before_entry(&s, 0, false, &load)) << "clear: VMLAUNCH";
+  EXPECT_TRUE(load);
+  EXPECT_FALSE(vmx_vmcs_after_entry(&s, true));
+  // Same CPU, still current: no VMPTRLD, VMRESUME.
+  EXPECT_TRUE(vmx_vmcs_before_entry(&s, 0, true, &load));
+  EXPECT_FALSE(load);
+  EXPECT_FALSE(vmx_vmcs_after_entry(&s, true));
+  // Another vCPU's VMCS became current here: VMPTRLD keeps "launched".
+  EXPECT_TRUE(vmx_vmcs_before_entry(&s, 0, false, &load));
+  EXPECT_TRUE(load);
+  EXPECT_FALSE(vmx_vmcs_after_entry(&s, true));
+  // Scheduled out of CPU 0: VMCLEAR there; CPU 1 loads it and launches.
+  EXPECT_FALSE(vmx_vmcs_put(&s, 1)) << "not active on CPU 1";
+  EXPECT_TRUE(vmx_vmcs_put(&s, 0));
+  EXPECT_EQ(s.active_cpu, -1);
+  EXPECT_FALSE(vmx_vmcs_put(&s, 0)) << "already clear";
+  EXPECT_FALSE(vmx_vmcs_before_entry(&s, 1, false, &load));
+  EXPECT_TRUE(load);
+  EXPECT_EQ(s.active_cpu, 1);
+  // A failed entry leaves it cleared: the next entry launches again.
+  EXPECT_TRUE(vmx_vmcs_after_entry(&s, false)) << "VMCLEAR after a failure";
+  EXPECT_EQ(s.active_cpu, -1);
+  EXPECT_FALSE(vmx_vmcs_before_entry(&s, 1, false, &load));
+  EXPECT_TRUE(load);
+}
+
 TEST(VmxControls, NehalemLikeIsRefusedForLackOfUnrestrictedGuest) {
   vmx_caps caps = vmx_samples::NehalemLike();
   vmx_config cfg;

@@ -1,6 +1,7 @@
 // The guest-state area: the state the backend writes for real, protected
 // and long mode goes through a simulated VMCS and passes the SDM 27.3
 // checks we implement; each broken rule is caught by its own check.
+#include <utility>
 #include <gtest/gtest.h>
 
 #include "vmx_sim_vmcs.h"
@@ -82,6 +83,26 @@ TEST_F(VmxGuestState, ResetStateIsValidRealModeWithUnrestrictedGuest) {
   EXPECT_EQ(vmx_cr_guest_view(g_.cr0, g_.cr0_shadow, c_.cr0_mask), 0x60000010u);
   EXPECT_EQ(g_.cr4, 0x2000u);
   EXPECT_EQ(vmx_cr_guest_view(g_.cr4, g_.cr4_shadow, c_.cr4_mask), 0u);
+}
+
+// Found under Bochs: QEMU's KVM_SET_SREGS (TR 0x8b busy TSS, LDTR 0x82)
+// landed in each other's VMCS fields, and entry failed ("LDTR type 11").
+TEST_F(VmxGuestState, CommonSegmentNumbersMapToVmcsOrder) {
+  EXPECT_EQ(vmx_seg_index(0), VMX_SEG_ES);
+  EXPECT_EQ(vmx_seg_index(1), VMX_SEG_CS);
+  EXPECT_EQ(vmx_seg_index(2), VMX_SEG_SS);
+  EXPECT_EQ(vmx_seg_index(3), VMX_SEG_DS);
+  EXPECT_EQ(vmx_seg_index(4), VMX_SEG_FS);
+  EXPECT_EQ(vmx_seg_index(5), VMX_SEG_GS);
+  EXPECT_EQ(vmx_seg_index(VMX_COMMON_SREG_TR), VMX_SEG_TR);
+  EXPECT_EQ(vmx_seg_index(VMX_COMMON_SREG_LDTR), VMX_SEG_LDTR);
+  // QEMU's reset state, stored through the common numbering, enters.
+  g_.seg[vmx_seg_index(VMX_COMMON_SREG_TR)] = {0, 0xffff, 0x8b, 0};
+  g_.seg[vmx_seg_index(VMX_COMMON_SREG_LDTR)] = {0, 0xffff, 0x82, 0};
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  // Swapped, as before the fix, the LDTR rule rejects it.
+  std::swap(g_.seg[VMX_SEG_TR], g_.seg[VMX_SEG_LDTR]);
+  EXPECT_NE(Launch(), VMX_CHECK_OK);
 }
 
 TEST_F(VmxGuestState, RealModeNeedsUnrestrictedGuest) {

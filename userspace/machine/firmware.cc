@@ -70,8 +70,8 @@ std::vector<std::uint8_t> firmware_e820_file(const RamLayout& l) {
   return out;
 }
 
-PamMemory::PamMemory(std::uint8_t* ram, std::span<const std::uint8_t> rom,
-                     const RomLayout& layout, std::uint32_t first_slot, SetSlot set_slot)
+PamMemory::PamMemory(std::uint8_t* ram, std::span<const std::uint8_t> rom, const RomLayout& layout,
+                     std::uint32_t first_slot, SetSlot set_slot)
     : ram_(ram),
       rom_(rom),
       layout_(layout),

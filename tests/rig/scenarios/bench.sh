@@ -13,27 +13,31 @@ if ! load_kvm; then
 	exit 1
 fi
 result load PASS
-for p in $(ls /rig/bench); do
-	d=/rig/bench/$p out=/tmp/bench.$p.out
+# run_bench PAYLOAD [ROW-SUFFIX]: one payload, a check per row it prints
+run_bench() {
+	local p=$1 suffix=${2:-} d=/rig/bench/$1 out=/tmp/bench.$1.out args rc rows
 	args=$(cat $d/args)
 	timeout -k 2 "$RUN_TIMEOUT" kvm-run -kernel $d/image $args -nographic <&- >$out 2>$out.err
 	rc=$?
 	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
-		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
-		continue
+		result "$p$suffix" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
+		return
 	fi
 	rows=0
 	while read -r word row hex rest; do
 		[ "$word" = bench ] || continue
-		result "$p.$row" PASS "value=$((0x$hex))"
+		result "$p.$row$suffix" PASS "value=$((0x$hex))"
 		rows=$((rows + 1))
 	done <$out
 	if [ $rc -ne "$(cat $d/exit)" ] || [ $rows -eq 0 ]; then
 		cat $out $out.err
-		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)), $rows rows"
+		result "$p$suffix" FAIL "kvm-run exit $rc (want $(cat $d/exit)), $rows rows"
 	else
-		result "$p" PASS "$rows rows"
+		result "$p$suffix" PASS "$rows rows"
 	fi
+}
+for p in $(ls /rig/bench); do
+	run_bench $p
 done
 # Firmware rows: milliseconds (L1 clock) from kvm-run's start to a boot sector that ends the
 # run through debug-exit, with our BIOS and with SeaBIOS; best of three.  They need the
@@ -69,3 +73,17 @@ for fw in ours-bios:/usr/share/kvm-run/bios.bin seabios:/rig/seabios.bin; do
 	fi
 done
 check unload unload_kvm
+# Our shadow MMU (npt=0): the address-space switch again without the
+# shadow page cache, for the cached/uncached ratio.
+case " $RIG_MODARGS " in
+*" npt=0 "*)
+	if [ "$RIG_KVM" = ours ] && [ -d /rig/bench/bench_cr3switch ]; then
+		if load_kvm ours $RIG_MODARGS shadow_cache=0; then
+			run_bench bench_cr3switch _nocache
+			check unload-nocache unload_kvm
+		else
+			result load-nocache FAIL "could not load ours with shadow_cache=0"
+		fi
+	fi
+	;;
+esac

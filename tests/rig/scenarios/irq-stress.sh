@@ -20,7 +20,13 @@ for p in $(ls /rig/stress); do
 	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
 		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
 	elif [ $rc -eq "$(cat $d/exit)" ] && grep -q "no interrupt lost" $out; then
-		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus"
+		timers=0 ipis=0
+		while read -r _ _ _ _ _ t _ _ i; do
+			timers=$((timers + 0x$t)) ipis=$((ipis + 0x$i))
+		done <<EOF
+$(grep 'timer interrupts' $out)
+EOF
+		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus, $timers timer interrupts, $ipis ring ipis"
 	else
 		cat $out $out.err
 		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)) after ${secs}s; $(grep -m1 FAIL $out)"

@@ -1,18 +1,13 @@
-# rig: default=no needs=qemu,l2linux timeout=420
+# rig: default=yes needs=qemu,l2linux timeout=420
 # Debian's QEMU with its default machine, i.e. the in-kernel irqchip
-# (PIC, IOAPIC, LAPICs) of the chosen KVM, boots the distro Linux with two
-# vCPUs: L2 must bring both up, and `sleep 2` must take 2 s +- 20 % of
+# (PIC, IOAPIC, LAPICs, PIT) of the chosen KVM, boots the distro Linux with
+# two vCPUs: L2 must bring both up, and `sleep 2` must take 2 s +- 20 % of
 # real time as L1 sees it (the LAPIC timer and interrupt delivery work).
-# Our in-kernel irqchip is still behind kvm.ko's irqchip=1 parameter
-# (issue 4 is in progress), so the scenario loads ours with it.  Not in
-# the default set yet: on ours the 2-vCPU boot sometimes dies before L2
-# prints anything (QEMU resets and exits under -no-reboot).
+# (With --modargs irqchip=0 on ours, QEMU falls back to its own irqchip.)
 . /rig/lib.sh
 requires qemu /rig/l2/vmlinuz
 dmesg_mark
-modargs=
-[ "$RIG_KVM" = ours ] && modargs=irqchip=1
-if ! load_kvm "$RIG_KVM" $modargs; then
+if ! load_kvm; then
 	result load FAIL "could not load the $RIG_KVM KVM"
 	exit 1
 fi

@@ -163,7 +163,8 @@ std::uint32_t FwCfg::dma_run(std::uint32_t control, std::uint32_t length, std::u
   const std::size_t available = offset_ < size ? size - offset_ : 0;
   const std::size_t from_item = std::min<std::size_t>(length, available);
   if (control & kDmaRead) {
-    if (from_item && !dma_memory_->write(address, std::span(it->second).subspan(offset_, from_item))) {
+    if (from_item &&
+        !dma_memory_->write(address, std::span(it->second).subspan(offset_, from_item))) {
       return kDmaError;
     }
     if (length > from_item && !dma_memory_->fill(address + from_item, length - from_item, 0)) {

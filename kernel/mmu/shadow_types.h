@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The shadow MMU's state in struct kvm and struct kvm_vcpu.  A header of
+ * its own so that the unit tests can build kernel/mmu/shadow.c against
+ * their stand-in for kvm_host.h.  Needs list, hlist, xarray and
+ * mmu_notifier types from the includer.
+ */
+#ifndef KVM_MMU_SHADOW_TYPES_H
+#define KVM_MMU_SHADOW_TYPES_H
+
+/*
+ * Shadow paging (kernel/mmu/shadow.c): the roots this vCPU runs on.  In
+ * long mode one shadow page (root); otherwise (paging off, 32-bit, PAE)
+ * a 4-entry PAE top level of our own (pae_root, below 4 GiB) pointing at
+ * up to four shadow pages (pae_sp).  Guarded by the VM's mmu_lock;
+ * root_level only changes in the vCPU thread.
+ */
+struct shadow_page;
+struct shadow_prealloc;
+struct kvm_shadow_mmu {
+	struct shadow_page *root;
+	u64 *pae_root;
+	struct shadow_page *pae_sp[4];
+	int root_level;
+	struct shadow_prealloc *prealloc;	/* vCPU thread only */
+};
+
+#define KVM_SHADOW_HASH_BITS	12
+
+/*
+ * The VM's shadow pages (kernel/mmu/shadow.c), all guarded by mmu_lock:
+ * the hash by guest frame, the LRU list of every page, the reverse map
+ * (gfn -> shadow leaves), and the MMU notifier's sequence count.
+ */
+struct kvm_shadow_vm {
+	struct hlist_head hash[1 << KVM_SHADOW_HASH_BITS];
+	struct list_head lru;
+	struct list_head zapped;	/* unreachable, freed after a flush */
+	unsigned long nr_pages;
+	unsigned long max_pages;
+	struct xarray rmap;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	unsigned long mmu_seq;	/* bumped when host mappings change */
+	long mn_active;		/* invalidations in progress */
+	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
+	bool need_reload;	/* a root was zapped */
+	bool orphans;		/* cache off: pages with no parent to free */
+	bool dying;		/* VM destruction: no vCPU to ask for flushes */
+	/* Counters, for the curious (debug and bench). */
+	unsigned long hits, created, unshadowed, reclaimed;
+};
+
+#endif /* KVM_MMU_SHADOW_TYPES_H */

@@ -1,0 +1,80 @@
+# rig: default=no needs=qemu,disk,bios timeout=420
+# Our BIOS (build/bios/bios.bin, packed as /usr/share/kvm-run/bios.bin)
+# under Debian's QEMU on the chosen KVM,
+# the real i440FX/PIIX3/IDE machine:
+#  1. bios/test/disk.asm's test disk: int 10h/13h/15h/1Ah services, and the
+#     sector it writes through int 13h AH=43h is in the image file;
+#  2. the scripts/mkimage disk (make image): our banner, extlinux's boot:
+#     prompt, Linux, whose init mounts the partition through ata_piix,
+#     appends line N to /disk-test.txt and powers off; a second boot finds
+#     that line (so it reached the image file) and writes line N+1.
+# QEMU uses its own interrupt controllers (kernel_irqchip=off), so the same
+# run works on ours without irqchip=1, and no VGA: in L2 under TCG every
+# text-buffer write is an MMIO exit, which made POST take minutes.
+. /rig/lib.sh
+BIOS=/usr/share/kvm-run/bios.bin
+requires qemu $BIOS /rig/disk/disk.img /rig/disk/biostest.img
+dmesg_mark
+if ! load_kvm; then
+	result load FAIL "could not load the $RIG_KVM KVM"
+	exit 1
+fi
+
+qemu_bios() {  # OUTFILE DISK EXTRA...
+	local out=$1 disk=$2
+	shift 2
+	local rc
+	timeout -k 5 200 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
+		-bios $BIOS -display none -vga none -monitor none -nic none -no-reboot \
+		-serial "file:$out.raw" -drive "file=$disk,format=raw,if=ide" "$@" \
+		</dev/null >/tmp/qemu.log 2>&1
+	rc=$?
+	tr -d '\r' <"$out.raw" >"$out"   # the guest's tty ends lines in CR LF
+	return $rc
+}
+
+show() {  # OUTFILE RC
+	echo "--- qemu exit $2; stderr:"
+	cat /tmp/qemu.log
+	echo "--- guest console (tail):"
+	tail -n 40 "$1"
+}
+
+# 1. the BIOS test disk
+qemu_bios /tmp/bt.out /rig/disk/biostest.img -m 64 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+rc=$?
+written=$(dd if=/rig/disk/biostest.img bs=512 skip=40 count=1 2>/dev/null | tr -d W | wc -c)
+if [ $rc -eq 1 ] && grep -q '^BIOSTEST PASS' /tmp/bt.out && [ "$written" -eq 0 ]; then
+	result bios-services PASS "sig=$(grep -c '^BIOSTEST ok' /tmp/bt.out)-checks"
+else
+	show /tmp/bt.out $rc
+	result bios-services FAIL "exit $rc, $(grep '^BIOSTEST FAIL' /tmp/bt.out), sector 40 has $written bytes not written"
+fi
+
+# 2. BIOS -> extlinux -> Linux -> ata_piix, twice
+first=
+for n in 1 2; do
+	start=$(date +%s)
+	qemu_bios /tmp/l2-$n.out /rig/disk/disk.img -m 256
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	if [ $n -eq 1 ]; then
+		grep -q 'kvm-run BIOS' /tmp/l2-1.out && result banner PASS || result banner FAIL "no BIOS banner"
+		grep -q 'boot:' /tmp/l2-1.out && result extlinux-prompt PASS ||
+			result extlinux-prompt FAIL "no boot: prompt"
+		grep -q 'ata_piix' /tmp/l2-1.out && result ata-piix PASS ||
+			result ata-piix FAIL "the guest kernel did not bind ata_piix"
+	fi
+	line=$(sed -n 's/^DISK-TEST wrote \/disk-test.txt line \([0-9]*\)$/\1/p' /tmp/l2-$n.out)
+	[ $n -eq 1 ] && first=$line
+	if [ $rc -eq 0 ] && [ -n "$line" ] && grep -q '^DISK-DONE' /tmp/l2-$n.out &&
+	   { [ $n -eq 1 ] || [ "$line" = $((first + 1)) ]; }; then
+		result linux-disk-write-$n PASS "${secs}s line $line"
+	else
+		show /tmp/l2-$n.out $rc
+		result linux-disk-write-$n FAIL "exit $rc: $(grep '^DISK-TEST wrote\|^DISK-FAIL' /tmp/l2-$n.out)"
+	fi
+done
+check unload unload_kvm
+dmesg_check

@@ -1,0 +1,552 @@
+// The shadow MMU (kernel/mmu/shadow.c) built in userspace against the stand-ins of
+// tests/unit/shadow_env/ (kernel lists, pages, xarray, MMU notifier) and a fake vCPU whose
+// guest memory and page tables live in this process.  What is checked is what a guest would
+// see or the design promises: a CR3 switch finds the shadow it had (and does not with
+// shadow_cache=0), a write to a guest page table drops the shadow entry it feeds, shadowed
+// tables are write-protected and their writes emulated, misaligned or flooding writes
+// unshadow a page, the reverse map stays consistent (kvm_shadow_audit), the MMU notifier
+// drops the leaves of an unmapped host range, the page count stays bounded.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+#include "kvm_host.h"
+#include "x86/x86.h"
+#include "x86/guest_mem.h"
+#include "shadow.h"
+void* shim_param_shadow_cache(void);
+void* shim_param_shadow_max_pages(void);
+}
+
+// ---- the stand-ins' implementations ---------------------------------------------------------
+
+extern "C" {
+int shim_warnings;
+struct kvm_x86_ops kvm_x86_ops;
+
+static std::unordered_map<uintptr_t, struct page*> g_pages;
+
+struct page* virt_to_page(const void* addr) {
+  const uintptr_t base = reinterpret_cast<uintptr_t>(addr) & ~(PAGE_SIZE - 1);
+  auto it = g_pages.find(base);
+  if (it == g_pages.end()) {
+    auto* p = new page{0, reinterpret_cast<void*>(base)};
+    it = g_pages.emplace(base, p).first;
+  }
+  return it->second;
+}
+unsigned long get_zeroed_page(gfp_t) {
+  void* p = std::aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+  std::memset(p, 0, PAGE_SIZE);
+  virt_to_page(p);
+  return reinterpret_cast<unsigned long>(p);
+}
+unsigned long __get_free_page(gfp_t gfp) { return get_zeroed_page(gfp); }
+void free_page(unsigned long addr) {
+  if (!addr) return;
+  auto it = g_pages.find(addr);
+  if (it != g_pages.end()) {
+    EXPECT_EQ(it->second->private_, 0u) << "freed a page still owned";
+    delete it->second;
+    g_pages.erase(it);
+  }
+  std::free(reinterpret_cast<void*>(addr));
+}
+void* kzalloc(size_t size, gfp_t) { return std::calloc(1, size); }
+void* kmalloc(size_t size, gfp_t) { return std::malloc(size); }
+void* kcalloc(size_t n, size_t size, gfp_t) { return std::calloc(n, size); }
+void kfree(const void* p) { std::free(const_cast<void*>(p)); }
+
+static int g_gup_calls;
+long get_user_pages_unlocked(unsigned long hva, unsigned long, struct page** pages,
+                             unsigned int) {
+  ++g_gup_calls;
+  *pages = virt_to_page(reinterpret_cast<void*>(hva));
+  return 1;
+}
+void put_page(struct page*) {}
+int get_user_pages_fast_only(unsigned long hva, int, unsigned int flags, struct page** pages) {
+  return static_cast<int>(get_user_pages_unlocked(hva, 1, pages, flags));
+}
+
+using XaMap = std::map<unsigned long, void*>;
+void xa_init(struct xarray* xa) { xa->impl = new XaMap; }
+void xa_destroy(struct xarray* xa) {
+  delete static_cast<XaMap*>(xa->impl);
+  xa->impl = nullptr;
+}
+void* xa_load(struct xarray* xa, unsigned long index) {
+  auto* m = static_cast<XaMap*>(xa->impl);
+  auto it = m->find(index);
+  return it == m->end() ? nullptr : it->second;
+}
+void* xa_store(struct xarray* xa, unsigned long index, void* entry, gfp_t) {
+  (*static_cast<XaMap*>(xa->impl))[index] = entry;
+  return nullptr;
+}
+void* xa_erase(struct xarray* xa, unsigned long index) {
+  static_cast<XaMap*>(xa->impl)->erase(index);
+  return nullptr;
+}
+int xa_reserve(struct xarray*, unsigned long, gfp_t) { return 0; }
+void xa_release(struct xarray*, unsigned long) {}
+void* shim_xa_find(struct xarray* xa, unsigned long* index, unsigned long last) {
+  auto* m = static_cast<XaMap*>(xa->impl);
+  auto it = m->lower_bound(*index);
+  if (it == m->end() || it->first > last) return nullptr;
+  *index = it->first;
+  return it->second;
+}
+int mmu_notifier_register(struct mmu_notifier*, struct mm_struct*) { return 0; }
+void mmu_notifier_unregister(struct mmu_notifier*, struct mm_struct*) {}
+}  // extern "C"
+
+namespace {
+
+constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
+constexpr uint64_t kSpteAddr = 0x000ffffffffff000ull;
+constexpr uint64_t kMemSize = 8ull << 20;
+
+// The fake machine: guest memory, one slot, one vCPU, its paging state.
+struct Machine {
+  uint8_t* mem = nullptr;
+  struct kvm kvm {};
+  struct kvm_vcpu vcpu {};
+  struct kvm_memory_slot slot {};
+  gpt_mode mode = GPT_LONG4;
+  uint64_t cr3 = 0;
+  bool wp = true;
+  uint64_t next_table = 0x100000;  // page tables allocated from here up
+  phys_addr_t root_pa = 0;
+  std::map<int, int> requests;  // kvm_make_all_vcpus_request counts
+  std::vector<std::pair<uint64_t, uint32_t>> injected_pf;
+  int emulations = 0, pt_write_emulations = 0;
+  // What the fake emulator writes for a page-table write: gpa, value, bytes.
+  uint64_t emul_gpa = 0, emul_value = 0;
+  unsigned emul_bytes = 8;
+};
+Machine* m;
+
+}  // namespace
+
+extern "C" {
+struct kvm_memory_slot* kvm_gfn_to_slot(struct kvm*, gfn_t gfn) {
+  return gfn < m->slot.npages ? &m->slot : nullptr;
+}
+void kvm_mark_page_dirty(struct kvm*, gfn_t) {}
+void kvm_make_all_vcpus_request(struct kvm*, int req) {
+  m->requests[req]++;
+  set_bit(req, &m->vcpu.requests);
+}
+int kvm_read_guest(struct kvm*, gpa_t gpa, void* buf, unsigned int len) {
+  if (gpa + len > kMemSize) return -EFAULT;
+  std::memcpy(buf, m->mem + gpa, len);
+  return 0;
+}
+static int walker_read(void*, u64 gpa, void* buf, unsigned int len) {
+  return kvm_read_guest(nullptr, gpa, buf, len) ? -1 : 0;
+}
+static int walker_cmpxchg(void*, u64 gpa, u64 old, u64 new_value, unsigned int len) {
+  if (gpa + len > kMemSize) return -1;
+  uint64_t cur = 0;
+  std::memcpy(&cur, m->mem + gpa, len);
+  if (cur != old) return 1;
+  std::memcpy(m->mem + gpa, &new_value, len);
+  return 0;
+}
+void kvm_vcpu_init_walker(struct kvm_vcpu*, struct gpt_walker* w) {
+  std::memset(w, 0, sizeof(*w));
+  w->mode = m->mode;
+  w->cr3 = m->cr3;
+  w->wp = m->wp;
+  w->pse = true;
+  w->nx = m->mode != GPT_32;
+  w->maxphyaddr = 46;
+  w->read_gpa = walker_read;
+  w->cmpxchg_gpa = walker_cmpxchg;
+}
+int kvm_emulate_instruction(struct kvm_vcpu*) {
+  ++m->emulations;
+  return 1;
+}
+int kvm_emulate_pt_write(struct kvm_vcpu*) {
+  ++m->pt_write_emulations;
+  std::memcpy(m->mem + m->emul_gpa, &m->emul_value, m->emul_bytes);
+  kvm_mmu_track_write(&m->kvm, m->emul_gpa, m->emul_bytes);
+  return 1;
+}
+int kvm_exit_internal_error(struct kvm_vcpu*, u32, const char*, u64, u64) {
+  ADD_FAILURE() << "internal error exit";
+  return 0;
+}
+int kvm_exit_shutdown(struct kvm_vcpu*) {
+  ADD_FAILURE() << "shutdown";
+  return 0;
+}
+void kvm_queue_pf(struct kvm_vcpu*, u64 address, u32 error_code) {
+  m->injected_pf.emplace_back(address, error_code);
+}
+void kvm_tdp_zap_all(struct kvm*) {}
+}  // extern "C"
+
+namespace {
+
+void load_root(struct kvm_vcpu*, phys_addr_t root) { m->root_pa = root; }
+void flush_tlb(struct kvm_vcpu*) {}
+u32 no_event(struct kvm_vcpu*, u32* err) {
+  *err = 0;
+  return 0;
+}
+void set_event(struct kvm_vcpu*, u32, u32) {}
+void queue_exc(struct kvm_vcpu*, u8 vector, bool, u32) {
+  ADD_FAILURE() << "unexpected exception " << int(vector);
+}
+
+class ShadowMmu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    *static_cast<bool*>(shim_param_shadow_cache()) = true;
+    *static_cast<unsigned*>(shim_param_shadow_max_pages()) = 0;
+    m = new Machine;
+    m->mem = static_cast<uint8_t*>(std::aligned_alloc(PAGE_SIZE, kMemSize));
+    std::memset(m->mem, 0, kMemSize);
+    m->slot.npages = kMemSize / PAGE_SIZE;
+    m->slot.userspace_addr = reinterpret_cast<uintptr_t>(m->mem);
+    m->kvm.slots[0] = &m->slot;
+    m->vcpu.kvm = &m->kvm;
+    kvm_x86_ops.load_mmu_root = load_root;
+    kvm_x86_ops.flush_guest_tlb = flush_tlb;
+    kvm_x86_ops.get_injected_event = no_event;
+    kvm_x86_ops.set_injected_event = set_event;
+    kvm_x86_ops.queue_exception = queue_exc;
+    kvm_shadow_paging = true;
+    ASSERT_EQ(kvm_shadow_vm_init(&m->kvm), 0);
+  }
+  void TearDown() override {
+    kvm_shadow_vcpu_destroy(&m->vcpu);
+    kvm_shadow_vm_destroy(&m->kvm);
+    EXPECT_EQ(shim_warnings, 0);
+    shim_warnings = 0;
+    std::free(m->mem);
+    delete m;
+    m = nullptr;
+  }
+
+  // Guest page tables (64-bit entries, 4 levels, or 32-bit 2 levels).
+  uint64_t new_table() {
+    const uint64_t t = m->next_table;
+    m->next_table += PAGE_SIZE;
+    return t;
+  }
+  unsigned esize() const { return m->mode == GPT_32 ? 4 : 8; }
+  int levels() const { return m->mode == GPT_32 ? 2 : 4; }
+  unsigned index(uint64_t gva, int level) const {
+    return m->mode == GPT_32 ? (gva >> (12 + 10 * (level - 1))) & 1023
+                             : (gva >> (12 + 9 * (level - 1))) & 511;
+  }
+  uint64_t load(uint64_t gpa) const {
+    uint64_t v = 0;
+    std::memcpy(&v, m->mem + gpa, esize());
+    return v;
+  }
+  void store(uint64_t gpa, uint64_t v) { std::memcpy(m->mem + gpa, &v, esize()); }
+  // Maps @gva -> @frame in the tables under @root, creating tables (all rights).
+  void map(uint64_t root, uint64_t gva, uint64_t frame, uint64_t flags) {
+    uint64_t table = root;
+    for (int level = levels(); level > 1; --level) {
+      const uint64_t e = table + index(gva, level) * esize();
+      if (!(load(e) & kP)) store(e, new_table() | kP | kRW | kUS);
+      table = load(e) & ~0xfffull & (m->mode == GPT_32 ? 0xffffffffull : kSpteAddr);
+    }
+    store(table + index(gva, 1) * esize(), frame | flags);
+  }
+  uint64_t pte_gpa(uint64_t root, uint64_t gva, int at = 1) const {
+    uint64_t table = root;
+    for (int level = levels(); level > at; --level)
+      table = load(table + index(gva, level) * esize()) & kSpteAddr & ~0xfffull;
+    return table + index(gva, at) * esize();
+  }
+  // Share the table under root @from at @gva's top-level index with root @to.
+  void share_top(uint64_t from, uint64_t to, uint64_t gva) {
+    const uint64_t off = index(gva, levels()) * esize();
+    store(to + off, load(from + off));
+  }
+
+  void switch_cr3(uint64_t cr3) {
+    m->cr3 = cr3;
+    ASSERT_EQ(kvm_mmu_reload(&m->vcpu), 0);
+  }
+  int fault(uint64_t gva, uint32_t error_code) {
+    return kvm_shadow_page_fault(&m->vcpu, gva, error_code);
+  }
+  // The shadow leaf for @gva as the CPU would find it from the loaded root, or 0.
+  uint64_t shadow_leaf(uint64_t gva) const {
+    const u64* table = static_cast<const u64*>(__va(m->root_pa));
+    for (int level = m->vcpu.shadow.root_level; level >= 1; --level) {
+      const u64 e = table[(gva >> (12 + 9 * (level - 1))) & 511];
+      if (!(e & kP)) return 0;
+      if (level == 1) return e;
+      table = static_cast<const u64*>(__va(e & kSpteAddr));
+    }
+    return 0;
+  }
+  uint64_t host_frame(uint64_t gpa) const {
+    return reinterpret_cast<uintptr_t>(m->mem) + (gpa & ~0xfffull);
+  }
+  unsigned long audit() { return kvm_shadow_audit(&m->kvm); }
+};
+
+constexpr uint64_t kUserVa = 0x0000000000401000ull;
+constexpr uint64_t kKernVa = 0xffff800000200000ull;
+constexpr uint32_t kRead = 0, kWrite = PFERR_WRITE | PFERR_PRESENT;
+
+TEST_F(ShadowMmu, FaultBuildsTheTranslationTheGuestTablesGive) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const uint64_t leaf = shadow_leaf(kUserVa);
+  ASSERT_TRUE(leaf & kP);
+  EXPECT_EQ(leaf & kSpteAddr, host_frame(0x300000));
+  EXPECT_TRUE(leaf & kRW);  // writable and already dirty
+  EXPECT_TRUE(leaf & kUS);
+  EXPECT_TRUE(load(pte_gpa(root, kUserVa)) & kA);  // the walk set accessed
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, CleanPageIsReadOnlyUntilWrittenThenDirty) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(kUserVa) & kRW);
+  ASSERT_EQ(fault(kUserVa, kWrite), 1);
+  EXPECT_TRUE(shadow_leaf(kUserVa) & kRW);
+  EXPECT_TRUE(load(pte_gpa(root, kUserVa)) & kD);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, GuestFaultIsReflectedWithTheWalkersErrorCode) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW);  // supervisor page
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, PFERR_USER | PFERR_WRITE), 1);
+  ASSERT_EQ(m->injected_pf.size(), 1u);
+  EXPECT_EQ(m->injected_pf[0].first, kUserVa);
+  EXPECT_EQ(m->injected_pf[0].second, PFERR_PRESENT | PFERR_WRITE | PFERR_USER);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+}
+
+TEST_F(ShadowMmu, Cr3SwitchFindsTheShadowItHad) {
+  const uint64_t a = new_table(), b = new_table();
+  map(a, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  map(b, kUserVa, 0x310000, kP | kRW | kUS | kD);
+  map(a, kKernVa, 0x320000, kP | kRW | kD);
+  share_top(a, b, kKernVa);  // one kernel half, as every process has
+  switch_cr3(a);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(kKernVa, kRead), 1);
+  switch_cr3(b);
+  const unsigned long created_before_b = m->kvm.shadow.created;
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(kKernVa, kRead), 1);
+  // B's user half is new (3 tables); its kernel half is A's, shadowed already.
+  EXPECT_EQ(m->kvm.shadow.created - created_before_b, 3u);
+  EXPECT_EQ(shadow_leaf(kKernVa) & kSpteAddr, host_frame(0x320000));
+
+  const unsigned long created = m->kvm.shadow.created, hits = m->kvm.shadow.hits;
+  switch_cr3(a);
+  EXPECT_EQ(m->kvm.shadow.created, created);  // nothing rebuilt
+  EXPECT_GT(m->kvm.shadow.hits, hits);
+  const int gups = g_gup_calls;
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x300000));  // no fault needed
+  EXPECT_EQ(shadow_leaf(kKernVa) & kSpteAddr, host_frame(0x320000));
+  EXPECT_EQ(g_gup_calls, gups);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, WithoutTheCacheEveryCr3SwitchRebuilds) {
+  *static_cast<bool*>(shim_param_shadow_cache()) = false;
+  const uint64_t a = new_table(), b = new_table();
+  map(a, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  map(b, kUserVa, 0x310000, kP | kRW | kUS | kD);
+  switch_cr3(a);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  switch_cr3(b);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const unsigned long created = m->kvm.shadow.created;
+  switch_cr3(a);
+  EXPECT_EQ(m->kvm.shadow.created, created + 1);  // a new root...
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);             // ...and empty
+  EXPECT_EQ(m->kvm.shadow.hits, 0u);
+  EXPECT_LE(m->kvm.shadow.nr_pages, 1u);  // B's tree went with its root
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, WriteToAGuestPteDropsItsShadowEntry) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_NE(shadow_leaf(kUserVa), 0u);
+  const int flushes = m->requests[KVM_REQ_TLB_FLUSH];
+  const uint64_t pte = pte_gpa(root, kUserVa);
+  store(pte, 0x310000 | kP | kRW | kUS);  // the guest remaps the page
+  kvm_mmu_track_write(&m->kvm, pte, 8);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_GT(m->requests[KVM_REQ_TLB_FLUSH], flushes);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, ShadowedTableIsWriteProtectedAndItsWritesEmulated) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x0000000000600000ull;  // the guest maps its page table
+  map(root, alias, pt, kP | kRW | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kRead), 1);
+  EXPECT_TRUE(shadow_leaf(alias) & kP);
+  EXPECT_FALSE(shadow_leaf(alias) & kRW) << "a shadowed page table mapped writable";
+  // A write through the alias: emulated, and the shadow follows the new entry.
+  m->emul_gpa = pte_gpa(root, kUserVa);
+  m->emul_value = 0x310000 | kP | kRW | kUS | kD;
+  ASSERT_EQ(fault(alias + (m->emul_gpa & 0xfff), kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 1);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, MisalignedWriteUnshadowsThePage) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x0000000000600000ull;
+  map(root, alias, pt, kP | kRW | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  kvm_mmu_track_write(&m->kvm, pt + 3, 1);  // one byte: not a PTE update
+  EXPECT_EQ(m->kvm.shadow.unshadowed, 1u);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  // No longer a shadowed table: the alias gets a writable leaf, no emulation.
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  EXPECT_TRUE(shadow_leaf(alias) & kRW);
+  EXPECT_EQ(m->pt_write_emulations, 0);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, WriteFloodingUnshadowsAndUseResetsTheCount) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const uint64_t pte = pte_gpa(root, kUserVa);
+  // Two writes, then the table is used for a translation: still a table.
+  kvm_mmu_track_write(&m->kvm, pte + 8, 8);
+  kvm_mmu_track_write(&m->kvm, pte + 16, 8);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  kvm_mmu_track_write(&m->kvm, pte + 8, 8);
+  EXPECT_EQ(m->kvm.shadow.unshadowed, 0u);
+  EXPECT_NE(shadow_leaf(kUserVa), 0u);
+  // Three in a row without use: it is not a page table any more.
+  kvm_mmu_track_write(&m->kvm, pte + 16, 8);
+  kvm_mmu_track_write(&m->kvm, pte + 24, 8);
+  EXPECT_EQ(m->kvm.shadow.unshadowed, 1u);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, MmuNotifierDropsLeavesOfTheHostRangeAndRacingFaultsRetry) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  map(root, kUserVa + 0x1000, 0x301000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(kUserVa + 0x1000, kRead), 1);
+  const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + 0x300000;
+  const mmu_notifier_range range{hva, hva + 0x1000};
+  const auto* ops = m->kvm.shadow.mn.ops;
+  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);        // in the range
+  EXPECT_NE(shadow_leaf(kUserVa + 0x1000), 0u);  // outside it
+  ASSERT_EQ(fault(kUserVa, kRead), 1);  // during the invalidation: no mapping
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_NE(shadow_leaf(kUserVa), 0u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, InvlpgDropsTheLeafAndAllOfALargePage) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  // A 2 MiB page at 0x40000000.
+  const uint64_t big = 0x40000000;
+  map(root, big, 0, 0);
+  store(pte_gpa(root, big, 2), 0x600000 | kP | kRW | kUS | kD | kPS);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(big + 0x5000, kRead), 1);
+  ASSERT_EQ(fault(big + 0x7000, kRead), 1);
+  EXPECT_EQ(shadow_leaf(big + 0x5000) & kSpteAddr, host_frame(0x605000));
+  kvm_mmu_invlpg(&m->vcpu, kUserVa);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  kvm_mmu_invlpg(&m->vcpu, big + 0x1ff000);  // anywhere in the large page
+  EXPECT_EQ(shadow_leaf(big + 0x5000), 0u);
+  EXPECT_EQ(shadow_leaf(big + 0x7000), 0u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, ReclaimKeepsThePageCountBounded) {
+  *static_cast<unsigned*>(shim_param_shadow_max_pages()) = 16;
+  kvm_mmu_zap_all(&m->kvm);  // picks the new bound up, as a slot change does
+  std::vector<uint64_t> roots;
+  for (int i = 0; i < 12; ++i) {
+    roots.push_back(new_table());
+    map(roots.back(), kUserVa, 0x300000 + i * 0x1000, kP | kRW | kUS | kD);
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t r : roots) {
+      switch_cr3(r);
+      ASSERT_EQ(fault(kUserVa, kRead), 1);
+      EXPECT_LE(m->kvm.shadow.nr_pages, 16u + 4u);
+      ASSERT_EQ(audit(), 0u);
+    }
+  }
+  EXPECT_GT(m->kvm.shadow.reclaimed, 0u);
+}
+
+TEST_F(ShadowMmu, Paging32TablesAreShadowedInQuarters) {
+  m->mode = GPT_32;
+  const uint64_t pd = new_table();
+  const uint64_t gva = 0x80601000;  // PD index 513 (third quarter), PT index 513 (upper half)
+  map(pd, gva, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(pd);
+  EXPECT_EQ(m->vcpu.shadow.root_level, 3);
+  ASSERT_EQ(fault(gva, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva) & kSpteAddr, host_frame(0x300000));
+  // The PTE of gva is entry 513 of its guest table: the upper-half shadow drops it.
+  const uint64_t pte = pte_gpa(pd, gva);
+  ASSERT_EQ(pte & 0xfff, 513u * 4);
+  store(pte, 0x310000 | kP | kRW | kUS | kD);
+  kvm_mmu_track_write(&m->kvm, pte, 4);
+  EXPECT_EQ(shadow_leaf(gva), 0u);
+  ASSERT_EQ(fault(gva, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
+}
+
+}  // namespace
