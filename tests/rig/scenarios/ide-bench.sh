@@ -53,7 +53,7 @@ for vmm in kvm-run qemu; do
 		fi
 		runs="$runs $kibs"
 	done
-	mode=$(sed -n 's/^L2-IDE-MODE \([A-Z0-9]*\).*/\1/p' /tmp/b.out | tr -d '\r')
+	mode=$(sed -n 's/^L2-IDE-MODE \([A-Z0-9_]*\).*/\1/p' /tmp/b.out | tr -d '\r')
 	eval "kibs_$(echo $vmm | tr -d -)=$(median3 $runs)"
 	result ide.read-kib-s-$vmm PASS "value=$(median3 $runs) runs:$runs mode:$mode"
 done
