@@ -333,6 +333,12 @@ class Inputs:
         if need == "bios":
             return None if os.path.exists(BIOS_IMAGE) else (
                 "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
+        if need == "disk":  # build_disk_initramfs: our BIOS and a scripts/mkimage disk
+            if not os.path.exists(BIOS_IMAGE):
+                return ("FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
+            if os.geteuid() != 0:
+                return ("SKIP", "scripts/mkimage needs root (one loop mount)")
+            return None
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
