@@ -330,6 +330,12 @@ class Inputs:
             return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
+        if need == "disk":  # made per run by scripts/mkimage and bios/test/run-qemu.py
+            if os.geteuid() != 0:
+                return ("SKIP", "scripts/mkimage needs root (one loop mount)")
+            if not shutil.which("nasm"):
+                return ("FAIL", "nasm not installed (bios/test/disk.asm)")
+            return None
         if need == "bios":
             return None if os.path.exists(BIOS_IMAGE) else (
                 "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
