@@ -330,7 +330,10 @@ class Inputs:
             return None
         if need == "qemu":
             return None if shutil.which("qemu-system-x86_64") else ("FAIL", "qemu-system-x86_64 not installed")
-        if need == "disk":  # made per run by scripts/mkimage and bios/test/run-qemu.py
+        if need == "disk":  # build_disk_initramfs: our BIOS, a scripts/mkimage disk and
+            # bios/test/run-qemu.py's test disk, made per run
+            if not os.path.exists(BIOS_IMAGE):
+                return ("FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
             if os.geteuid() != 0:
                 return ("SKIP", "scripts/mkimage needs root (one loop mount)")
             if not shutil.which("nasm"):
@@ -339,12 +342,6 @@ class Inputs:
         if need == "bios":
             return None if os.path.exists(BIOS_IMAGE) else (
                 "FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
-        if need == "disk":  # build_disk_initramfs: our BIOS and a scripts/mkimage disk
-            if not os.path.exists(BIOS_IMAGE):
-                return ("FAIL", "%s not built (make bios)" % rel(BIOS_IMAGE))
-            if os.geteuid() != 0:
-                return ("SKIP", "scripts/mkimage needs root (one loop mount)")
-            return None
         if need == "l2linux":
             return None if os.path.exists(os.path.join(L2DIR, "init.sh")) else (
                 "FAIL", "tests/rig/l2/init.sh missing")
