@@ -1,8 +1,8 @@
 #!/bin/bash
-# bench.sh - make bench: run the rig's bench and ide-bench scenarios on the
-# reference and on our kvm.ko in one rig invocation and print, per row, the
-# cycles per op (or the unit the row's name gives: -ms, -kib-s, -x100) each
-# measured inside the guest and the ratio ours/reference (with --modargs
+# bench.sh - make bench: run the rig's bench, ide-bench and linux-bench
+# scenarios on the reference and on our kvm.ko in one rig invocation and
+# print, per row, the cycles per op (or the unit the row's name gives: -ms,
+# -kib-s, -x100) each measured inside the guest and the ratio ours/reference (with --modargs
 # npt=0 both run shadow paging, and ours also runs bench_cr3switch with
 # shadow_cache=0: a *_nocache row, uncached/cached). Absolute numbers
 # under the rig's emulated CPU mean little; the ratio is the result.
@@ -12,11 +12,12 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$root/tests/rig/rig.py" --kvm=both --scenario bench --scenario ide-bench "$@" | tee "$log"
+"$root/tests/rig/rig.py" --kvm=both --scenario bench --scenario ide-bench --scenario linux-bench "$@" | tee "$log"
 rc=${PIPESTATUS[0]}
 logs=$root/build/rig/logs
 python3 - "$logs/latest-reference-bench.results" "$logs/latest-ours-bench.results" \
-	"$logs/latest-reference-ide-bench.results" "$logs/latest-ours-ide-bench.results" <<'PY'
+	"$logs/latest-reference-ide-bench.results" "$logs/latest-ours-ide-bench.results" \
+	"$logs/latest-reference-linux-bench.results" "$logs/latest-ours-linux-bench.results" <<'PY'
 import re, sys
 skipped = set()  # payloads one side skipped (e.g. no in-kernel irqchip)
 def rows(*paths):
@@ -24,19 +25,19 @@ def rows(*paths):
     for path in paths:
       try:
         for line in open(path, errors="replace"):
-            m = re.match(r"RIG: (?:ide-)?bench (\S+)\.(\S+) PASS value=(\d+)", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+)\.(\S+) PASS value=(\d+)", line.strip())
             if m:
                 out["%s.%s" % (m.group(1), m.group(2))] = int(m.group(3))
-            m = re.match(r"RIG: (?:ide-)?bench (\S+) SKIP", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+) SKIP", line.strip())
             if m:  # a payload this KVM cannot run (e.g. no in-kernel irqchip)
                 skipped.add(m.group(1))
-            m = re.match(r"RIG: (?:ide-)?bench (\S+)\.(\S+) SKIP", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+)\.(\S+) SKIP", line.strip())
             if m:  # one row this KVM cannot run: not a broken bench
                 out["%s.%s" % (m.group(1), m.group(2))] = "skipped"
       except OSError:
         pass
     return out
-ref, ours = rows(sys.argv[1], sys.argv[3]), rows(sys.argv[2], sys.argv[4])
+ref, ours = rows(*sys.argv[1::2]), rows(*sys.argv[2::2])
 names = list(dict.fromkeys(list(ref) + list(ours)))
 print()
 print("%-26s %14s %14s %8s" % ("row (cycles/op; -ms, -kib-s)", "reference", "ours", "ours/ref"))
