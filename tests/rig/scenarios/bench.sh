@@ -50,7 +50,15 @@ firmware_ms() {  # BIOS -> best time in ms, or nothing when a run failed
 			-serial none -nographic <&- >/tmp/fw.out 2>&1
 		rc=$?
 		t1=$(cut -d' ' -f1 /proc/uptime)
-		[ $rc -eq 85 ] || { cat /tmp/fw.out; return 1; }
+		if [ $rc -ne 85 ]; then  # the story, with the firmware's serial output, to stderr
+			{
+				echo "kvm-run -bios $1: exit $rc (want 85); again with the serial port:"
+				timeout -k 2 "$RUN_TIMEOUT" kvm-run -m 64 -bios "$1" -hda /tmp/bootsector.img \
+					-nographic <&- 2>&1
+				echo "(exit $?)"
+			} >&2
+			return 1
+		fi
 		ms=$(( (${t1%.*}${t1#*.} - ${t0%.*}${t0#*.}) * 10 ))
 		[ -z "$best" ] || [ $ms -lt $best ] && best=$ms
 	done
