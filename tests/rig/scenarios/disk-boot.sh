@@ -77,6 +77,8 @@ boot_end() {
 show() {
 	echo "--- boot $BOOT_NAME: status $(cat /tmp/$BOOT_NAME.rc 2>/dev/null); stderr:"
 	sed 's/^/err| /' /tmp/$BOOT_NAME.err
+	echo "--- console, CPU bring-up lines:"
+	grep -E 'smpboot|smp:|CPU ?[0-9]|APIC|MP-table|ACPI: MADT' /tmp/$BOOT_NAME.out | head -n 20 | sed 's/^/con| /'
 	echo "--- console, last 40 lines:"
 	tail -n 40 /tmp/$BOOT_NAME.out | sed 's/^/con| /'
 	if [ -s /tmp/$BOOT_NAME.dbg ]; then
