@@ -29,6 +29,8 @@ qemu_bios() {  # OUTFILE DISK EXTRA...
 		-serial "file:$out.raw" -drive "file=$disk,format=raw,if=ide" "$@" \
 		</dev/null >/tmp/qemu.log 2>&1
 	rc=$?
+	# QEMU ends with status 0 on timeout's SIGTERM: call that what it is.
+	grep -q 'terminating on signal.*(timeout)' /tmp/qemu.log && rc=124
 	tr -d '\r' <"$out.raw" >"$out"   # the guest's tty ends lines in CR LF
 	return $rc
 }
