@@ -81,6 +81,7 @@ struct vcpu_svm {
 	 */
 	struct svm_exit_trace {
 		u64 entry_rip, exit_rip, exit_code, info1, info2;
+		u64 hsave;	/* VM_HSAVE_PA at entry */
 		u32 entry_inj, exit_int_info, int_ctl, cpu;
 	} trace[8];
 	unsigned int trace_next;
@@ -92,6 +93,8 @@ static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
 }
 
 void svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
+/* The host's RIP after VMRUN (in vmenter.S); never a guest RIP. */
+extern const char svm_vmrun_resume[];
 
 static inline void clgi(void)
 {
@@ -763,6 +766,7 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	t->entry_rip = vmcb->save.rip;
 	t->entry_inj = vmcb->control.event_inj;
 	t->cpu = smp_processor_id();
+	rdmsrl(MSR_VM_HSAVE_PA, t->hsave);
 
 	/*
 	 * GIF=0 holds off every host interrupt and NMI; with host IF=1 a
@@ -898,10 +902,10 @@ static void svm_dump(struct vcpu_svm *svm, const char *why)
 		struct svm_exit_trace *t =
 			&svm->trace[(svm->trace_next + i) % n];
 
-		pr_info("kvm:   [-%u] cpu %u rip %llx inj %x -> exit %llx (%llx %llx) rip %llx intinfo %x int_ctl %x\n",
-			n - i, t->cpu, t->entry_rip, t->entry_inj, t->exit_code,
-			t->info1, t->info2, t->exit_rip, t->exit_int_info,
-			t->int_ctl);
+		pr_info("kvm:   [-%u] cpu %u hsave %llx rip %llx inj %x -> exit %llx (%llx %llx) rip %llx intinfo %x int_ctl %x\n",
+			n - i, t->cpu, t->hsave, t->entry_rip, t->entry_inj,
+			t->exit_code, t->info1, t->info2, t->exit_rip,
+			t->exit_int_info, t->int_ctl);
 	}
 }
 
@@ -918,6 +922,19 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 	if (code == SVM_EXIT_ERR || code == (u32)SVM_EXIT_ERR) {
 		svm_dump(svm, "VMRUN failed");
 		return kvm_exit_fail_entry(vcpu, SVM_EXIT_ERR);
+	}
+
+	/*
+	 * The save area holds the host's own state (RIP right after our
+	 * VMRUN): seen under QEMU's TCG SVM.  Running it as the guest ends in
+	 * a triple fault; stop with the evidence instead.
+	 */
+	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume)) {
+		svm_dump(svm, "host state in the guest save area");
+		return kvm_exit_internal_error(vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			"VMCB save area holds the host's state after #VMEXIT",
+			code, c->exit_info_1);
 	}
 
 	svm_reinject_event(svm);
