@@ -926,10 +926,16 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 
 	/*
 	 * The save area holds the host's own state (RIP right after our
-	 * VMRUN): seen under QEMU's TCG SVM.  Running it as the guest ends in
-	 * a triple fault; stop with the evidence instead.
+	 * VMRUN, our CR3): seen under QEMU 7.2's TCG SVM with 4 busy vCPUs.
+	 * There a second #VMEXIT (an NPF, exit_info_1 GPT|W|U, on the host's
+	 * own top-level page-table entry) is taken after the real one has
+	 * already restored the host, so the guest's state is overwritten and
+	 * lost.  Running the host state as the guest used to end in a triple
+	 * fault at a host RIP; stop with the evidence instead.
 	 */
-	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume)) {
+	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume &&
+		     (svm->vmcb->save.cr3 & CR3_ADDR_MASK) ==
+		     (__read_cr3() & CR3_ADDR_MASK))) {
 		svm_dump(svm, "host state in the guest save area");
 		return kvm_exit_internal_error(vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
