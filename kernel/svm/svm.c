@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
+#include <linux/ratelimit.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
@@ -72,6 +73,18 @@ struct vcpu_svm {
 	 * the values the CPU runs with, see svm_shadow_sync_hw()).
 	 */
 	unsigned long guest_cr0, guest_cr3, guest_cr4;
+
+	/*
+	 * The last few guest entries and their exits, reported when the
+	 * guest shuts down or VMRUN fails.  Only this vCPU's thread touches
+	 * them.
+	 */
+	struct svm_exit_trace {
+		u64 entry_rip, exit_rip, exit_code, info1, info2;
+		u64 hsave;	/* VM_HSAVE_PA at entry */
+		u32 entry_inj, exit_int_info, int_ctl, cpu;
+	} trace[8];
+	unsigned int trace_next;
 };
 
 static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
@@ -80,6 +93,8 @@ static inline struct vcpu_svm *to_svm(struct kvm_vcpu *vcpu)
 }
 
 void svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
+/* The host's RIP after VMRUN (in vmenter.S); never a guest RIP. */
+extern const char svm_vmrun_resume[];
 
 static inline void clgi(void)
 {
@@ -740,12 +755,18 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	struct vcpu_svm *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu_data *sd = this_cpu_ptr(&svm_cpu);
+	struct svm_exit_trace *t;
 
 	svm_prepare_asid(svm, smp_processor_id());
 
 	vmcb->save.rax = vcpu->regs[VCPU_REGS_RAX];
 	vmcb->save.rsp = vcpu->regs[VCPU_REGS_RSP];
 	vmcb->save.rip = vcpu->regs[VCPU_REGS_RIP];
+	t = &svm->trace[svm->trace_next++ % ARRAY_SIZE(svm->trace)];
+	t->entry_rip = vmcb->save.rip;
+	t->entry_inj = vmcb->control.event_inj;
+	t->cpu = smp_processor_id();
+	rdmsrl(MSR_VM_HSAVE_PA, t->hsave);
 
 	/*
 	 * GIF=0 holds off every host interrupt and NMI; with host IF=1 a
@@ -757,6 +778,13 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	svm_vmrun(svm->vmcb_pa, vcpu->regs, page_to_phys(sd->host_save));
 	local_irq_disable();
 	stgi();
+
+	t->exit_rip = vmcb->save.rip;
+	t->exit_code = vmcb->control.exit_code;
+	t->info1 = vmcb->control.exit_info_1;
+	t->info2 = vmcb->control.exit_info_2;
+	t->exit_int_info = vmcb->control.exit_int_info;
+	t->int_ctl = vmcb->control.int_ctl;
 
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->regs[VCPU_REGS_RAX] = vmcb->save.rax;
@@ -850,14 +878,70 @@ static int svm_handle_cr4_write(struct vcpu_svm *svm)
 	return kvm_emulate_cr4_write(vcpu, gpr, svm_next_rip(svm, len));
 }
 
+/* The guest state and the last exits, for a shutdown or a failed VMRUN. */
+static void svm_dump(struct vcpu_svm *svm, const char *why)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 10 * HZ, 1);
+	struct vmcb_save *s = &svm->vmcb->save;
+	struct vmcb_control *c = &svm->vmcb->control;
+	unsigned int i, n = ARRAY_SIZE(svm->trace);
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_info("kvm: vcpu %u: %s: cs %04x/%04x base %llx rip %llx rsp %llx rflags %llx cpl %u\n",
+		svm->vcpu.vcpu_id, why, s->cs.selector, s->cs.attrib,
+		s->cs.base, s->rip, s->rsp, s->rflags, s->cpl);
+	pr_info("kvm:   cr0 %llx cr3 %llx cr4 %llx efer %llx idtr %llx/%x gdtr %llx/%x\n",
+		s->cr0, s->cr3, s->cr4, s->efer, s->idtr.base, s->idtr.limit,
+		s->gdtr.base, s->gdtr.limit);
+	pr_info("kvm:   exit %llx info %llx %llx exitintinfo %x/%x event_inj %x int_ctl %x int_state %x asid %u vmcb %llx\n",
+		c->exit_code, c->exit_info_1, c->exit_info_2, c->exit_int_info,
+		c->exit_int_info_err, c->event_inj, c->int_ctl, c->int_state,
+		c->asid, svm->vmcb_pa);
+	for (i = 0; i < n; i++) {
+		struct svm_exit_trace *t =
+			&svm->trace[(svm->trace_next + i) % n];
+
+		pr_info("kvm:   [-%u] cpu %u hsave %llx rip %llx inj %x -> exit %llx (%llx %llx) rip %llx intinfo %x int_ctl %x\n",
+			n - i, t->cpu, t->hsave, t->entry_rip, t->entry_inj,
+			t->exit_code, t->info1, t->info2, t->exit_rip,
+			t->exit_int_info, t->int_ctl);
+	}
+}
+
 static int svm_handle_exit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 	struct vmcb_control *c = &svm->vmcb->control;
 	u64 code = c->exit_code;
 
-	if (code == SVM_EXIT_ERR)
-		return kvm_exit_fail_entry(vcpu, code);
+	/*
+	 * VMRUN refused the state.  The APM's code is -1 in 64 bits; QEMU's
+	 * TCG stores it as a 32-bit -1.
+	 */
+	if (code == SVM_EXIT_ERR || code == (u32)SVM_EXIT_ERR) {
+		svm_dump(svm, "VMRUN failed");
+		return kvm_exit_fail_entry(vcpu, SVM_EXIT_ERR);
+	}
+
+	/*
+	 * The save area holds the host's own state (RIP right after our
+	 * VMRUN, our CR3): seen under QEMU 7.2's TCG SVM with 4 busy vCPUs.
+	 * There a second #VMEXIT (an NPF, exit_info_1 GPT|W|U, on the host's
+	 * own top-level page-table entry) is taken after the real one has
+	 * already restored the host, so the guest's state is overwritten and
+	 * lost.  Running the host state as the guest used to end in a triple
+	 * fault at a host RIP; stop with the evidence instead.
+	 */
+	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume &&
+		     (svm->vmcb->save.cr3 & CR3_ADDR_MASK) ==
+		     (__read_cr3() & CR3_ADDR_MASK))) {
+		svm_dump(svm, "host state in the guest save area");
+		return kvm_exit_internal_error(vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			"VMCB save area holds the host's state after #VMEXIT",
+			code, c->exit_info_1);
+	}
 
 	svm_reinject_event(svm);
 
@@ -922,6 +1006,7 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 					  c->exit_info_1 & NPF_FETCH);
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown (APM 15.11). */
+		svm_dump(svm, "shutdown");
 		return kvm_exit_shutdown(vcpu);
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMMCALL:

@@ -56,6 +56,7 @@ SYM_FUNC_START(svm_vmrun)
 	mov	R(6)(%rsi), %rsi
 
 	vmrun	%rax
+SYM_INNER_LABEL(svm_vmrun_resume, SYM_L_GLOBAL)
 
 	/* RAX = guest VMCB again, RSP = ours; all else is the guest's. */
 	vmsave	%rax
