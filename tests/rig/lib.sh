@@ -91,6 +91,40 @@ load_kvm() {
 		;;
 	esac
 	wait_dev_kvm || { echo "load_kvm: /dev/kvm did not appear" >&2; return 1; }
+	kvm_params_took "$@"
+}
+
+# kvm_params_took NAME=VALUE...: every argument that the loaded KVM has as a
+# readable parameter reads back as asked (booleans as Y/N), so that a run
+# meant for, say, npt=0 cannot pass on nested paging.  Arguments the KVM
+# does not have (ours' irqchip= on the reference) are not checked.
+kvm_params_took() {
+	local a name want have m f
+	for a in "$@"; do
+		name=${a%%=*}
+		want=${a#*=}
+		f=
+		for m in kvm_amd kvm_intel kvm; do
+			[ -r /sys/module/$m/parameters/$name ] && { f=/sys/module/$m/parameters/$name; break; }
+		done
+		[ -n "$f" ] || continue
+		have=$(cat $f)
+		case "$have:$want" in
+		Y:1|Y:y|Y:Y|N:0|N:n|N:N) continue ;;
+		esac
+		[ "$have" = "$want" ] && continue
+		echo "load_kvm: $f reads '$have', asked for '$want'" >&2
+		return 1
+	done
+}
+
+# kvm_param NAME: a parameter of the loaded KVM (the vendor module's first)
+kvm_param() {
+	local m
+	for m in kvm_amd kvm_intel kvm; do
+		[ -r /sys/module/$m/parameters/$1 ] && { cat /sys/module/$m/parameters/$1; return 0; }
+	done
+	return 1
 }
 
 unload_kvm() {  # remove whichever KVM is loaded; fails if it stays

@@ -250,7 +250,7 @@ def read_guests_ini(path):
 
 def scenario_meta(name):
     path = os.path.join(RIG, "scenarios", name + ".sh")
-    meta = {"default": "no", "needs": "", "timeout": "600"}
+    meta = {"default": "no", "needs": "", "timeout": "600", "modargs": ""}
     with open(path) as f:
         for line in f:
             if line.startswith("# rig:"):
@@ -260,6 +260,9 @@ def scenario_meta(name):
                 break
     meta["needs"] = [n for n in meta["needs"].split(",") if n]
     meta["timeout"] = int(meta["timeout"])
+    # modargs=a=1,b=0: module arguments for this scenario's boot, loaded
+    # after the run-wide --modargs so that they win on both KVMs
+    meta["modargs"] = [a for a in meta["modargs"].split(",") if a]
     return meta
 
 
@@ -528,8 +531,12 @@ class Boot:
                  "rig.kvm=" + self.kvm,
                  "rig.scenarios=" + ",".join(self.scenarios),
                  "rig.timeout=%d" % self.inner_timeout]
-        if self.args.modargs:
-            parts.append("rig.modargs=" + ",".join(self.args.modargs))
+        modargs = list(self.args.modargs)
+        for s in self.scenarios:
+            if s != "shell":
+                modargs += scenario_meta(s)["modargs"]
+        if modargs:
+            parts.append("rig.modargs=" + ",".join(modargs))
         if self.args.payload:
             parts.append("rig.payload=" + self.args.payload)
         parts += self.args.append
@@ -966,8 +973,9 @@ def main():
     if args.list:
         for s in all_scenarios():
             m = scenario_meta(s)
-            print("%-14s default=%-3s needs=%s timeout=%ds" % (
-                s, m["default"], ",".join(m["needs"]) or "-", m["timeout"]))
+            print("%-18s default=%-3s needs=%s timeout=%ds%s" % (
+                s, m["default"], ",".join(m["needs"]) or "-", m["timeout"],
+                " modargs=" + ",".join(m["modargs"]) if m["modargs"] else ""))
         return 0
 
     scenarios = args.scenario or [s for s in all_scenarios() if scenario_meta(s)["default"] == "yes"]
