@@ -433,6 +433,8 @@ L2DIR = os.path.join(RIG, "l2")
 # their dependencies.  /lib/modules/l2/<name>.ko, the order in .../order.
 L2_MODULES = ["scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
               "crc-t10dif", "crc64", "crc64-rocksoft", "t10-pi", "sd_mod"]
+# build/rig-progs/* that L2 workloads run too (/usr/bin in the L2 initramfs)
+L2_PROGS = ["mmubench"]
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
@@ -487,6 +489,10 @@ def build_l2_initramfs(path, vmlinuz):
     c.file("bin/busybox", "/bin/busybox", 0o755)
     c.symlink("bin/sh", "busybox")
     c.file("init", os.path.join(L2DIR, "init.sh"), 0o755)
+    for prog in L2_PROGS:  # static, so they run in L2 as they do in L1
+        built = os.path.join(BUILD, "rig-progs", prog)
+        if os.path.exists(built):
+            c.file("usr/bin/" + prog, built, 0o755)
     for sc in glob.glob(os.path.join(L2DIR, "*.sh")):
         if os.path.basename(sc) != "init.sh":
             c.file("l2/" + os.path.basename(sc), sc, 0o755)
