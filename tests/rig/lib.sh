@@ -91,20 +91,22 @@ load_kvm() {
 		;;
 	esac
 	wait_dev_kvm || { echo "load_kvm: /dev/kvm did not appear" >&2; return 1; }
-	kvm_params_took "$@"
+	kvm_params_took $([ "$which" = ours ] && echo kvm || echo kvm_amd,kvm_intel) "$@"
 }
 
-# kvm_params_took NAME=VALUE...: every argument that the loaded KVM has as a
+# kvm_params_took MODULES NAME=VALUE...: every argument that one of the
+# comma-separated MODULES (those load_kvm gave the arguments to) has as a
 # readable parameter reads back as asked (booleans as Y/N), so that a run
-# meant for, say, npt=0 cannot pass on nested paging.  Arguments the KVM
+# meant for, say, npt=0 cannot pass on nested paging.  Arguments the module
 # does not have (ours' irqchip= on the reference) are not checked.
 kvm_params_took() {
-	local a name want have m f
+	local mods=$(echo $1 | tr , ' ') a name want have m f
+	shift
 	for a in "$@"; do
 		name=${a%%=*}
 		want=${a#*=}
 		f=
-		for m in kvm_amd kvm_intel kvm; do
+		for m in $mods; do
 			[ -r /sys/module/$m/parameters/$name ] && { f=/sys/module/$m/parameters/$name; break; }
 		done
 		[ -n "$f" ] || continue
