@@ -4,7 +4,9 @@
 # print, per row, the cycles per op (or the unit the row's name gives: -ms,
 # -kib-s, -x100) each measured inside the guest and the ratio ours/reference (with --modargs
 # npt=0 both run shadow paging, and ours also runs bench_cr3switch with
-# shadow_cache=0: a *_nocache row, uncached/cached). Absolute numbers
+# shadow_cache=0: a *_nocache row, uncached/cached; shadow-bench always
+# runs with npt=0 and gives the L2 Linux rows of the shadow MMU, pipe
+# ping-pong and fork+exec, with *_nocache rows too). Absolute numbers
 # under the rig's emulated CPU mean little; the ratio is the result.
 # Exits non-zero when the bench itself is broken (a boot or a bench payload
 # failed, or a row is missing on one side); never because of a number.
@@ -12,12 +14,13 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$root/tests/rig/rig.py" --kvm=both --scenario bench --scenario ide-bench --scenario linux-bench "$@" | tee "$log"
+"$root/tests/rig/rig.py" --kvm=both --scenario bench --scenario ide-bench --scenario linux-bench --scenario shadow-bench "$@" | tee "$log"
 rc=${PIPESTATUS[0]}
 logs=$root/build/rig/logs
 python3 - "$logs/latest-reference-bench.results" "$logs/latest-ours-bench.results" \
 	"$logs/latest-reference-ide-bench.results" "$logs/latest-ours-ide-bench.results" \
-	"$logs/latest-reference-linux-bench.results" "$logs/latest-ours-linux-bench.results" <<'PY'
+	"$logs/latest-reference-linux-bench.results" "$logs/latest-ours-linux-bench.results" \
+	"$logs/latest-reference-shadow-bench.results" "$logs/latest-ours-shadow-bench.results" <<'PY'
 import re, sys
 skipped = set()  # payloads one side skipped (e.g. no in-kernel irqchip)
 def rows(*paths):
@@ -25,13 +28,13 @@ def rows(*paths):
     for path in paths:
       try:
         for line in open(path, errors="replace"):
-            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+)\.(\S+) PASS value=(\d+)", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-|shadow-)?bench (\S+)\.(\S+) PASS value=(\d+)", line.strip())
             if m:
                 out["%s.%s" % (m.group(1), m.group(2))] = int(m.group(3))
-            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+) SKIP", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-|shadow-)?bench (\S+) SKIP", line.strip())
             if m:  # a payload this KVM cannot run (e.g. no in-kernel irqchip)
                 skipped.add(m.group(1))
-            m = re.match(r"RIG: (?:ide-|linux-)?bench (\S+)\.(\S+) SKIP", line.strip())
+            m = re.match(r"RIG: (?:ide-|linux-|shadow-)?bench (\S+)\.(\S+) SKIP", line.strip())
             if m:  # one row this KVM cannot run: not a broken bench
                 out["%s.%s" % (m.group(1), m.group(2))] = "skipped"
       except OSError:

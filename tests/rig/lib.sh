@@ -91,6 +91,42 @@ load_kvm() {
 		;;
 	esac
 	wait_dev_kvm || { echo "load_kvm: /dev/kvm did not appear" >&2; return 1; }
+	kvm_params_took $([ "$which" = ours ] && echo kvm || echo kvm_amd,kvm_intel) "$@"
+}
+
+# kvm_params_took MODULES NAME=VALUE...: every argument that one of the
+# comma-separated MODULES (those load_kvm gave the arguments to) has as a
+# readable parameter reads back as asked (booleans as Y/N), so that a run
+# meant for, say, npt=0 cannot pass on nested paging.  Arguments the module
+# does not have (ours' irqchip= on the reference) are not checked.
+kvm_params_took() {
+	local mods=$(echo $1 | tr , ' ') a name want have m f
+	shift
+	for a in "$@"; do
+		name=${a%%=*}
+		want=${a#*=}
+		f=
+		for m in $mods; do
+			[ -r /sys/module/$m/parameters/$name ] && { f=/sys/module/$m/parameters/$name; break; }
+		done
+		[ -n "$f" ] || continue
+		have=$(cat $f)
+		case "$have:$want" in
+		Y:1|Y:y|Y:Y|N:0|N:n|N:N) continue ;;
+		esac
+		[ "$have" = "$want" ] && continue
+		echo "load_kvm: $f reads '$have', asked for '$want'" >&2
+		return 1
+	done
+}
+
+# kvm_param NAME: a parameter of the loaded KVM (the vendor module's first)
+kvm_param() {
+	local m
+	for m in kvm_amd kvm_intel kvm; do
+		[ -r /sys/module/$m/parameters/$1 ] && { cat /sys/module/$m/parameters/$1; return 0; }
+	done
+	return 1
 }
 
 unload_kvm() {  # remove whichever KVM is loaded; fails if it stays

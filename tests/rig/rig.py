@@ -250,7 +250,7 @@ def read_guests_ini(path):
 
 def scenario_meta(name):
     path = os.path.join(RIG, "scenarios", name + ".sh")
-    meta = {"default": "no", "needs": "", "timeout": "600"}
+    meta = {"default": "no", "needs": "", "timeout": "600", "modargs": ""}
     with open(path) as f:
         for line in f:
             if line.startswith("# rig:"):
@@ -260,6 +260,9 @@ def scenario_meta(name):
                 break
     meta["needs"] = [n for n in meta["needs"].split(",") if n]
     meta["timeout"] = int(meta["timeout"])
+    # modargs=a=1,b=0: module arguments for this scenario's boot, loaded
+    # after the run-wide --modargs so that they win on both KVMs
+    meta["modargs"] = [a for a in meta["modargs"].split(",") if a]
     return meta
 
 
@@ -430,6 +433,8 @@ L2DIR = os.path.join(RIG, "l2")
 # their dependencies.  /lib/modules/l2/<name>.ko, the order in .../order.
 L2_MODULES = ["scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
               "crc-t10dif", "crc64", "crc64-rocksoft", "t10-pi", "sd_mod"]
+# build/rig-progs/* that L2 workloads run too (/usr/bin in the L2 initramfs)
+L2_PROGS = ["mmubench"]
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
@@ -484,6 +489,10 @@ def build_l2_initramfs(path, vmlinuz):
     c.file("bin/busybox", "/bin/busybox", 0o755)
     c.symlink("bin/sh", "busybox")
     c.file("init", os.path.join(L2DIR, "init.sh"), 0o755)
+    for prog in L2_PROGS:  # static, so they run in L2 as they do in L1
+        built = os.path.join(BUILD, "rig-progs", prog)
+        if os.path.exists(built):
+            c.file("usr/bin/" + prog, built, 0o755)
     for sc in glob.glob(os.path.join(L2DIR, "*.sh")):
         if os.path.basename(sc) != "init.sh":
             c.file("l2/" + os.path.basename(sc), sc, 0o755)
@@ -528,8 +537,12 @@ class Boot:
                  "rig.kvm=" + self.kvm,
                  "rig.scenarios=" + ",".join(self.scenarios),
                  "rig.timeout=%d" % self.inner_timeout]
-        if self.args.modargs:
-            parts.append("rig.modargs=" + ",".join(self.args.modargs))
+        modargs = list(self.args.modargs)
+        for s in self.scenarios:
+            if s != "shell":
+                modargs += scenario_meta(s)["modargs"]
+        if modargs:
+            parts.append("rig.modargs=" + ",".join(modargs))
         if self.args.payload:
             parts.append("rig.payload=" + self.args.payload)
         parts += self.args.append
@@ -966,8 +979,9 @@ def main():
     if args.list:
         for s in all_scenarios():
             m = scenario_meta(s)
-            print("%-14s default=%-3s needs=%s timeout=%ds" % (
-                s, m["default"], ",".join(m["needs"]) or "-", m["timeout"]))
+            print("%-18s default=%-3s needs=%s timeout=%ds%s" % (
+                s, m["default"], ",".join(m["needs"]) or "-", m["timeout"],
+                " modargs=" + ",".join(m["modargs"]) if m["modargs"] else ""))
         return 0
 
     scenarios = args.scenario or [s for s in all_scenarios() if scenario_meta(s)["default"] == "yes"]
