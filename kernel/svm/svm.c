@@ -81,7 +81,6 @@ struct vcpu_svm {
 	 */
 	struct svm_exit_trace {
 		u64 entry_rip, exit_rip, exit_code, info1, info2;
-		u64 hsave;	/* VM_HSAVE_PA at entry */
 		u32 entry_inj, exit_int_info, int_ctl, cpu;
 	} trace[8];
 	unsigned int trace_next;
@@ -766,7 +765,6 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	t->entry_rip = vmcb->save.rip;
 	t->entry_inj = vmcb->control.event_inj;
 	t->cpu = smp_processor_id();
-	rdmsrl(MSR_VM_HSAVE_PA, t->hsave);
 
 	/*
 	 * GIF=0 holds off every host interrupt and NMI; with host IF=1 a
@@ -902,8 +900,8 @@ static void svm_dump(struct vcpu_svm *svm, const char *why)
 		struct svm_exit_trace *t =
 			&svm->trace[(svm->trace_next + i) % n];
 
-		pr_info("kvm:   [-%u] cpu %u hsave %llx rip %llx inj %x -> exit %llx (%llx %llx) rip %llx intinfo %x int_ctl %x\n",
-			n - i, t->cpu, t->hsave, t->entry_rip, t->entry_inj,
+		pr_info("kvm:   [-%u] cpu %u rip %llx inj %x -> exit %llx (%llx %llx) rip %llx intinfo %x int_ctl %x\n",
+			n - i, t->cpu, t->entry_rip, t->entry_inj,
 			t->exit_code, t->info1, t->info2, t->exit_rip,
 			t->exit_int_info, t->int_ctl);
 	}
