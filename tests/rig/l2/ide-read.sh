@@ -2,20 +2,8 @@
 # For scenarios/ide-bench.sh: sequential read throughput of the IDE disk
 # (/dev/sda through ata_piix, under kvm-run or QEMU), page cache dropped:
 # prints "L2-IDE-READ-KIB-S <KiB/s> <bytes> <centiseconds>".
-# insmod does not look at the kernel command line as modprobe does: hand each module
-# its MODULE.PARAM=VALUE words (libata.dma=0) ourselves.
-for m in $(cat /lib/modules/l2/order); do
-	args=
-	for w in $(cat /proc/cmdline); do
-		case "$w" in "$m".*=*) args="$args ${w#$m.}" ;; esac
-	done
-	insmod /lib/modules/l2/$m.ko $args || echo "L2-IDE-INSMOD-FAILED $m"
-done
-i=0
-while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+. /l2/ide-lib.sh
+ide_load_drivers
 [ -b /dev/sda ] || { echo "L2-IDE-NO-DISK"; exit 1; }
 cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 bytes=$(($(cat /sys/block/sda/size) * 512))

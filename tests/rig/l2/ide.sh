@@ -3,20 +3,8 @@
 # kvm-run's -hda as /dev/sda; L2 reads the whole disk (the host compares the
 # checksum), writes 1 MiB at 4 MiB with an fsync (FLUSH CACHE), reads it back
 # past the page cache, and reports what it wrote.
-# insmod does not look at the kernel command line as modprobe does: hand each module
-# its MODULE.PARAM=VALUE words (libata.dma=0) ourselves.
-for m in $(cat /lib/modules/l2/order); do
-	args=
-	for w in $(cat /proc/cmdline); do
-		case "$w" in "$m".*=*) args="$args ${w#$m.}" ;; esac
-	done
-	insmod /lib/modules/l2/$m.ko $args || echo "L2-IDE-INSMOD-FAILED $m"
-done
-i=0
-while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+. /l2/ide-lib.sh
+ide_load_drivers
 dmesg | grep -E 'ata[0-9]|sd [0-9]|scsi' | sed 's/^/L2-DMESG /'
 if [ ! -b /dev/sda ]; then
 	echo "L2-IDE-NO-DISK"
