@@ -91,7 +91,47 @@ load_kvm() {
 		;;
 	esac
 	wait_dev_kvm || { echo "load_kvm: /dev/kvm did not appear" >&2; return 1; }
-	kvm_params_took $([ "$which" = ours ] && echo kvm || echo kvm_amd,kvm_intel) "$@"
+	kvm_params_took $([ "$which" = ours ] && echo kvm || echo kvm_amd,kvm_intel) "$@" || return 1
+	kvm_hold_start
+}
+
+# One empty VM held open from load_kvm to unload_kvm, so that L1's
+# preempt-notifier static key is not flipped (and __schedule not
+# text-patched) by every VM a test creates and destroys: that patching
+# freezes L1 under L0's multi-threaded TCG now and then (progs/kvm_hold.c).
+KVM_HOLD_PIDFILE=/tmp/kvm_hold.pid
+
+kvm_hold_start() {
+	local i=0 pid
+	[ -x /rig/progs/kvm_hold ] || return 0
+	/rig/progs/kvm_hold >/tmp/kvm_hold.out 2>&1 </dev/null &
+	pid=$!
+	echo $pid >$KVM_HOLD_PIDFILE
+	while ! grep -q ready /tmp/kvm_hold.out 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+			echo "load_kvm: kvm_hold did not start: $(cat /tmp/kvm_hold.out)" >&2
+			rm -f $KVM_HOLD_PIDFILE
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+kvm_hold_stop() {
+	local pid i=0
+	[ -f $KVM_HOLD_PIDFILE ] || return 0
+	pid=$(cat $KVM_HOLD_PIDFILE)
+	rm -f $KVM_HOLD_PIDFILE
+	kill $pid 2>/dev/null
+	# gone, or a zombie (its files are closed then) of a shell that did not reap it
+	while [ -d /proc/$pid ] && ! grep -q "^State:.*Z" /proc/$pid/status 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "unload_kvm: kvm_hold $pid did not exit" >&2; return 1; }
+		sleep 0.05
+	done
+	wait $pid 2>/dev/null
+	return 0
 }
 
 # kvm_params_took MODULES NAME=VALUE...: every argument that one of the
@@ -131,6 +171,7 @@ kvm_param() {
 
 unload_kvm() {  # remove whichever KVM is loaded; fails if it stays
 	local m
+	kvm_hold_stop || return 1
 	for m in kvm_amd kvm_intel kvm ccp irqbypass; do
 		grep -q "^$m " /proc/modules && { rmmod $m || return 1; }
 	done

@@ -31,9 +31,11 @@ import argparse
 import atexit
 import fcntl
 import glob
+import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -531,9 +533,16 @@ class Boot:
                                  default=600)
         if args.bochs and not args.boot_timeout:
             self.timeout = int(self.timeout * args.bochs_slowdown)
+        # QMP socket, asked for the vCPUs' registers when L1 freezes (in
+        # /tmp: a unix socket path must stay under 108 bytes)
+        self.qmp = "/tmp/kvm-rig-%d-%s.qmp" % (os.getpid(), tag.rsplit("-", 1)[-1])
 
     def cmdline(self):
+        # nokaslr: RIPs in a frozen L1's register snapshot are the same in
+        # every boot, so they can be looked up in /proc/kallsyms of a rig
+        # shell (--scenario shell); Debian's System.map is a placeholder
         parts = ["console=ttyS0", "loglevel=7" if self.verbose else "quiet", "panic=-1",
+                 "nokaslr",
                  "rig.kvm=" + self.kvm,
                  "rig.scenarios=" + ",".join(self.scenarios),
                  "rig.timeout=%d" % self.inner_timeout]
@@ -553,7 +562,8 @@ class Boot:
                "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
                "-kernel", self.inp.vmlinuz, "-initrd", self.initrd,
                "-append", self.cmdline(),
-               "-serial", "mon:stdio", "-serial", "file:" + self.results]
+               "-serial", "mon:stdio", "-serial", "file:" + self.results,
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp]
         if self.args.gdb:
             cmd += ["-s", "-S"]
         return cmd
@@ -598,14 +608,22 @@ class Boot:
 
             th = threading.Thread(target=pump, daemon=True)
             th.start()
-            timed_out = self.watch(p, t0)
+            try:
+                timed_out = self.watch(p, t0)
+            finally:
+                try:
+                    os.remove(self.qmp)
+                except OSError:
+                    pass
             th.join(5)
             if timed_out == "stall":
                 log.write(b"\nrig: L1 FROZE (no heartbeat for %ds), QEMU killed\n"
                           % self.args.stall_timeout)
+                log.write(self.frozen_state)
             elif timed_out == "start":
                 log.write(b"\nrig: L1 did not reach init within %ds, QEMU killed\n"
                           % self.args.start_timeout)
+                log.write(self.frozen_state)
             elif timed_out:
                 log.write(b"\nrig: HOST TIMEOUT after %ds, QEMU killed\n" % self.timeout)
         return time.monotonic() - t0, timed_out
@@ -613,6 +631,46 @@ class Boot:
     def poll_end(self, p):
         """Ends a boot whose L0 outlives L1 (Bochs); QEMU exits by itself."""
         return False
+
+    frozen_state = b""
+
+    def snapshot_frozen(self):
+        """Before a frozen L1 is killed: where its vCPUs are, twice, one
+        second apart (spinning or stuck), via L0's QMP socket, so a freeze
+        leaves evidence in the log."""
+        out = []
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(self.qmp)
+            f = s.makefile("rwb")
+
+            def call(cmd, **a):
+                f.write(json.dumps({"execute": cmd, "arguments": a} if a
+                                   else {"execute": cmd}).encode() + b"\n")
+                f.flush()
+                while True:  # skip asynchronous events
+                    r = json.loads(f.readline())
+                    if "return" in r or "error" in r:
+                        return r
+
+            json.loads(f.readline())  # greeting
+            call("qmp_capabilities")
+            for i in range(2):
+                r = call("human-monitor-command", **{"command-line": "info registers -a"})
+                out.append("rig: L0 'info registers -a' (sample %d):\n%s" % (
+                    i + 1, str(r.get("return", r.get("error"))).replace("\r", "")))
+                if i == 0:
+                    time.sleep(1)
+            s.close()
+        except (OSError, ValueError) as e:
+            out.append("rig: no register snapshot from L0's QMP socket: %s" % e)
+        text = "\n".join(out)
+        rips = re.findall(r"^(CPU#\d+)\n.*?^RIP=([0-9a-f]+)", text, re.M | re.S)
+        if rips:
+            out.append("rig: frozen vCPUs (sample 1, sample 2): " + "; ".join(
+                "%s %s" % (cpu, rip) for cpu, rip in rips))
+        self.frozen_state = ("\n".join(out) + "\n").encode()
 
     def started(self):
         try:
@@ -641,6 +699,7 @@ class Boot:
                 if not seen_start:
                     seen_start = self.started()
                     if not seen_start and now > self.args.start_timeout and not self.args.gdb:
+                        self.snapshot_frozen()
                         p.kill()
                         p.wait()
                         return "start"
@@ -657,6 +716,7 @@ class Boot:
                     last_size, last_change = size, time.monotonic()
                 elif (seen_start and not self.args.gdb and
                       time.monotonic() - last_change > self.args.stall_timeout):
+                    self.snapshot_frozen()
                     p.kill()
                     p.wait()
                     return "stall"
@@ -821,6 +881,9 @@ class BochsBoot(Boot):
                 pass
         return r
 
+    def snapshot_frozen(self):
+        pass  # Bochs has no QMP; its own log says where it is
+
     def watch(self, p, t0):
         """As Boot.watch, and: Bochs keeps running after a reboot or a
         halt, so the end marker (plus a grace period for the power-off)
@@ -955,6 +1018,8 @@ def main():
                     help="L0 accelerator (default tcg,thread=multi; try tcg,thread=single)")
     ap.add_argument("--start-timeout", type=int, default=60,
                     help="kill and retry a boot whose L1 init has not started after S seconds")
+    ap.add_argument("--freeze-retries", type=int, default=2,
+                    help="boot again (up to N times) when L1 freezes or does not reach init")
     ap.add_argument("--module", default=os.path.join(ROOT, "kernel", "kvm.ko"))
     ap.add_argument("--kvm-run", default=os.path.join(BUILD, "kvm-run"))
     ap.add_argument("--guest-dir", default=os.path.join(BUILD, "guest"))
@@ -1084,16 +1149,22 @@ def main():
             note("boot %s: kvm=%s scenario=%s (timeout %ds) log %s" % (
                 inp.kver, kvm, s, boot.timeout, rel(boot.log)))
             elapsed, timed_out = boot.run()
-            if timed_out in ("start", "stall"):
-                # L1 froze as a whole: seen (rarely) under QEMU 7.2's
-                # multi-threaded TCG with both vCPU threads spinning, on the
-                # reference too.  Retry once, verbose; a lockup our module
-                # causes for real will freeze again and fail.
-                note("WARNING: L1 %s (log %s); retrying the boot once, verbose" % (
+            attempt = 0
+            while timed_out in ("start", "stall") and attempt < args.freeze_retries:
+                # L1 froze as a whole: seen (about one boot in 20, and twice
+                # in a row once in CI) under QEMU 7.2's multi-threaded TCG,
+                # on the reference too; the log now holds L0's register
+                # snapshot of the frozen vCPUs.  Retry, verbose; a lockup
+                # our module causes for real freezes every time and fails.
+                attempt += 1
+                note("WARNING: L1 %s (log %s); retrying the boot (%d of %d), verbose" % (
                     "did not reach init in %ds" % args.start_timeout if timed_out == "start"
-                    else "froze: no heartbeat for %ds" % args.stall_timeout, rel(boot.log)))
+                    else "froze: no heartbeat for %ds" % args.stall_timeout, rel(boot.log),
+                    attempt, args.freeze_retries))
                 retries.append(rel(boot.log))
-                boot = boot_class(inp, kvm, [s], initrd, args, tag + "-retry", verbose=True)
+                boot = boot_class(inp, kvm, [s], initrd, args,
+                                  tag + ("-retry" if attempt == 1 else "-retry%d" % attempt),
+                                  verbose=True)
                 elapsed, timed_out = boot.run()
             if s == "shell":
                 continue
@@ -1106,9 +1177,11 @@ def main():
                 if m:
                     sigs.setdefault((sc, ck), {})[kvm] = m.group(1)
             if timed_out == "start":
-                detail = "L1 did not reach init within %ds, twice" % args.start_timeout
+                detail = "L1 did not reach init within %ds, %d times" % (
+                    args.start_timeout, attempt + 1)
             elif timed_out == "stall":
-                detail = "L1 froze (no heartbeat for %ds), twice" % args.stall_timeout
+                detail = "L1 froze (no heartbeat for %ds), %d times" % (
+                    args.stall_timeout, attempt + 1)
             elif timed_out:
                 detail = "host timeout after %ds (hang?)" % boot.timeout
             elif not end:
