@@ -32,23 +32,32 @@ static u64 next_rip(const struct x86_emulate_ctxt *ctxt, unsigned int len)
 	}
 }
 
+/*
+ * A locked instruction whose compare-exchange lost to another CPU is run
+ * again from its decode this many times in all, then handed back.
+ */
+#define EMUL_LOCKED_ATTEMPTS 4
+
 int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 {
 	struct emul e;
 	bool rip_stays;
-	int rc;
+	int rc, attempt = 0;
 
-	memset(&e, 0, sizeof(e));
-	e.ctxt = ctxt;
-	e.seg_override = -1;
-	memcpy(e.regs, ctxt->regs, sizeof(e.regs));
-	e.rflags = ctxt->rflags;
+	do {
+		memset(&e, 0, sizeof(e));
+		e.ctxt = ctxt;
+		e.seg_override = -1;
+		memcpy(e.regs, ctxt->regs, sizeof(e.regs));
+		e.rflags = ctxt->rflags;
 
-	rc = emul_decode(&e);
-	ctxt->insn_len = rc == X86EMUL_CONTINUE ? e.len : e.fetched;
-	if (rc != X86EMUL_CONTINUE)
-		return rc;
-	rc = emul_execute(&e, &rip_stays);
+		rc = emul_decode(&e);
+		ctxt->insn_len = rc == X86EMUL_CONTINUE ? e.len : e.fetched;
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		rc = emul_execute(&e, &rip_stays);
+	} while (rc == X86EMUL_CMPXCHG_FAILED &&
+		 ++attempt < EMUL_LOCKED_ATTEMPTS);
 	if (rc != X86EMUL_CONTINUE)
 		return rc;
 

@@ -17,6 +17,14 @@
  * instruction must be restartable: it commits registers, RIP and flags
  * only when it returns X86EMUL_CONTINUE, and does its reads before its
  * writes.
+ *
+ * Locked read-modify-writes (a LOCK prefix, or XCHG with memory, which
+ * is always locked) are atomic against other CPUs when the caller gives
+ * the cmpxchg op: the instruction reads its memory operand, computes,
+ * and stores the result only if memory still holds what it read.  If
+ * another CPU wrote in between, nothing is committed and the whole
+ * instruction runs again (a few times; then X86EMUL_CMPXCHG_FAILED asks
+ * the caller to let the guest execute it again).
  */
 #ifndef KVM_EMULATE_H
 #define KVM_EMULATE_H
@@ -36,6 +44,7 @@ enum x86emul_result {
 	X86EMUL_UNHANDLEABLE,	/* not an instruction we emulate, or bad */
 	X86EMUL_PROPAGATE_FAULT, /* ctxt->exception holds the fault to inject */
 	X86EMUL_IO_NEEDED,	/* an op needs userspace; retry later */
+	X86EMUL_CMPXCHG_FAILED,	/* a locked write lost a race: nothing done */
 };
 
 /* Segment register numbers: the hardware encoding. */
@@ -87,6 +96,16 @@ struct x86_emulate_ops {
 	int (*get_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 *val);
 	int (*set_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 val);
 	int (*invlpg)(struct x86_emulate_ctxt *ctxt, u64 linear);
+	/*
+	 * Locked write of 1, 2, 4 or 8 bytes (optional: NULL makes locked
+	 * instructions plain read-then-write): atomically, if memory at
+	 * @linear holds @old_val, store @new_val and answer X86EMUL_CONTINUE; if
+	 * it holds something else, store nothing and answer
+	 * X86EMUL_CMPXCHG_FAILED.  Where atomicity is impossible (MMIO, an
+	 * access split across pages) it may simply write @new_val.
+	 */
+	int (*cmpxchg)(struct x86_emulate_ctxt *ctxt, u64 linear, u64 old_val,
+		       u64 new_val, unsigned int bytes);
 };
 
 struct x86_emulate_ctxt {

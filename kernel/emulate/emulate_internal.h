@@ -104,6 +104,8 @@ struct emul {
 	u8 ad_bytes;		/* address size: 2, 4 or 8 */
 	s8 seg_override;	/* -1: none */
 	bool lock;
+	bool atomic;		/* locked RMW: its memory write is a cmpxchg */
+	u64 dst_read;		/* memory destination as read (for atomic) */
 	bool rep;		/* F2 or F3 */
 	u8 rex;			/* 0 or 0x40..0x4f */
 	u8 modrm, mod, reg, rm;	/* reg and rm include REX.R / REX.B */

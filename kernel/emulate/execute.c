@@ -7,7 +7,10 @@
  * Restartability: register results go to the working copy in struct emul
  * and every instruction does its memory reads before its one memory
  * write, so an op answering X86EMUL_IO_NEEDED (or a fault) leaves no
- * trace.  Portable (see kvm_portable.h).
+ * trace.  The same makes locked instructions atomic: their one memory
+ * write is a compare-exchange against the value read, and when another
+ * CPU changed it meanwhile the instruction is thrown away and run again
+ * (emulate.c).  Portable (see kvm_portable.h).
  */
 #include "emulate_internal.h"
 
@@ -126,14 +129,32 @@ static int mem_write(struct emul *e, u8 seg, u64 ea, unsigned int bytes,
 	return e->ctxt->ops->write(e->ctxt, linear, &val, bytes);
 }
 
+/* The write of a locked RMW: only if memory still holds @old. */
+static int mem_cmpxchg(struct emul *e, u8 seg, u64 ea, unsigned int bytes,
+		       u64 old, u64 val)
+{
+	u64 linear;
+	int rc;
+
+	rc = linearize(e, seg, ea, bytes, true, &linear);
+	if (rc != X86EMUL_CONTINUE)
+		return rc;
+	return e->ctxt->ops->cmpxchg(e->ctxt, linear, old, val, bytes);
+}
+
 static int opnd_read(struct emul *e, const struct emul_operand *op, u64 *val)
 {
 	switch (op->type) {
 	case OPND_REG:
 		*val = emul_reg_read(e, op->reg, op->bytes, op->high8);
 		return X86EMUL_CONTINUE;
-	case OPND_MEM:
-		return mem_read(e, op->seg, op->ea, op->bytes, val);
+	case OPND_MEM: {
+		int rc = mem_read(e, op->seg, op->ea, op->bytes, val);
+
+		if (op == &e->dst)
+			e->dst_read = *val;
+		return rc;
+	}
 	case OPND_IMM:
 		*val = op->val;
 		return X86EMUL_CONTINUE;
@@ -151,6 +172,9 @@ static int opnd_write(struct emul *e, const struct emul_operand *op, u64 val)
 		emul_reg_write(e, op->reg, op->bytes, op->high8, val);
 		return X86EMUL_CONTINUE;
 	case OPND_MEM:
+		if (e->atomic && op == &e->dst)
+			return mem_cmpxchg(e, op->seg, op->ea, op->bytes,
+					   e->dst_read, val & emul_mask(op->bytes));
 		return mem_write(e, op->seg, op->ea, op->bytes,
 				 val & emul_mask(op->bytes));
 	default:
@@ -454,6 +478,10 @@ int emul_execute(struct emul *e, bool *rip_stays)
 	*rip_stays = false;
 	if (e->lock && !lock_allowed(e))
 		return emul_fault(e, EMUL_UD_VECTOR, false, 0);
+	/* XCHG with memory is locked with or without the prefix. */
+	e->atomic = (e->lock || (e->d->kind == K_XCHG &&
+				 e->dst.type == OPND_MEM)) &&
+		    e->ctxt->ops->cmpxchg;
 
 	switch (e->d->kind) {
 	case K_ALU:

@@ -71,41 +71,73 @@ static int walker_read(void *ctx, u64 gpa, void *buf, unsigned int len)
 	return kvm_read_guest(ctx, gpa, buf, len) ? -1 : 0;
 }
 
+/*
+ * Atomically replace @old by @new (1, 2, 4 or 8 bytes, within one page)
+ * at @gpa, with a locked CMPXCHG on the VM process's own mapping of the
+ * page, so that the guest's other vCPUs, running natively on the same
+ * host page, see a locked operation.  @track: the write is the guest's
+ * (an emulated instruction), and may change a page table with a shadow;
+ * accessed/dirty updates by the page walker are not tracked.
+ * Returns 0 when swapped, 1 when memory held another value, -EFAULT when
+ * no writable RAM is there.
+ */
+int kvm_cmpxchg_guest(struct kvm *kvm, gpa_t gpa, u64 old, u64 new,
+		      unsigned int len, bool track)
+{
+	unsigned long hva;
+	int r;
+
+	if (offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EFAULT;
+	mutex_lock(&kvm->slots_lock);
+	hva = kvm_gpa_to_hva(kvm, gpa, true);
+	if (!hva || !access_ok((void __user *)hva, len)) {
+		mutex_unlock(&kvm->slots_lock);
+		return -EFAULT;
+	}
+	/* Faults the page in like copy_to_user; -EFAULT if it cannot. */
+	switch (len) {
+	case 1: {
+		u8 o = old;
+
+		r = __try_cmpxchg_user((u8 __user *)hva, &o, (u8)new, efault1);
+		break;
+	}
+	case 2: {
+		u16 o = old;
+
+		r = __try_cmpxchg_user((u16 __user *)hva, &o, (u16)new, efault2);
+		break;
+	}
+	case 4: {
+		u32 o = old;
+
+		r = __try_cmpxchg_user((u32 __user *)hva, &o, (u32)new, efault4);
+		break;
+	}
+	case 8:
+		r = __try_cmpxchg_user((u64 __user *)hva, &old, new, efault8);
+		break;
+	default:
+		r = -EFAULT;
+		break;
+	}
+	if (!r) {
+		kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
+		if (track)
+			kvm_mmu_track_write(kvm, gpa, len);
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
 /* Atomic update of a guest page-table entry (accessed/dirty bits). */
 static int walker_cmpxchg(void *ctx, u64 gpa, u64 old, u64 new,
 			  unsigned int len)
 {
-	struct kvm *kvm = ctx;
-	struct page *page;
-	unsigned long hva;
-	void *map;
-	bool swapped;
+	int r = kvm_cmpxchg_guest(ctx, gpa, old, new, len, false);
 
-	if (offset_in_page(gpa) + len > PAGE_SIZE)
-		return -1;
-	mutex_lock(&kvm->slots_lock);
-	hva = kvm_gpa_to_hva(kvm, gpa, true);
-	if (!hva || pin_user_pages_unlocked(hva & PAGE_MASK, 1, &page,
-					    FOLL_WRITE) != 1) {
-		mutex_unlock(&kvm->slots_lock);
-		return -1;
-	}
-	map = kmap_local_page(page);
-	if (len == 4) {
-		u32 o = old;
-
-		swapped = try_cmpxchg((u32 *)(map + offset_in_page(gpa)), &o,
-				      (u32)new);
-	} else {
-		swapped = try_cmpxchg64((u64 *)(map + offset_in_page(gpa)),
-					&old, new);
-	}
-	kunmap_local(map);
-	unpin_user_pages_dirty_lock(&page, 1, true);
-	if (swapped)
-		kvm_mark_page_dirty(kvm, gpa >> PAGE_SHIFT);
-	mutex_unlock(&kvm->slots_lock);
-	return swapped ? 0 : 1;
+	return r < 0 ? -1 : r;
 }
 
 void kvm_vcpu_init_walker(struct kvm_vcpu *vcpu, struct gpt_walker *w)

@@ -14,6 +14,8 @@
 int kvm_read_guest(struct kvm *kvm, gpa_t gpa, void *buf, unsigned int len);
 int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *buf,
 		    unsigned int len);
+int kvm_cmpxchg_guest(struct kvm *kvm, gpa_t gpa, u64 old_val, u64 new_val,
+		      unsigned int len, bool track);
 
 /* Fill @w with the vCPU's current paging state. */
 void kvm_vcpu_init_walker(struct kvm_vcpu *vcpu, struct gpt_walker *w);

@@ -178,6 +178,37 @@ static int emul_write(struct x86_emulate_ctxt *ctxt, u64 linear,
 	return X86EMUL_CONTINUE;
 }
 
+/*
+ * The write of a locked instruction (LOCK prefix, XCHG): atomic on guest
+ * RAM, against the other vCPUs too, which run natively on the same host
+ * page (the page may be a write-protected guest page table: the shadow
+ * MMU sees the write through kvm_cmpxchg_guest).  A device register or an
+ * access split across two pages cannot be made atomic: written plainly,
+ * as a bus lock would not help a device model either.
+ */
+static int emul_cmpxchg(struct x86_emulate_ctxt *ctxt, u64 linear, u64 old,
+			u64 new, unsigned int bytes)
+{
+	struct kvm_vcpu *vcpu = emul_vcpu(ctxt);
+	gpa_t gpa;
+	bool ram;
+	int r;
+
+	r = emul_access(ctxt, linear, bytes, PFERR_WRITE, &gpa, &ram);
+	if (r != X86EMUL_CONTINUE)
+		return r;
+	if (!ram || offset_in_page(gpa) + bytes > PAGE_SIZE)
+		return emul_write(ctxt, linear, &new, bytes);
+	switch (kvm_cmpxchg_guest(vcpu->kvm, gpa, old, new, bytes, true)) {
+	case 0:
+		return X86EMUL_CONTINUE;
+	case 1:
+		return X86EMUL_CMPXCHG_FAILED;
+	default:
+		return X86EMUL_UNHANDLEABLE;
+	}
+}
+
 static int emul_get_cr(struct x86_emulate_ctxt *ctxt, int cr, u64 *val)
 {
 	*val = kvm_x86_ops.get_cr(emul_vcpu(ctxt), cr);
@@ -213,6 +244,7 @@ static const struct x86_emulate_ops kvm_emulate_ops = {
 	.get_cr = emul_get_cr,
 	.set_cr = emul_set_cr,
 	.invlpg = emul_invlpg,
+	.cmpxchg = emul_cmpxchg,
 };
 
 static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r);
@@ -311,6 +343,13 @@ static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r)
 				ctxt->exception.vector,
 				ctxt->exception.error_code_valid,
 				ctxt->exception.error_code);
+		return 1;
+	case X86EMUL_CMPXCHG_FAILED:
+		/*
+		 * A locked write kept losing to other vCPUs: nothing was
+		 * done; the guest executes the instruction again.
+		 */
+		vcpu->mmio.nr_reads = 0;
 		return 1;
 	default: {
 		u64 bytes[2] = { 0, 0 };

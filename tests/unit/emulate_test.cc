@@ -12,8 +12,10 @@ extern "C" {
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <initializer_list>
 #include <map>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -129,6 +131,11 @@ class Cpu {
   std::vector<uint64_t> invlpgs;
   bool refuse_cr_write = false;  // set_cr answers #GP(0)
   void enable_system_ops() { c.ops = &kSysOps; }
+  // Locked writes go through a compare-exchange op.  @other_cpu_writes[i], when set, is what
+  // "another CPU" stores at the operand just before the i-th compare-exchange.
+  void enable_locked_ops() { c.ops = &kLockedOps; }
+  std::vector<Access> cmpxchgs;
+  std::map<size_t, uint64_t> other_cpu_writes;
 
  private:
   static Cpu* self(x86_emulate_ctxt* ctxt) { return static_cast<Cpu*>(ctxt->opaque); }
@@ -206,9 +213,32 @@ class Cpu {
     return X86EMUL_CONTINUE;
   }
 
-  static constexpr x86_emulate_ops kOps = {&Cpu::fetch, &Cpu::read, &Cpu::write};
-  static constexpr x86_emulate_ops kSysOps = {&Cpu::fetch, &Cpu::read,   &Cpu::write,
-                                              &Cpu::get_cr, &Cpu::set_cr, &Cpu::invlpg};
+  static int cmpxchg(x86_emulate_ctxt* ctxt, u64 linear, u64 old_val, u64 new_val,
+                     unsigned bytes) {
+    Cpu* cpu = self(ctxt);
+    EXPECT_TRUE(bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8);
+    auto other = cpu->other_cpu_writes.find(cpu->cmpxchgs.size());
+    cpu->cmpxchgs.push_back({linear, bytes, new_val});
+    if (other != cpu->other_cpu_writes.end()) {
+      cpu->poke(linear, other->second, bytes);
+    }
+    if (cpu->peek(linear, bytes) != old_val) {
+      return X86EMUL_CMPXCHG_FAILED;
+    }
+    cpu->poke(linear, new_val, bytes);
+    return X86EMUL_CONTINUE;
+  }
+
+  // fetch, read, write, get_cr, set_cr, invlpg, cmpxchg
+  static constexpr x86_emulate_ops kOps = {&Cpu::fetch, &Cpu::read, &Cpu::write,
+                                           nullptr,     nullptr,    nullptr,
+                                           nullptr};
+  static constexpr x86_emulate_ops kSysOps = {&Cpu::fetch,  &Cpu::read,   &Cpu::write,
+                                              &Cpu::get_cr, &Cpu::set_cr, &Cpu::invlpg,
+                                              nullptr};
+  static constexpr x86_emulate_ops kLockedOps = {&Cpu::fetch, &Cpu::read, &Cpu::write,
+                                                 nullptr,     nullptr,    nullptr,
+                                                 &Cpu::cmpxchg};
 };
 
 void expect_fault(Cpu& cpu, uint8_t vector, bool error_code_valid = true) {
@@ -1426,6 +1456,203 @@ TEST(Emulate, LockOnLockableMemoryFormsWorks) {
     EXPECT_EQ(cpu.run(), X86EMUL_CONTINUE) << testing::PrintToString(code);
     EXPECT_EQ(cpu.c.rip, 0x400000 + code.size());
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locked read-modify-writes: with a cmpxchg op their write is a compare-exchange against the
+// value read, and an instruction that loses a race with another CPU runs again from scratch.
+
+TEST(EmulateLocked, LockedWritesUseCompareExchangeUnlockedOnesDoNot) {
+  struct Case {
+    std::vector<uint8_t> code;
+    bool locked;
+  };
+  const Case cases[] = {
+      {{0xf0, 0x01, 0x03}, true},         // lock add [rbx], eax
+      {{0x01, 0x03}, false},              // add [rbx], eax
+      {{0xf0, 0xff, 0x03}, true},         // lock inc dword [rbx]
+      {{0xff, 0x03}, false},              // inc dword [rbx]
+      {{0xf0, 0x0f, 0xab, 0x03}, true},   // lock bts [rbx], eax
+      {{0x87, 0x03}, true},               // xchg [rbx], eax: locked without the prefix
+      {{0xf0, 0x0f, 0xb1, 0x0b}, true},   // lock cmpxchg [rbx], ecx
+      {{0x0f, 0xb1, 0x0b}, false},        // cmpxchg [rbx], ecx
+      {{0x89, 0x03}, false},              // mov [rbx], eax
+  };
+  for (const auto& k : cases) {
+    Cpu cpu(X86EMUL_MODE_PROT64);
+    cpu.enable_locked_ops();
+    cpu.code(k.code);
+    cpu.r(RBX) = 0x5000;
+    cpu.r(RAX) = 3;
+    cpu.poke(0x5000, 0x10, 4);
+    SCOPED_TRACE(testing::PrintToString(k.code));
+    ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+    EXPECT_EQ(cpu.cmpxchgs.size(), k.locked ? 1u : 0u);
+    EXPECT_EQ(cpu.writes.size(), k.locked ? 0u : 1u);
+  }
+}
+
+TEST(EmulateLocked, LockedIncRetriesOnTheValueAnotherCpuWrote) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_locked_ops();
+  cpu.code({0xf0, 0xff, 0x03});  // lock inc dword [rbx]
+  cpu.r(RBX) = 0x5000;
+  cpu.poke(0x5000, 5, 4);
+  cpu.other_cpu_writes[0] = 0xffffffff;  // between our read of 5 and our write of 6
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.peek(0x5000, 4), 0u);  // 0xffffffff + 1, not 6
+  ASSERT_EQ(cpu.cmpxchgs.size(), 2u);
+  EXPECT_EQ(cpu.cmpxchgs[0].value, 6u);
+  EXPECT_EQ(cpu.cmpxchgs[1].value, 0u);
+  EXPECT_EQ(cpu.arith(), ZF | PF | AF);  // the flags of the increment that happened
+  EXPECT_EQ(cpu.c.rip, 0x400003u);
+}
+
+TEST(EmulateLocked, LockedCmpxchgSeesTheRacingWriteAndFails) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_locked_ops();
+  cpu.code({0xf0, 0x48, 0x0f, 0xb1, 0x0b});  // lock cmpxchg [rbx], rcx
+  cpu.r(RAX) = 5;
+  cpu.r(RCX) = 9;
+  cpu.r(RBX) = 0x5000;
+  cpu.poke(0x5000, 5, 8);
+  cpu.other_cpu_writes[0] = 6;  // another CPU's cmpxchg won
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.peek(0x5000, 8), 6u);  // ours did not overwrite it
+  EXPECT_EQ(cpu.r(RAX), 6u);           // and reports what is there
+  EXPECT_FALSE(cpu.c.rflags & ZF);
+}
+
+TEST(EmulateLocked, XchgRetriesWithTheNewOldValue) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_locked_ops();
+  cpu.code({0x87, 0x03});  // xchg [ebx], eax
+  cpu.r(RAX) = 0x1111;
+  cpu.r(RBX) = 0x5000;
+  cpu.poke(0x5000, 0x2222, 4);
+  cpu.other_cpu_writes[0] = 0x3333;
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.r(RAX), 0x3333u);
+  EXPECT_EQ(cpu.peek(0x5000, 4), 0x1111u);
+}
+
+TEST(EmulateLocked, ALosingStreakChangesNothingAndAsksForAGuestRetry) {
+  Cpu cpu(X86EMUL_MODE_PROT64);
+  cpu.enable_locked_ops();
+  cpu.code({0xf0, 0x0f, 0xb3, 0x03});  // lock btr [rbx], eax
+  cpu.r(RBX) = 0x5000;
+  cpu.r(RAX) = 1;
+  cpu.poke(0x5000, 2, 4);
+  for (size_t i = 0; i < 64; ++i) {
+    cpu.other_cpu_writes[i] = 100 + i;  // someone else writes before every attempt
+  }
+  const auto before = cpu.c;
+  ASSERT_EQ(cpu.run(), X86EMUL_CMPXCHG_FAILED);
+  EXPECT_GT(cpu.cmpxchgs.size(), 1u);
+  EXPECT_LT(cpu.cmpxchgs.size(), 64u);
+  EXPECT_EQ(0, std::memcmp(before.regs, cpu.c.regs, sizeof(cpu.c.regs)));
+  EXPECT_EQ(before.rip, cpu.c.rip);
+  EXPECT_EQ(before.rflags, cpu.c.rflags);
+}
+
+// Two threads emulate `lock inc dword [rbx]` and `lock cmpxchg`-based adds on one shared word,
+// as two vCPUs trapping on the same write-protected page would: no increment may be lost.
+class SharedWordCpu {
+ public:
+  SharedWordCpu(std::atomic<uint32_t>* word, const std::vector<uint8_t>& insn) : word_(word) {
+    std::memcpy(code_, insn.data(), insn.size());
+    std::memset(&c, 0, sizeof(c));
+    c.ops = &kOps;
+    c.opaque = this;
+    c.mode = X86EMUL_MODE_PROT64;
+    c.rflags = 0x2;
+  }
+  int run(uint64_t rax, uint64_t rcx) {
+    c.rip = kCode;
+    c.regs[RBX] = kWord;
+    c.regs[RAX] = rax;
+    c.regs[RCX] = rcx;
+    return x86_emulate_insn(&c);
+  }
+  x86_emulate_ctxt c;
+
+ private:
+  static constexpr uint64_t kCode = 0x1000, kWord = 0x2000;
+  static SharedWordCpu* self(x86_emulate_ctxt* ctxt) {
+    return static_cast<SharedWordCpu*>(ctxt->opaque);
+  }
+  static int fetch(x86_emulate_ctxt* ctxt, u64 linear, void* val, unsigned bytes) {
+    std::memcpy(val, self(ctxt)->code_ + (linear - kCode), bytes);
+    return X86EMUL_CONTINUE;
+  }
+  static int read(x86_emulate_ctxt* ctxt, u64 linear, void* val, unsigned bytes) {
+    EXPECT_EQ(linear, kWord);
+    EXPECT_EQ(bytes, 4u);
+    uint32_t v = self(ctxt)->word_->load();
+    std::this_thread::yield();  // widen the window between the read and the write
+    std::memcpy(val, &v, 4);
+    return X86EMUL_CONTINUE;
+  }
+  static int write(x86_emulate_ctxt* ctxt, u64, const void* val, unsigned) {
+    uint32_t v;
+    std::memcpy(&v, val, 4);
+    self(ctxt)->word_->store(v);
+    return X86EMUL_CONTINUE;
+  }
+  static int cmpxchg(x86_emulate_ctxt* ctxt, u64, u64 old_val, u64 new_val, unsigned) {
+    uint32_t expected = static_cast<uint32_t>(old_val);
+    return self(ctxt)->word_->compare_exchange_strong(expected, static_cast<uint32_t>(new_val))
+               ? X86EMUL_CONTINUE
+               : X86EMUL_CMPXCHG_FAILED;
+  }
+  static constexpr x86_emulate_ops kOps = {&SharedWordCpu::fetch,
+                                           &SharedWordCpu::read,
+                                           &SharedWordCpu::write,
+                                           nullptr,
+                                           nullptr,
+                                           nullptr,
+                                           &SharedWordCpu::cmpxchg};
+  std::atomic<uint32_t>* word_;
+  uint8_t code_[16] = {};
+};
+
+TEST(EmulateLocked, TwoThreadsLoseNoLockedIncrement) {
+  constexpr int kPerThread = 20000;
+  std::atomic<uint32_t> word{0};
+  std::atomic<int> guest_retries{0};
+  auto incs = [&] {
+    SharedWordCpu cpu(&word, {0xf0, 0xff, 0x03});  // lock inc dword [rbx]
+    for (int i = 0; i < kPerThread; ++i) {
+      int rc;
+      while ((rc = cpu.run(0, 0)) == X86EMUL_CMPXCHG_FAILED) {
+        ++guest_retries;  // the guest would execute it again
+      }
+      ASSERT_EQ(rc, X86EMUL_CONTINUE);
+    }
+  };
+  auto cas_adds = [&] {
+    // The guest's own compare-exchange loop: eax = old; ecx = old + 1; lock cmpxchg [rbx], ecx
+    SharedWordCpu cpu(&word, {0xf0, 0x0f, 0xb1, 0x0b});
+    uint64_t eax = 0;
+    for (int done = 0; done < kPerThread;) {
+      int rc = cpu.run(eax, static_cast<uint32_t>(eax + 1));
+      if (rc == X86EMUL_CMPXCHG_FAILED) {
+        ++guest_retries;
+        continue;
+      }
+      ASSERT_EQ(rc, X86EMUL_CONTINUE);
+      if (cpu.c.rflags & ZF) {
+        ++done;
+        eax = static_cast<uint32_t>(eax + 1);
+      } else {
+        eax = cpu.c.regs[RAX];  // the value another CPU left
+      }
+    }
+  };
+  std::thread a(incs), b(cas_adds);
+  a.join();
+  b.join();
+  EXPECT_EQ(word.load(), 2u * kPerThread) << guest_retries.load() << " guest retries";
 }
 
 TEST(Emulate, InstructionLongerThan15BytesIsGp) {
