@@ -11,6 +11,30 @@
 #include "cpuid.h"
 #include "guest_mem.h"
 
+/*
+ * PAE paging (not long mode): MOV to CR3, and changes of CR0.PG/CD/NW or
+ * CR4.PGE/PSE/PAE/SMEP with paging on, load the four PDPTEs the CR3
+ * points at, and a present one with a reserved bit set makes the
+ * instruction #GP(0) (SDM vol. 3A 4.4.1, "PDPTE registers"; upstream KVM
+ * does the same for every guest whose CR writes it intercepts).
+ * Reserved in a PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR.  A PDPT outside
+ * guest RAM cannot be loaded either.
+ */
+static bool kvm_pae_pdptes_ok(struct kvm_vcpu *vcpu, unsigned long cr3)
+{
+	u64 rsvd = (~0ULL << boot_cpu_data.x86_phys_bits) | (0xfULL << 5) |
+		   (3ULL << 1);
+	u64 pdpte[4];
+	int i;
+
+	if (kvm_read_guest(vcpu->kvm, (u32)cr3 & ~0x1fU, pdpte, sizeof(pdpte)))
+		return false;
+	for (i = 0; i < 4; i++)
+		if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return false;
+	return true;
+}
+
 static bool kvm_cr4_allowed(struct kvm_vcpu *vcpu, unsigned long cr4)
 {
 	struct {
@@ -60,6 +84,12 @@ int kvm_set_cr4(struct kvm_vcpu *vcpu, unsigned long cr4)
 			return 1;
 	} else if (cr4 & X86_CR4_PCIDE) {
 		return 1;
+	} else if ((kvm_x86_ops.get_cr(vcpu, 0) & X86_CR0_PG) &&
+		   (cr4 & X86_CR4_PAE) &&
+		   ((cr4 ^ old) & (X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE |
+				   X86_CR4_SMEP)) &&
+		   !kvm_pae_pdptes_ok(vcpu, kvm_x86_ops.get_cr(vcpu, 3))) {
+		return 1;
 	}
 	kvm_x86_ops.set_cr(vcpu, 4, cr4);
 	if ((cr4 ^ old) & (paging_bits | X86_CR4_SMAP))
@@ -98,6 +128,11 @@ int kvm_set_cr0(struct kvm_vcpu *vcpu, unsigned long cr0)
 			return 1;
 		efer &= ~EFER_LMA;
 	}
+	if ((cr0 & X86_CR0_PG) && !(efer & EFER_LMA) &&
+	    (kvm_x86_ops.get_cr(vcpu, 4) & X86_CR4_PAE) &&
+	    ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW)) &&
+	    !kvm_pae_pdptes_ok(vcpu, kvm_x86_ops.get_cr(vcpu, 3)))
+		return 1;
 	kvm_x86_ops.set_cr(vcpu, 0, cr0);
 	if (efer != vcpu->efer) {
 		vcpu->efer = efer;
@@ -113,6 +148,11 @@ int kvm_set_cr3(struct kvm_vcpu *vcpu, unsigned long cr3)
 {
 	if ((vcpu->efer & EFER_LMA) &&
 	    (u64)cr3 >> boot_cpu_data.x86_phys_bits)
+		return 1;
+	if (!(vcpu->efer & EFER_LMA) &&
+	    (kvm_x86_ops.get_cr(vcpu, 0) & X86_CR0_PG) &&
+	    (kvm_x86_ops.get_cr(vcpu, 4) & X86_CR4_PAE) &&
+	    !kvm_pae_pdptes_ok(vcpu, cr3))
 		return 1;
 	kvm_x86_ops.set_cr(vcpu, 3, cr3);
 	kvm_mmu_reset_context(vcpu);

@@ -417,6 +417,7 @@ def build_base_initramfs(inp, path):
         c.data(d + "exit", (kv.get("exit", "0").strip() or "0").encode())
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
+        c.data(d + "paging", kv.get("paging", "any").strip().lower().encode())
     # bench.ini: /rig/bench/<name>/{image,args,exit}; stress.ini: /rig/stress/...
     for top, ini in (("bench", inp.bench), ("stress", inp.stress)):
         for g, kv in ini.items():
