@@ -53,7 +53,12 @@
  * the guest's depth.
  *
  * Locking: the VM's mmu_lock guards all shadow pages, the hash, the LRU,
- * the reverse map and each vCPU's roots.  Nothing under it sleeps.
+ * the reverse map and each vCPU's roots.  Nothing under it sleeps.  A
+ * fault installs its leaf holding slots_lock too (taken first), so that
+ * KVM_GET_DIRTY_LOG, which holds slots_lock, sees a writable leaf and its
+ * dirty bit together.  vCPUs fault concurrently: what a fault read from
+ * the guest's tables without the lock is checked again afterwards when a
+ * table on its path was shadowed or written meanwhile (pt_writes).
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -672,7 +677,10 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
  * Guest memory at @gpa was written (@bytes) by an emulated instruction or
  * another in-kernel write: drop the shadow entries of the guest entries
  * written, or unshadow the page when the write does not look like a page
- * table update.
+ * table update.  Called after the write reached guest memory: a fault on
+ * another vCPU that walked the old entry either installs its leaf before
+ * this takes mmu_lock (and the leaf is dropped here) or after (and sees
+ * pt_writes moved, and reads the entry again: kvm_shadow_page_fault).
  */
 void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 {
@@ -680,6 +688,7 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 	unsigned int off = offset_in_page(gpa);
 	struct shadow_page *sp;
 	struct hlist_node *tmp;
+	bool hit = false;
 
 	if (!kvm_shadow_paging || !bytes)
 		return;
@@ -689,6 +698,8 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 
 		if (sp->gfn != gfn || sp->role.direct)
 			continue;
+		/* A fault that walked this table before the write rechecks. */
+		hit = true;
 		size = sp->role.gpte8 ? 8 : 4;
 		/* Part of one entry, or more than one: not a PTE update. */
 		if (((off ^ (off + bytes - 1)) & ~(size - 1)) || bytes < 4 ||
@@ -710,6 +721,8 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 			drop_spte(kvm, &sp->spt[(gi & 255) * 2 + 1]);
 		}
 	}
+	if (hit)
+		kvm->shadow.pt_writes++;
 	mmu_unlock(kvm);
 	shadow_flush(kvm);
 }
@@ -789,7 +802,8 @@ enum { FAULT_DONE, FAULT_RETRY, FAULT_NOMEM };
 
 /*
  * Walk the shadow tree for the fault, making the missing shadow pages as
- * the guest walk describes them, and install the leaf.  mmu_lock held.
+ * the guest walk describes them, and install the leaf.  slots_lock and
+ * mmu_lock held.
  */
 static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 		      struct shadow_prealloc *p)
@@ -869,6 +883,16 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 		WRITE_ONCE(*sptep, __pa(child->spt) | SPTE_TABLE);
 		sp = child;
 	}
+
+	/*
+	 * The frame became a shadowed guest table since the fault looked
+	 * (another vCPU, or a table made just above): never writable.
+	 */
+	if ((f->leaf & SPTE_RW) && gfn_is_shadowed(kvm, f->gfn))
+		f->leaf &= ~SPTE_RW;
+	/* Dirty logging: recorded with the mapping, under slots_lock. */
+	if (f->leaf & SPTE_RW)
+		kvm_mark_page_dirty(kvm, f->gfn);
 
 	if (*sptep & SPTE_P) {
 		if ((*sptep & SPTE_ADDR) == (f->leaf & SPTE_ADDR) &&
@@ -950,8 +974,8 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	struct shadow_prealloc *pre = vcpu_prealloc(vcpu);
 	struct shadow_fault f = { 0 };
 	struct kvm_memory_slot *slot;
-	bool write, writable, user, nx, tracked;
-	unsigned long hva, seq, created;
+	bool write, writable, user, nx, tracked, stale = false;
+	unsigned long hva, seq, created, pt_writes;
 	struct page *page;
 	u32 guest_error;
 	long n;
@@ -960,6 +984,9 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	vcpu->stat.shadow_faults++;
 	f.access = error_code & (PFERR_WRITE | PFERR_USER | PFERR_FETCH);
 	write = f.access & PFERR_WRITE;
+	/* Before the walk reads the guest's tables (see track_write). */
+	pt_writes = READ_ONCE(kvm->shadow.pt_writes);
+	smp_rmb();
 	kvm_vcpu_init_walker(vcpu, &f.w);
 	if (f.w.mode != GPT_LONG4 && f.w.mode != GPT_LONG5)
 		gva = (u32)gva;
@@ -1002,12 +1029,9 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	}
 	if (slot->flags & KVM_MEM_READONLY)
 		writable = false;
-	if (slot->dirty_bitmap && writable) {
-		if (write)
-			kvm_mark_page_dirty(kvm, f.gfn);
-		else
-			writable = false;
-	}
+	/* Dirty logging: writable once written (shadow_map records it). */
+	if (slot->dirty_bitmap && writable && !write)
+		writable = false;
 	hva = slot->userspace_addr + ((f.gfn - slot->base_gfn) << PAGE_SHIFT);
 	mutex_unlock(&kvm->slots_lock);
 
@@ -1060,6 +1084,11 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 		return r;
 	}
 
+	/*
+	 * slots_lock: KVM_GET_DIRTY_LOG sees the leaf and its dirty bit
+	 * together (it holds slots_lock to hand out and protect).
+	 */
+	mutex_lock(&kvm->slots_lock);
 	spin_lock(&kvm->mmu_lock);
 	created = kvm->shadow.created;
 	if (kvm->shadow.mn_active || kvm->shadow.mmu_seq != seq) {
@@ -1070,13 +1099,19 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 		r = shadow_map(vcpu, &f, pre);
 	}
 	created = kvm->shadow.created - created;
+	stale = kvm->shadow.pt_writes != pt_writes;
 	mmu_unlock(kvm);
+	mutex_unlock(&kvm->slots_lock);
 	xa_release(&kvm->shadow.rmap, f.gfn);
 	put_page(page);
 	shadow_flush(kvm);
 
-	/* Only a table protected just now can have changed unseen. */
-	if (r == FAULT_DONE && created) {
+	/*
+	 * A table protected just now can have changed unseen, and a shadowed
+	 * one written (by another vCPU's emulated write) since the walk may
+	 * hold what the walk did not see: read the walk's entries again.
+	 */
+	if (r == FAULT_DONE && (created || stale)) {
 		int level = guest_walk_changed(kvm, &f);
 
 		/* Drop what we built from the stale walk; the guest refaults. */

@@ -42,6 +42,7 @@ struct kvm_shadow_vm {
 	struct mmu_notifier mn;
 	bool mn_registered;
 	unsigned long mmu_seq;	/* bumped when host mappings change */
+	unsigned long pt_writes; /* bumped when a shadowed guest table is written */
 	long mn_active;		/* invalidations in progress */
 	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
 	bool need_reload;	/* a root was zapped */
