@@ -35,6 +35,12 @@
  * fault racing with it retries (mmu_seq).  So guest memory stays
  * swappable.
  *
+ * Prefetch.  A fault also maps the neighbours of its leaf (an aligned
+ * group of SHADOW_PREFETCH entries of the same guest table) that the
+ * guest has made present and accessed and whose host pages are mapped,
+ * with the rights a fault would give them: one exit instead of one per
+ * page after exec, fork or a table shadowed again.
+ *
  * Bounded.  At most shadow_max_pages shadow pages per VM (0: 2% of guest
  * memory, at least 256); beyond that the least recently used unused ones
  * are zapped.
@@ -67,6 +73,7 @@
 #include <linux/module.h>
 #include <linux/mmu_notifier.h>
 #include <linux/xarray.h>
+#include <linux/uaccess.h>
 
 #include "kvm_host.h"
 #include "../x86/x86.h"
@@ -83,6 +90,10 @@ static unsigned int shadow_max_pages;
 module_param(shadow_max_pages, uint, 0444);
 MODULE_PARM_DESC(shadow_max_pages, "Shadow paging: shadow pages per VM (0: 2% of guest memory, at least 256)");
 
+static bool shadow_stats;
+module_param(shadow_stats, bool, 0644);
+MODULE_PARM_DESC(shadow_stats, "Shadow paging: log each VM's shadow MMU counters when it is destroyed (default 0)");
+
 #define SPTE_P		(1ULL << 0)
 #define SPTE_RW		(1ULL << 1)
 #define SPTE_US		(1ULL << 2)
@@ -97,6 +108,13 @@ MODULE_PARM_DESC(shadow_max_pages, "Shadow paging: shadow pages per VM (0: 2% of
 #define SHADOW_FLOOD_WRITES	3
 /* New shadow pages one fault can need (levels below the root). */
 #define SHADOW_FAULT_PAGES	4
+/*
+ * A fault also maps the present, accessed neighbours of its leaf in the
+ * same guest table (an aligned group of this many): a guest fills
+ * several entries at once (fault-around, fork, exec, a table unshadowed
+ * and shadowed again) and would otherwise take one exit per page.
+ */
+#define SHADOW_PREFETCH		16
 
 struct shadow_link {
 	u64 *sptep;
@@ -139,7 +157,7 @@ struct shadow_prealloc {
 	int nsp;
 	gfn_t *gfns[SHADOW_FAULT_PAGES];
 	int ngfns;
-	struct shadow_link *links[2 * SHADOW_FAULT_PAGES + 2];
+	struct shadow_link *links[2 * SHADOW_FAULT_PAGES + 2 + SHADOW_PREFETCH];
 	int nlinks;
 };
 
@@ -801,6 +819,135 @@ struct shadow_fault {
 enum { FAULT_DONE, FAULT_RETRY, FAULT_NOMEM };
 
 /*
+ * A prefetched leaf's host page, without sleeping (mmu_lock held): only
+ * a page the host has mapped already.  @perm: the guest's rights as leaf
+ * bits; RW is dropped where the slot or the host page is read-only, the
+ * slot logs dirty pages, or the frame is a shadowed guest table.  Returns
+ * the leaf, or 0.  slots_lock held.
+ */
+static u64 prefetch_leaf(struct kvm *kvm, gfn_t gfn, u64 perm)
+{
+	struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, gfn);
+	struct page *page;
+	unsigned long hva;
+	u64 leaf;
+
+	if (!slot)
+		return 0;	/* MMIO: the fault path emulates */
+	if ((slot->flags & KVM_MEM_READONLY) || slot->dirty_bitmap ||
+	    gfn_is_shadowed(kvm, gfn))
+		perm &= ~SPTE_RW;
+	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+	if (get_user_pages_fast_only(hva, 1, (perm & SPTE_RW) ? FOLL_WRITE : 0,
+				     &page) != 1) {
+		if (!(perm & SPTE_RW) ||
+		    get_user_pages_fast_only(hva, 1, 0, &page) != 1)
+			return 0;
+		perm &= ~SPTE_RW;
+	}
+	leaf = page_to_phys(page) | SPTE_P | SPTE_A | SPTE_D | perm;
+	/* Not pinned: the MMU notifier drops the leaf if the page goes. */
+	put_page(page);
+	return leaf;
+}
+
+/* rmap_add without a reserved index: may fail (no memory now). */
+static bool rmap_add_nowait(struct kvm *kvm, gfn_t gfn, u64 *sptep,
+			    struct shadow_prealloc *p)
+{
+	struct shadow_link *l;
+
+	if (!p->nlinks)
+		return false;
+	l = p->links[--p->nlinks];
+	l->sptep = sptep;
+	l->next = xa_load(&kvm->shadow.rmap, gfn);
+	if (xa_err(xa_store(&kvm->shadow.rmap, gfn, l,
+			    GFP_NOWAIT | __GFP_ACCOUNT))) {
+		p->links[p->nlinks++] = l;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Map the neighbours of the leaf at @sptep (in @sp, level 1) that the
+ * guest has made present and accessed, as the fault path would when the
+ * guest reads them (clean pages read-only: the first write sets D).  A
+ * direct page's neighbours are frames of the same guest large page, with
+ * the faulting leaf's rights.  A guest entry the walker would refuse
+ * (reserved bits) is left to a real fault.  slots_lock and mmu_lock held.
+ */
+static void shadow_prefetch(struct kvm *kvm, const struct shadow_fault *f,
+			    struct shadow_page *sp, u64 *sptep,
+			    struct shadow_prealloc *p)
+{
+	unsigned int at = sptep - sp->spt, first = at & ~(SHADOW_PREFETCH - 1);
+	unsigned int size = sp->role.gpte8 ? 8 : 4, i;
+	u64 gptes[SHADOW_PREFETCH], rsvd = 0;
+
+	if (!sp->role.direct) {
+		struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, sp->gfn);
+		unsigned long hva, left;
+		unsigned int gi = first;
+
+		if (!slot)
+			return;
+		/* A 32-bit guest table: this shadow has half of it. */
+		if (!sp->role.gpte8)
+			gi += sp->role.quadrant * 512;
+		hva = slot->userspace_addr +
+		      ((sp->gfn - slot->base_gfn) << PAGE_SHIFT) + gi * size;
+		pagefault_disable();
+		left = __copy_from_user_inatomic(gptes, (void __user *)hva,
+						 SHADOW_PREFETCH * size);
+		pagefault_enable();
+		if (left)
+			return;
+		if (sp->role.gpte8) {
+			int hi;
+
+			for (hi = f->w.maxphyaddr; hi < 52; hi++)
+				rsvd |= 1ULL << hi;
+			if (!sp->role.nxe)
+				rsvd |= 1ULL << 63;
+		}
+	}
+
+	for (i = 0; i < SHADOW_PREFETCH; i++) {
+		u64 *e = &sp->spt[first + i], perm, leaf, gpte;
+		unsigned int acc;
+		gfn_t gfn;
+
+		if (first + i == at || (*e & SPTE_P))
+			continue;
+		if (sp->role.direct) {
+			gfn = sp->gfn + first + i;
+			perm = f->leaf & (SPTE_RW | SPTE_US | SPTE_NX);
+		} else {
+			gpte = size == 8 ? gptes[i] : ((u32 *)gptes)[i];
+			/* Present and accessed: A is the guest's to see set. */
+			if ((gpte & 0x21) != 0x21 || (gpte & rsvd))
+				continue;
+			acc = sp->role.access & gpte_access(&f->w, gpte);
+			perm = ((acc & SHADOW_ACC_WRITE) && (gpte & 0x40) ?
+				SPTE_RW : 0) |
+			       (acc & SHADOW_ACC_USER ? SPTE_US : 0) |
+			       (acc & SHADOW_ACC_EXEC ? 0 : SPTE_NX);
+			gfn = gpte_table_gfn(&f->w, gpte);
+		}
+		leaf = prefetch_leaf(kvm, gfn, perm);
+		if (!leaf || !rmap_add_nowait(kvm, gfn, e, p))
+			continue;
+		if (leaf & SPTE_RW)
+			kvm_mark_page_dirty(kvm, gfn);
+		sp->gfns[first + i] = gfn;
+		WRITE_ONCE(*e, leaf);
+		kvm->shadow.prefetched++;
+	}
+}
+
+/*
  * Walk the shadow tree for the fault, making the missing shadow pages as
  * the guest walk describes them, and install the leaf.  slots_lock and
  * mmu_lock held.
@@ -909,6 +1056,8 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 	sp->gfns[sptep - table] = f->gfn;
 	WRITE_ONCE(*sptep, f->leaf);
 	rmap_add(kvm, f->gfn, sptep, p);
+	kvm->shadow.mapped++;
+	shadow_prefetch(kvm, f, sp, sptep, p);
 	return FAULT_DONE;
 }
 
@@ -1327,6 +1476,12 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
 		return;
 	kvm_shadow_vm_stop(kvm);
+	if (READ_ONCE(shadow_stats))
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu\n",
+			kvm->shadow.mapped, kvm->shadow.prefetched,
+			kvm->shadow.created, kvm->shadow.hits,
+			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
+			kvm->shadow.pt_writes);
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */

@@ -50,6 +50,7 @@ struct kvm_shadow_vm {
 	bool dying;		/* VM destruction: no vCPU to ask for flushes */
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
+	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
 };
 
 #endif /* KVM_MMU_SHADOW_TYPES_H */

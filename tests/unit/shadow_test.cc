@@ -549,4 +549,83 @@ TEST_F(ShadowMmu, Paging32TablesAreShadowedInQuarters) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// A fault maps the present, accessed neighbours of its leaf in the same aligned group of 16
+// guest entries, with the rights a fault on each would give; everything else stays unmapped.
+TEST_F(ShadowMmu, FaultPrefetchesAccessedNeighboursWithTheirRights) {
+  const uint64_t root = new_table();
+  const uint64_t base = 0x400000;  // entries 0-15 of one table: one prefetch group
+  for (int i = 0; i < 16; ++i) map(root, base + i * 0x1000, 0x300000 + i * 0x1000, kP | kRW | kUS | kA | kD);
+  const uint64_t pt = pte_gpa(root, base) & ~0xfffull;
+  store(pt + 2 * 8, 0x302000 | kP | kRW | kUS | kA);       // clean: read-only
+  store(pt + 3 * 8, 0x303000 | kP | kUS | kA | kD);        // read-only in the guest
+  store(pt + 4 * 8, 0x304000 | kP | kRW | kA | kD);        // supervisor
+  store(pt + 5 * 8, 0x305000 | kP | kRW | kUS | kD);       // never accessed: not mapped
+  store(pt + 6 * 8, 0x306000 | kRW | kUS | kA | kD);       // not present
+  store(pt + 7 * 8, 0x307000 | kP | kRW | kUS | kA | kD | (1ull << 50));  // reserved bit
+  store(pt + 8 * 8, 0x308000 | kP | kRW | kUS | kA | kD | (1ull << 63));  // execute-disable
+  map(root, base + 0x10000, 0x310000, kP | kRW | kUS | kA | kD);           // next group
+  switch_cr3(root);
+  ASSERT_EQ(fault(base + 0x1000, kRead), 1);
+  const uint64_t mapped = 0x1ull << 0 | 1ull << 1 | 1ull << 2 | 1ull << 3 | 1ull << 4 |
+                          1ull << 8 | 0xfe00ull;  // 0-4, 8, 9-15
+  for (int i = 0; i < 16; ++i) {
+    const uint64_t leaf = shadow_leaf(base + i * 0x1000);
+    SCOPED_TRACE(i);
+    if (!(mapped >> i & 1)) {
+      EXPECT_EQ(leaf, 0u);
+      continue;
+    }
+    ASSERT_TRUE(leaf & kP);
+    EXPECT_EQ(leaf & kSpteAddr, host_frame(0x300000 + i * 0x1000));
+    EXPECT_EQ(bool(leaf & kRW), i != 2 && i != 3);
+    EXPECT_EQ(bool(leaf & kUS), i != 4);
+    EXPECT_EQ(bool(leaf >> 63), i == 8);
+  }
+  EXPECT_EQ(shadow_leaf(base + 0x10000), 0u);  // another group
+  EXPECT_FALSE(load(pt + 5 * 8) & kA);         // nobody accessed it
+  EXPECT_EQ(m->kvm.shadow.prefetched, 12u);  // the mapped ones but the faulting one
+  // The clean one becomes writable by a fault, as without prefetching.
+  ASSERT_EQ(fault(base + 0x2000, kWrite), 1);
+  EXPECT_TRUE(shadow_leaf(base + 0x2000) & kRW);
+  EXPECT_TRUE(load(pt + 2 * 8) & kD);
+  EXPECT_EQ(audit(), 0u);
+}
+
+TEST_F(ShadowMmu, PrefetchNeverMapsAShadowedTableWritable) {
+  const uint64_t root = new_table();
+  const uint64_t va = 0x400000;
+  map(root, va, 0x300000, kP | kRW | kUS | kA | kD);
+  const uint64_t pt = pte_gpa(root, va) & ~0xfffull;
+  // The neighbour maps the guest's own page table, writable and dirty in the guest.
+  store(pt + 1 * 8, pt | kP | kRW | kUS | kA | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(va, kRead), 1);
+  const uint64_t leaf = shadow_leaf(va + 0x1000);
+  ASSERT_TRUE(leaf & kP);
+  EXPECT_EQ(leaf & kSpteAddr, host_frame(pt));
+  EXPECT_FALSE(leaf & kRW);
+  EXPECT_EQ(audit(), 0u);  // also: no writable leaf on a shadowed table
+}
+
+TEST_F(ShadowMmu, PrefetchIn32BitUpperHalfTableAndLargePage) {
+  m->mode = GPT_32;
+  const uint64_t pd = new_table();
+  const uint64_t gva = 0x80601000;  // PT index 513: upper-half shadow, group 512-527
+  for (int i = 0; i < 4; ++i) map(pd, gva + i * 0x1000, 0x300000 + i * 0x1000, kP | kRW | kUS | kA | kD);
+  map(pd, gva - 0x2000, 0x2ff000, kP | kRW | kUS | kA | kD);  // index 511: the other half
+  switch_cr3(pd);
+  ASSERT_EQ(fault(gva, kRead), 1);
+  for (int i = 1; i < 4; ++i)
+    EXPECT_EQ(shadow_leaf(gva + i * 0x1000) & kSpteAddr, host_frame(0x300000 + i * 0x1000)) << i;
+  EXPECT_EQ(shadow_leaf(gva - 0x2000), 0u);
+  // A 4 MiB guest page: its shadow is a direct table of its frames.
+  const uint64_t big = 0xc0000000;
+  store(pd + (big >> 22) * 4, 0x400000 | kP | kRW | kUS | kA | kD | kPS);
+  ASSERT_EQ(fault(big + 0x23000, kRead), 1);
+  for (uint64_t off = 0x20000; off < 0x30000; off += 0x1000)
+    EXPECT_EQ(shadow_leaf(big + off) & kSpteAddr, host_frame(0x400000 + off)) << off;
+  EXPECT_EQ(shadow_leaf(big + 0x30000), 0u);
+  EXPECT_EQ(audit(), 0u);
+}
+
 }  // namespace

@@ -24,6 +24,8 @@ one_run() {
 		-append "console=ttyS0 quiet panic=-1 l2.cmd=mmubench $counts" \
 		</dev/null >/tmp/qemu.log 2>&1
 	rc=$?
+	# ours logs its shadow MMU counters when the VM goes (shadow_stats)
+	dmesg | grep 'shadow MMU stats' | tail -n 1 | sed "s/^/shadow-bench$sfx: /"
 	for name in pipe spawn; do
 		set -- $(sed -n "s/^MMUBENCH $name \([0-9]*\) \([0-9]*\).*/\1 \2/p" /tmp/l2.out)
 		if [ $# -eq 2 ] && [ $rc -eq 0 ] && grep -q '^L2-DONE' /tmp/l2.out; then
@@ -40,10 +42,11 @@ if ! load_kvm; then
 	exit 1
 fi
 result load PASS "npt=$(kvm_param npt)"
+[ "$RIG_KVM" = ours ] && echo Y >/sys/module/kvm/parameters/shadow_stats
 one_run "" "mmubench.pipe=4000 mmubench.spawn=150"
 check unload unload_kvm
 if [ "$RIG_KVM" = ours ]; then
-	if load_kvm ours $RIG_MODARGS shadow_cache=0; then
+	if load_kvm ours $RIG_MODARGS shadow_cache=0 shadow_stats=1; then
 		# every CR3 switch rebuilds the address space: a few hundred
 		# times slower, so fewer round trips and processes
 		one_run _nocache "mmubench.pipe=100 mmubench.spawn=10"

@@ -31,6 +31,8 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL_ACCOUNT 0u
 #define GFP_DMA32	1u
 #define GFP_ATOMIC	0u
+#define GFP_NOWAIT	0u
+#define __GFP_ACCOUNT	0u
 #define __GFP_NOFAIL	0u
 #define FOLL_WRITE	1u
 #define __user
@@ -58,6 +60,7 @@ extern int shim_warnings;
 #define WARN_ON_ONCE(c)	({ int __c = !!(c); if (__c) shim_warnings++; __c; })
 #define WARN_ONCE(c, ...) WARN_ON_ONCE(c)
 #define pr_info_ratelimited(...) do { } while (0)
+#define pr_info(...) do { } while (0)
 
 typedef struct { int unused; } spinlock_t;
 struct mutex { int unused; };
@@ -177,6 +180,15 @@ long get_user_pages_unlocked(unsigned long hva, unsigned long n,
 void put_page(struct page *page);
 int get_user_pages_fast_only(unsigned long start, int nr_pages,
 			     unsigned int gup_flags, struct page **pages);
+/* Guest memory is this process's: an atomic user copy is a memcpy. */
+#define pagefault_disable()	do { } while (0)
+#define pagefault_enable()	do { } while (0)
+static inline unsigned long __copy_from_user_inatomic(void *to, const void *from,
+						      unsigned long n)
+{
+	__builtin_memcpy(to, from, n);
+	return 0;
+}
 
 /* ---- xarray (a map, in the test) ---- */
 struct xarray { void *impl; };
@@ -186,6 +198,7 @@ void *xa_load(struct xarray *xa, unsigned long index);
 void *xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp);
 void *xa_erase(struct xarray *xa, unsigned long index);
 int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
+static inline int xa_err(void *entry) { (void)entry; return 0; }
 void xa_release(struct xarray *xa, unsigned long index);
 /* The first entry at an index in [*index, last], or NULL. */
 void *shim_xa_find(struct xarray *xa, unsigned long *index, unsigned long last);
