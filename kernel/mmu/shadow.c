@@ -133,6 +133,12 @@ struct shadow_page {
 	bool invalid;			/* zapped, waiting for root_count 0 */
 	unsigned int write_flooding;
 	struct shadow_link *parents;	/* entries pointing at this table */
+	/*
+	 * Its guest table was writable in some leaf when it was shadowed:
+	 * until flush_done reaches this, a vCPU may still write the table
+	 * through a stale TLB entry, so prefetch does not trust it.
+	 */
+	unsigned long wp_gen;
 };
 
 static inline struct shadow_page *sp_of(u64 *sptep)
@@ -372,6 +378,7 @@ static void mmu_unlock(struct kvm *kvm)
 static void shadow_flush(struct kvm *kvm)
 {
 	LIST_HEAD(zapped);
+	unsigned long gen = 0;
 	bool flush, reload;
 
 	spin_lock(&kvm->mmu_lock);
@@ -379,32 +386,39 @@ static void shadow_flush(struct kvm *kvm)
 	reload = kvm->shadow.need_reload;
 	kvm->shadow.need_flush = kvm->shadow.need_reload = false;
 	list_splice_init(&kvm->shadow.zapped, &zapped);
+	if (flush || reload || !list_empty(&zapped))
+		gen = ++kvm->shadow.flush_started;
 	spin_unlock(&kvm->mmu_lock);
+	if (!gen)
+		return;
 	/* Returns once every CPU has taken the IPI: no vCPU is in the guest. */
 	if (READ_ONCE(kvm->shadow.dying))
 		;	/* the vCPUs are gone (or going): nobody to tell */
 	else if (reload)
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_MMU_RELOAD);
-	else if (flush || !list_empty(&zapped))
+	else
 		kvm_make_all_vcpus_request(kvm, KVM_REQ_TLB_FLUSH);
-	if (!list_empty(&zapped)) {
-		spin_lock(&kvm->mmu_lock);
-		free_zapped(kvm, &zapped);
-		spin_unlock(&kvm->mmu_lock);
-	}
+	spin_lock(&kvm->mmu_lock);
+	if (gen > kvm->shadow.flush_done)
+		kvm->shadow.flush_done = gen;
+	free_zapped(kvm, &zapped);
+	spin_unlock(&kvm->mmu_lock);
 }
 
-/* Make every leaf mapping @gfn read-only. */
-static void write_protect_gfn(struct kvm *kvm, gfn_t gfn)
+/* Make every leaf mapping @gfn read-only; whether one was writable. */
+static bool write_protect_gfn(struct kvm *kvm, gfn_t gfn)
 {
 	struct shadow_link *l;
+	bool changed = false;
 
 	for (l = xa_load(&kvm->shadow.rmap, gfn); l; l = l->next) {
 		if (*l->sptep & SPTE_RW) {
 			WRITE_ONCE(*l->sptep, *l->sptep & ~SPTE_RW);
 			kvm->shadow.need_flush = true;
+			changed = true;
 		}
 	}
+	return changed;
 }
 
 /* Does some shadow page shadow the guest table at @gfn? */
@@ -473,8 +487,9 @@ static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
 	list_add(&sp->lru, &kvm->shadow.lru);
 	kvm->shadow.nr_pages++;
 	kvm->shadow.created++;
-	if (!role.direct)
-		write_protect_gfn(kvm, gfn);
+	/* The next shadow_flush() to begin makes the protection hold. */
+	sp->wp_gen = !role.direct && write_protect_gfn(kvm, gfn) ?
+		     kvm->shadow.flush_started + 1 : 0;
 	*created = true;
 	return sp;
 }
@@ -891,7 +906,12 @@ static void shadow_prefetch(struct kvm *kvm, const struct shadow_fault *f,
 		unsigned long hva, left;
 		unsigned int gi = first;
 
-		if (!slot)
+		/*
+		 * Protected just now: other vCPUs may still be writing the
+		 * table natively (the fault checks its own entry again after
+		 * the flush; neighbours read now could go stale unseen).
+		 */
+		if (!slot || kvm->shadow.flush_done < sp->wp_gen)
 			return;
 		/* A 32-bit guest table: this shadow has half of it. */
 		if (!sp->role.gpte8)

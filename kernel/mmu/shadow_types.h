@@ -45,6 +45,8 @@ struct kvm_shadow_vm {
 	unsigned long pt_writes; /* bumped when a shadowed guest table is written */
 	long mn_active;		/* invalidations in progress */
 	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
+	/* shadow_flush()es begun, and the latest begun one known finished */
+	unsigned long flush_started, flush_done;
 	bool need_reload;	/* a root was zapped */
 	bool orphans;		/* cache off: pages with no parent to free */
 	bool dying;		/* VM destruction: no vCPU to ask for flushes */

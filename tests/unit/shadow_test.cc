@@ -628,4 +628,26 @@ TEST_F(ShadowMmu, PrefetchIn32BitUpperHalfTableAndLargePage) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// A table that was writable through some leaf when it got its shadow may still be written by
+// other vCPUs until the TLB flush: prefetch from it waits for a flush to have completed.
+TEST_F(ShadowMmu, PrefetchWaitsForTheFlushThatProtectsANewlyShadowedTable) {
+  const uint64_t root = new_table();
+  const uint64_t va = 0x400000, alias = 0x40000000;
+  for (int i = 0; i < 4; ++i) map(root, va + i * 0x1000, 0x300000 + i * 0x1000, kP | kRW | kUS | kA | kD);
+  const uint64_t pt = pte_gpa(root, va) & ~0xfffull;
+  map(root, alias, pt, kP | kRW | kUS | kA | kD);  // the guest maps its page table writable
+  switch_cr3(root);
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_TRUE(shadow_leaf(alias) & kRW);
+  const int flushes = m->requests[KVM_REQ_TLB_FLUSH];
+  ASSERT_EQ(fault(va, kRead), 1);  // shadows pt: its writable alias must be flushed first
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);
+  EXPECT_GT(m->requests[KVM_REQ_TLB_FLUSH], flushes);
+  EXPECT_EQ(shadow_leaf(va + 0x1000), 0u);  // not prefetched before that flush
+  ASSERT_EQ(fault(va + 0x2000, kRead), 1);  // after it
+  EXPECT_EQ(shadow_leaf(va + 0x1000) & kSpteAddr, host_frame(0x301000));
+  EXPECT_EQ(shadow_leaf(va + 0x3000) & kSpteAddr, host_frame(0x303000));
+  EXPECT_EQ(audit(), 0u);
+}
+
 }  // namespace
