@@ -386,8 +386,10 @@ static void shadow_flush(struct kvm *kvm)
 	reload = kvm->shadow.need_reload;
 	kvm->shadow.need_flush = kvm->shadow.need_reload = false;
 	list_splice_init(&kvm->shadow.zapped, &zapped);
-	if (flush || reload || !list_empty(&zapped))
+	if (flush || reload || !list_empty(&zapped)) {
 		gen = ++kvm->shadow.flush_started;
+		kvm->shadow.stale_tlbs = false;
+	}
 	spin_unlock(&kvm->mmu_lock);
 	if (!gen)
 		return;
@@ -700,6 +702,13 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 		}
 		table = child->spt;
 	}
+	/*
+	 * Other vCPUs' TLBs may still map the host page of a dropped leaf,
+	 * which no longer is in the reverse map: the MMU notifier must not
+	 * let the host reuse it before they are flushed.
+	 */
+	if (kvm->shadow.need_flush && !flush_others)
+		kvm->shadow.stale_tlbs = true;
 	kvm->shadow.need_flush = flush_others;
 	mmu_unlock(kvm);
 	/* This vCPU is not in the guest: flushing at its next entry is enough. */
@@ -1400,6 +1409,9 @@ static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
 
 	spin_lock(&kvm->mmu_lock);
 	kvm->shadow.mn_active++;
+	/* Leaves INVLPG dropped may live on in other vCPUs' TLBs. */
+	if (kvm->shadow.stale_tlbs)
+		kvm->shadow.need_flush = true;
 	for (i = 0; i < KVM_USER_MEM_SLOTS; i++) {
 		struct kvm_memory_slot *s = READ_ONCE(kvm->slots[i]);
 		unsigned long start, end, idx;

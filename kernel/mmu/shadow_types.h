@@ -45,6 +45,7 @@ struct kvm_shadow_vm {
 	unsigned long pt_writes; /* bumped when a shadowed guest table is written */
 	long mn_active;		/* invalidations in progress */
 	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
+	bool stale_tlbs;	/* leaves dropped by INVLPG, not yet flushed */
 	/* shadow_flush()es begun, and the latest begun one known finished */
 	unsigned long flush_started, flush_done;
 	bool need_reload;	/* a root was zapped */

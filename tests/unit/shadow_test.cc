@@ -650,4 +650,27 @@ TEST_F(ShadowMmu, PrefetchWaitsForTheFlushThatProtectsANewlyShadowedTable) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// INVLPG is local to its vCPU, but the host page of the leaf it drops may still be in other
+// vCPUs' TLBs: the next host invalidation (of any range) flushes them before the host may
+// reuse the page; a flush in between settles it.
+TEST_F(ShadowMmu, LeafDroppedByInvlpgIsFlushedEverywhereBeforeTheHostReusesItsPage) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kA | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const int before = m->requests[KVM_REQ_TLB_FLUSH];
+  kvm_mmu_invlpg(&m->vcpu, kUserVa);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before);  // no broadcast for INVLPG itself
+  const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + 0x300000;
+  const mmu_notifier_range range{hva, hva + 0x1000};
+  const auto* ops = m->kvm.shadow.mn.ops;
+  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before + 1);
+  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);  // nothing stale left
+  EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before + 1);
+  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+}
+
 }  // namespace
