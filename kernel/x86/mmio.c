@@ -120,6 +120,10 @@ static int emul_read(struct x86_emulate_ctxt *ctxt, u64 linear, void *val,
 	r = emul_access(ctxt, linear, bytes, 0, &gpa, &ram);
 	if (r != X86EMUL_CONTINUE)
 		return r;
+	if (ram && offset_in_page(gpa) + bytes <= PAGE_SIZE)
+		/* Translated already (the common case: one page). */
+		return kvm_read_guest(vcpu->kvm, gpa, val, bytes) ?
+		       X86EMUL_UNHANDLEABLE : X86EMUL_CONTINUE;
 	if (ram) {
 		if (ctxt->mode != X86EMUL_MODE_PROT64)
 			linear = (u32)linear;
@@ -158,6 +162,9 @@ static int emul_write(struct x86_emulate_ctxt *ctxt, u64 linear,
 	r = emul_access(ctxt, linear, bytes, PFERR_WRITE, &gpa, &ram);
 	if (r != X86EMUL_CONTINUE)
 		return r;
+	if (ram && offset_in_page(gpa) + bytes <= PAGE_SIZE)
+		return kvm_write_guest(vcpu->kvm, gpa, val, bytes) ?
+		       X86EMUL_UNHANDLEABLE : X86EMUL_CONTINUE;
 	if (ram) {
 		if (ctxt->mode != X86EMUL_MODE_PROT64)
 			linear = (u32)linear;
