@@ -90,6 +90,10 @@ static unsigned int shadow_max_pages;
 module_param(shadow_max_pages, uint, 0444);
 MODULE_PARM_DESC(shadow_max_pages, "Shadow paging: shadow pages per VM (0: 2% of guest memory, at least 256)");
 
+static bool shadow_prefetch = true;
+module_param(shadow_prefetch, bool, 0644);
+MODULE_PARM_DESC(shadow_prefetch, "Shadow paging: a fault also maps the accessed neighbours of its page (default 1)");
+
 static bool shadow_stats;
 module_param(shadow_stats, bool, 0644);
 MODULE_PARM_DESC(shadow_stats, "Shadow paging: log each VM's shadow MMU counters when it is destroyed (default 0)");
@@ -902,14 +906,16 @@ static bool rmap_add_nowait(struct kvm *kvm, gfn_t gfn, u64 *sptep,
  * the faulting leaf's rights.  A guest entry the walker would refuse
  * (reserved bits) is left to a real fault.  slots_lock and mmu_lock held.
  */
-static void shadow_prefetch(struct kvm *kvm, const struct shadow_fault *f,
-			    struct shadow_page *sp, u64 *sptep,
-			    struct shadow_prealloc *p)
+static void prefetch_neighbours(struct kvm *kvm, const struct shadow_fault *f,
+				struct shadow_page *sp, u64 *sptep,
+				struct shadow_prealloc *p)
 {
 	unsigned int at = sptep - sp->spt, first = at & ~(SHADOW_PREFETCH - 1);
 	unsigned int size = sp->role.gpte8 ? 8 : 4, i;
 	u64 gptes[SHADOW_PREFETCH], rsvd = 0;
 
+	if (!READ_ONCE(shadow_prefetch))
+		return;
 	if (!sp->role.direct) {
 		struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, sp->gfn);
 		unsigned long hva, left;
@@ -1086,7 +1092,7 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 	WRITE_ONCE(*sptep, f->leaf);
 	rmap_add(kvm, f->gfn, sptep, p);
 	kvm->shadow.mapped++;
-	shadow_prefetch(kvm, f, sp, sptep, p);
+	prefetch_neighbours(kvm, f, sp, sptep, p);
 	return FAULT_DONE;
 }
 
