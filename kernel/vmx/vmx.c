@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Intel VMX backend: detection, VMXON per CPU, the VMCS, guest entry and
- * exit decoding.  EPT and unrestricted guest are required in this
- * version (shadow paging and real mode through the emulator come later).
+ * exit decoding.  Guest memory is mapped by EPT (with unrestricted guest
+ * for real mode) when the CPU has both, or by the shadow MMU
+ * (kernel/mmu/shadow.c) with ept=0 or without them.  In shadow mode the
+ * CPU's CR0, CR3, CR4 and EFER are not the guest's: CR3 is the shadow
+ * root, paging is always on (PAE at least) with CR0.WP set, EFER.NXE is
+ * on; so CR0/CR4 are host-owned (guest/host masks all ones: reads see
+ * the read shadows, writes exit), MOV to/from CR3 and INVLPG exit, and
+ * so does every #PF.  Without unrestricted guest the CPU cannot run
+ * real mode (CR0.PE is fixed to 1): see vmx_realmode_refused().
  *
  * References: Intel SDM vol. 3C chapters 24-31 (2023 numbering: 25 VMCS,
  * 26 VMX non-root operation, 27 VM entries, 28 VM exits, 29 EPT/VPID).
@@ -96,6 +103,11 @@ struct vcpu_vmx {
 	u32 event_info;
 	u32 event_error;
 
+	/* Shadow paging: the guest's CR3 (g.cr3 is the shadow root). */
+	unsigned long guest_cr3;
+	/* vcpu_run did not enter: real mode without unrestricted guest. */
+	bool realmode_refused;
+
 	/* Guest registers VMX does not switch (SDM 28.3: no CR2, DR6 field). */
 	unsigned long cr2, dr6;
 	u8 cr8;
@@ -154,6 +166,13 @@ static void invept(unsigned long type, u64 eptp)
 	asm volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
 }
 
+static void invvpid(unsigned long type, u16 vpid)
+{
+	struct { u64 vpid, gla; } desc = { vpid, 0 };
+
+	asm volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
 static u64 vmcs_acc_read(void *ctx, u32 field)
 {
 	return vmcs_read(field);
@@ -205,26 +224,15 @@ static int vmx_read_caps(struct vmx_caps *c)
 	return r ? -EIO : 0;
 }
 
-/*
- * ept=0 asks for shadow paging, as with upstream's kvm_intel.  The VMX
- * backend does not drive the shadow MMU yet (nor real mode without
- * unrestricted guest, which needs EPT): refuse to load rather than run
- * with EPT against the user's wish.
- */
+/* ept=0 asks for shadow paging, as with upstream's kvm_intel. */
 static bool ept = true;
 module_param(ept, bool, 0444);
-MODULE_PARM_DESC(ept, "Intel VMX: use EPT (1, required in this version)");
+MODULE_PARM_DESC(ept, "Intel VMX: use EPT when the CPU has it (with unrestricted guest); 0 selects shadow paging");
 
 static int vmx_probe(void)
 {
 	const char *why = NULL;
 	u64 fc;
-
-	if (!ept) {
-		pr_err("kvm: ept=0 (shadow paging) is not supported by the "
-		       "Intel VMX backend in this version\n");
-		return -EOPNOTSUPP;
-	}
 
 	if (!(cpuid_ecx(1) & (1U << 5))) {
 		pr_err("kvm: this Intel CPU has no VMX (CPUID 1:ECX[5])\n");
@@ -243,10 +251,18 @@ static int vmx_probe(void)
 		pr_err("kvm: cannot read the VMX capability MSRs\n");
 		return -EIO;
 	}
-	if (vmx_derive_config(&vmx_caps, &vmx_cfg, &why)) {
-		pr_err("kvm: VMX unusable: %s\n", why);
-		return -EOPNOTSUPP;
+	/* Without EPT or unrestricted guest: shadow paging, as SVM without NPT. */
+	if (!ept || vmx_derive_config_paging(&vmx_caps, &vmx_cfg, true, &why)) {
+		const char *ept_why = ept ? why : NULL;
+
+		if (vmx_derive_config_paging(&vmx_caps, &vmx_cfg, false, &why)) {
+			pr_err("kvm: VMX unusable: %s\n", why);
+			return -EOPNOTSUPP;
+		}
+		pr_info("kvm: %s: shadow paging\n", ept_why ? ept_why :
+			"EPT disabled (ept=0)");
 	}
+	kvm_shadow_paging = !vmx_cfg.ept;
 	return 0;
 }
 
@@ -453,7 +469,7 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 	case 2:
 		return vmx->cr2;
 	case 3:
-		return vmx->g.cr3;
+		return kvm_shadow_paging ? vmx->guest_cr3 : vmx->g.cr3;
 	case 4:
 		return vmx_cr_guest_view(vmx->g.cr4, vmx->g.cr4_shadow,
 					 vmx->ctl.cr4_mask);
@@ -475,6 +491,9 @@ static void vmx_load_pdptes(struct vcpu_vmx *vmx)
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
 	u64 pdpte[4];
 
+	/* Without EPT entry loads them from the (shadow) CR3 itself. */
+	if (kvm_shadow_paging)
+		return;
 	if (!(vmx_get_cr(vcpu, 0) & X86_CR0_PG) ||
 	    !(vmx_get_cr(vcpu, 4) & X86_CR4_PAE) || (vcpu->efer & EFER_LMA))
 		return;
@@ -485,10 +504,41 @@ static void vmx_load_pdptes(struct vcpu_vmx *vmx)
 	vmx->guest_dirty = true;
 }
 
+/*
+ * Shadow paging: CR0, CR4 and EFER as the CPU runs them follow the
+ * guest's values (vmx_shadow_*_hw); IA-32e mode guest follows LMA.
+ */
+static void vmx_shadow_sync_hw(struct vcpu_vmx *vmx)
+{
+	struct vmx_guest_state *g = &vmx->g;
+	u64 efer = vmx->vcpu.efer;
+
+	g->cr0 = vmx_shadow_cr0_hw(&vmx_cfg, g->cr0_shadow);
+	g->cr4 = vmx_shadow_cr4_hw(&vmx_cfg, g->cr4_shadow,
+				   g->cr0_shadow & X86_CR0_PG);
+	g->efer = vmx_shadow_efer_hw(efer);
+	if (efer & EFER_LMA)
+		vmx->ctl.entry |= ENTRY_IA32E_MODE_GUEST;
+	else
+		vmx->ctl.entry &= ~ENTRY_IA32E_MODE_GUEST;
+	vmx->guest_dirty = vmx->controls_dirty = true;
+}
+
 static void vmx_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	if (kvm_shadow_paging && (cr == 0 || cr == 3 || cr == 4)) {
+		/* The root comes from kvm_mmu_reload (load_mmu_root). */
+		if (cr == 0)
+			vmx->g.cr0_shadow = val;
+		else if (cr == 3)
+			vmx->guest_cr3 = val;
+		else
+			vmx->g.cr4_shadow = val;
+		vmx_shadow_sync_hw(vmx);
+		return;
+	}
 	switch (cr) {
 	case 0:
 		vmx->g.cr0_shadow = val;
@@ -520,6 +570,11 @@ static void vmx_set_efer(struct kvm_vcpu *vcpu, u64 efer)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	if (kvm_shadow_paging) {
+		/* Callers set vcpu->efer first. */
+		vmx_shadow_sync_hw(vmx);
+		return;
+	}
 	vmx->g.efer = efer;
 	/* VM entry requires IA-32e mode guest == EFER.LMA (27.3.1.1). */
 	if (efer & EFER_LMA)
@@ -731,8 +786,14 @@ static void vmx_load_mmu_root(struct kvm_vcpu *vcpu, phys_addr_t root)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	vmx->ctl.eptp = vmx_eptp(root, vmx_cfg.ept_levels);
-	vmx->controls_dirty = true;
+	if (kvm_shadow_paging) {
+		/* The shadow root is the CR3 the CPU walks. */
+		vmx->g.cr3 = root;
+		vmx->guest_dirty = true;
+	} else {
+		vmx->ctl.eptp = vmx_eptp(root, vmx_cfg.ept_levels);
+		vmx->controls_dirty = true;
+	}
 	vmx->need_flush = true;
 }
 
@@ -762,7 +823,9 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	c->cr0_mask = vmx_cfg.cr0_host_owned;
 	/* Every CR4 write exits: kvm_emulate_cr4_write checks CPUID. */
 	c->cr4_mask = ~0UL;
-	c->eptp = vmx_eptp(__pa(vcpu->kvm->tdp.root), vmx_cfg.ept_levels);
+	if (!kvm_shadow_paging)
+		c->eptp = vmx_eptp(__pa(vcpu->kvm->tdp.root),
+				   vmx_cfg.ept_levels);
 	c->vpid = vpid;
 	/* Guest TSC counts from zero at reset. */
 	c->tsc_offset = -rdtsc();
@@ -773,6 +836,11 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	vmx->cr8 = 0;
 	vmx->star = vmx->lstar = vmx->cstar = vmx->sfmask = 0;
 	vmx->kernel_gs_base = 0;
+	if (kvm_shadow_paging) {
+		/* vcpu->efer is already 0; the root comes at the next entry. */
+		vmx->guest_cr3 = 0;
+		vmx_shadow_sync_hw(vmx);
+	}
 	vmx->guest_dirty = vmx->controls_dirty = true;
 	vmx->need_flush = true;
 }
@@ -938,6 +1006,11 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	int failed;
 
 	vmx->entry_failed = false;
+	vmx->realmode_refused = false;
+	if (!vmx_cfg.unrestricted && !(vmx->g.cr0_shadow & X86_CR0_PE)) {
+		vmx->realmode_refused = true;
+		return;
+	}
 	/* A new VMCS region is initialized (clear) by VMCLEAR (25.11.3). */
 	if (!vmx->vmcs_initialized && vmclear(vmx->vmcs_pa))
 		goto fail_vmptrld;
@@ -977,7 +1050,7 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->controls_dirty = false;
 	}
 	if (vmx->guest_dirty) {
-		vmx_store_guest_state(&vmcs_hw, g, true);
+		vmx_store_guest_state(&vmcs_hw, g, vmx_cfg.ept);
 		vmx->guest_dirty = false;
 	} else {
 		vmcs_write(VMCS_GUEST_RIP, g->rip);
@@ -990,11 +1063,18 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		 * INVEPT single-context drops guest-physical and combined
 		 * mappings for this EPTP under every VPID (SDM 29.4.3.1),
 		 * which covers both a changed EPT and a guest TLB flush.
+		 * Without EPT the guest's linear mappings are tagged with its
+		 * VPID: INVVPID drops them (without VPID every entry and
+		 * exit flushes, 29.4.3.3).
 		 */
-		if (vmx_cfg.invept_single)
+		if (vmx_cfg.ept && vmx_cfg.invept_single)
 			invept(VMX_INVEPT_SINGLE_CONTEXT, vmx->ctl.eptp);
-		else
+		else if (vmx_cfg.ept)
 			invept(VMX_INVEPT_ALL_CONTEXT, 0);
+		else if ((vmx->ctl.proc2 & PROC2_VPID) && vmx_cfg.invvpid_single)
+			invvpid(VMX_INVVPID_SINGLE_CONTEXT, vmx->ctl.vpid);
+		else if (vmx->ctl.proc2 & PROC2_VPID)
+			invvpid(VMX_INVVPID_ALL_CONTEXT, 0);
 		vmx->need_flush = false;
 	}
 
@@ -1068,11 +1148,15 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 				do_machine_check(&(struct pt_regs){
 					.cs = 3, .flags = X86_EFLAGS_IF });
 		}
-		vmx_load_guest_state(&vmcs_hw, g, true);
+		vmx_load_guest_state(&vmcs_hw, g, vmx_cfg.ept);
 		vcpu->regs[VCPU_REGS_RIP] = g->rip;
 		vcpu->regs[VCPU_REGS_RSP] = g->rsp;
-		/* With "save IA32_EFER" the field has the guest's LMA. */
-		vcpu->efer = g->efer;
+		/*
+		 * With "save IA32_EFER" the field has the guest's LMA (with
+		 * shadow paging CR0 writes exit and vcpu->efer is ours).
+		 */
+		if (!kvm_shadow_paging)
+			vcpu->efer = g->efer;
 		/*
 		 * A successful entry delivered the event (an exit during its
 		 * delivery reports it in IDT-vectoring information), and
@@ -1177,6 +1261,22 @@ static int vmx_write_guest_cr0(struct vcpu_vmx *vmx, u64 val)
 	return 1;
 }
 
+/*
+ * Shadow paging: a guest write to CR0 or CR3 through the common rules
+ * (kvm_set_cr0/kvm_set_cr3 switch EFER.LMA and the shadow roots).
+ */
+static int vmx_shadow_write_cr(struct vcpu_vmx *vmx, int cr, u64 val)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+
+	if (cr == 0 ? kvm_set_cr0(vcpu, val) : kvm_set_cr3(vcpu, val)) {
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vmx_skip_insn(vmx);
+	return 1;
+}
+
 static int vmx_handle_cr(struct vcpu_vmx *vmx)
 {
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
@@ -1187,6 +1287,23 @@ static int vmx_handle_cr(struct vcpu_vmx *vmx)
 	val = vcpu->regs[cr.gpr];
 	if (!vmx_in_64bit_mode(vmx))
 		val = (u32)val;
+
+	if (kvm_shadow_paging) {
+		u64 cr0 = vmx_get_cr(vcpu, 0);
+
+		switch (cr.type) {
+		case CR_QUAL_TYPE_MOV_TO_CR:
+			if (cr.cr == 0 || cr.cr == 3)
+				return vmx_shadow_write_cr(vmx, cr.cr, val);
+			break;
+		case CR_QUAL_TYPE_CLTS:
+			return vmx_shadow_write_cr(vmx, 0, cr0 & ~X86_CR0_TS);
+		case CR_QUAL_TYPE_LMSW:
+			/* LMSW loads PE, MP, EM, TS and cannot clear PE. */
+			return vmx_shadow_write_cr(vmx, 0, (cr0 & ~0xeULL) |
+						   (cr.lmsw_data & 0xf));
+		}
+	}
 
 	switch (cr.type) {
 	case CR_QUAL_TYPE_MOV_TO_CR:
@@ -1214,7 +1331,8 @@ static int vmx_handle_cr(struct vcpu_vmx *vmx)
 		break;
 	case CR_QUAL_TYPE_MOV_FROM_CR:
 		if (cr.cr == 3 || cr.cr == 8) {
-			vcpu->regs[cr.gpr] = cr.cr == 3 ? vmx->g.cr3 : vmx->cr8;
+			vcpu->regs[cr.gpr] = cr.cr == 3 ? vmx_get_cr(vcpu, 3) :
+							  vmx->cr8;
 			vmx_skip_insn(vmx);
 			return 1;
 		}
@@ -1260,12 +1378,29 @@ static int vmx_report_entry_failure(struct vcpu_vmx *vmx, u64 reason)
 	return kvm_exit_fail_entry(&vmx->vcpu, reason);
 }
 
+/*
+ * Real mode (CR0.PE = 0) without unrestricted guest: VM entry requires
+ * CR0.PE = 1 (27.3.1.1), and this backend neither runs real mode as
+ * virtual-8086 nor emulates it; stop with a clear error.
+ */
+static int vmx_realmode_refused(struct vcpu_vmx *vmx)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+
+	return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+		"real mode needs unrestricted guest (ept=0 or a CPU "
+		"without it)", vmx->g.seg[VMX_SEG_CS].selector,
+		vcpu->regs[VCPU_REGS_RIP]);
+}
+
 static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u32 reason = vmx->exit_reason;
 	u32 reinject;
 
+	if (vmx->realmode_refused)
+		return vmx_realmode_refused(vmx);
 	if (vmx->entry_failed)
 		return vmx_report_entry_failure(vmx, vmx->insn_error);
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
@@ -1293,6 +1428,14 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		if (type == INTR_TYPE_NMI ||
 		    (type == INTR_TYPE_HW_EXCEPTION && vec == 18))
 			return 1;
+		/*
+		 * Shadow paging: the exit qualification is the linear
+		 * address, the interruption error code the #PF's (27.2.1).
+		 */
+		if (kvm_shadow_paging && type == INTR_TYPE_HW_EXCEPTION &&
+		    vec == PF_VECTOR)
+			return kvm_shadow_page_fault(vcpu, vmx->exit_qual,
+						     vmx->exit_intr_error);
 		return kvm_exit_internal_error(vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 			"unexpected exception exit", vmx->exit_intr_info,
@@ -1318,10 +1461,15 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		return kvm_emulate_cpuid(vcpu, vmx_next_rip(vmx));
 	case EXIT_REASON_HLT:
 		return kvm_emulate_halt(vcpu, vmx_next_rip(vmx));
+	case EXIT_REASON_INVLPG:
+		/* Exit qualification: the linear address (27.2.1). */
+		if (kvm_shadow_paging)
+			kvm_mmu_invlpg(vcpu, vmx->exit_qual);
+		/* Not intercepted with EPT; harmless if a CPU forces it. */
+		vmx_skip_insn(vmx);
+		return 1;
 	case EXIT_REASON_INVD:
 		/* INVD would drop dirty host cache lines: treat it as a no-op. */
-	case EXIT_REASON_INVLPG:
-		/* Not intercepted with EPT; harmless if a CPU forces it. */
 		vmx_skip_insn(vmx);
 		return 1;
 	case EXIT_REASON_CR_ACCESS:

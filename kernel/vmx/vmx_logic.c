@@ -8,12 +8,16 @@
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_NE		(1ULL << 5)
+#define CR0_WP		(1ULL << 16)
 #define CR0_NW		(1ULL << 29)
 #define CR0_CD		(1ULL << 30)
 #define CR0_PG		(1ULL << 31)
 #define CR0_ET		(1ULL << 4)
+#define CR4_PSE		(1ULL << 4)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_PCIDE	(1ULL << 17)
+#define CR4_SMEP	(1ULL << 20)
+#define CR4_SMAP	(1ULL << 21)
 #define EFER_SCE	(1ULL << 0)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
@@ -73,6 +77,13 @@ static bool may_be_1(const struct vmx_caps *c, u32 msr, u32 bits)
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why)
 {
+	return vmx_derive_config_paging(c, cfg, true, why);
+}
+
+int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
+			     bool ept, const char **why)
+{
+	u32 proc_paging = 0;
 	u32 size = VMX_BASIC_VMCS_SIZE(c->basic);
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -109,7 +120,17 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	 * are left out (EPT); a CPU without TRUE controls forces them on,
 	 * and the CR-access handler copes.
 	 */
+	/*
+	 * Shadow paging (no EPT): the CPU's CR3 is the shadow root, so MOV
+	 * to and from CR3 exit (with CR3-target count 0 every load does,
+	 * SDM 26.1.3), and so does INVLPG, whose address the shadow MMU
+	 * must drop.
+	 */
+	if (!ept)
+		proc_paging = PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+			      PROC_INVLPG_EXITING;
 	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS),
+				proc_paging |
 				PROC_HLT_EXITING | PROC_TSC_OFFSETTING |
 				PROC_UNCOND_IO_EXITING | PROC_MWAIT_EXITING |
 				PROC_MONITOR_EXITING | PROC_CR8_LOAD_EXITING |
@@ -126,35 +147,58 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	}
 
 	/*
-	 * Secondary: EPT and unrestricted guest are required in this
-	 * version (real mode runs natively; no shadow paging yet).  VPID
-	 * keeps the host's TLB entries across entries and exits.  INVPCID
-	 * is taken when the CPU has it, but each vCPU enables it only when
-	 * its CPUID offers INVPCID (vmx_proc2_for_guest).  RDTSCP and XSAVES
-	 * stay off (they #UD in the guest): they need TSC_AUX and XSS
-	 * switching, and KVM_GET_SUPPORTED_CPUID does not offer them.
+	 * Secondary.  With EPT, unrestricted guest is required too (real
+	 * mode runs natively).  VPID keeps the host's TLB entries across
+	 * entries and exits.  INVPCID is taken when the CPU has it, but each
+	 * vCPU enables it only when its CPUID offers INVPCID
+	 * (vmx_proc2_for_guest); with shadow paging never (see there).
+	 * RDTSCP and XSAVES stay off (they #UD in the guest): they need
+	 * TSC_AUX and XSS switching, and KVM_GET_SUPPORTED_CPUID does not
+	 * offer them.
 	 */
-	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
-				PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
-				PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
-		*why = "this CPU lacks EPT or unrestricted guest, which this "
-		       "version of kvm.ko requires";
+	if (ept) {
+		if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
+					PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
+					PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
+			*why = "this CPU lacks EPT or unrestricted guest "
+			       "(shadow paging, ept=0, does without)";
+			return -1;
+		}
+	} else if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
+				       0, PROC2_VPID, &cfg->proc2)) {
+		*why = "secondary processor-based controls unusable";
 		return -1;
 	}
+	cfg->ept = ept;
+	cfg->unrestricted = cfg->proc2 & PROC2_UNRESTRICTED_GUEST;
+	/*
+	 * VPID needs INVVPID to flush a vCPU's translations (shadow paging
+	 * flushes on every CR3 load); without it VPID stays off, and every
+	 * entry and exit flushes VPID 0 instead (SDM 29.4.3.3).
+	 */
+	if (!ept && (cfg->proc2 & PROC2_VPID) &&
+	    (!(c->ept_vpid & VMX_VPID_CAP_INVVPID) ||
+	     !(c->ept_vpid & (VMX_VPID_CAP_INVVPID_SINGLE |
+			      VMX_VPID_CAP_INVVPID_ALL))))
+		cfg->proc2 &= ~PROC2_VPID;
 	cfg->vpid = cfg->proc2 & PROC2_VPID;
+	cfg->invvpid_single = c->ept_vpid & VMX_VPID_CAP_INVVPID_SINGLE;
 
-	if (!(c->ept_vpid & VMX_EPT_CAP_PWL4) ||
-	    !(c->ept_vpid & VMX_EPT_CAP_MT_WB)) {
-		*why = "EPT lacks 4-level tables or write-back paging structures";
-		return -1;
+	if (ept) {
+		if (!(c->ept_vpid & VMX_EPT_CAP_PWL4) ||
+		    !(c->ept_vpid & VMX_EPT_CAP_MT_WB)) {
+			*why = "EPT lacks 4-level tables or write-back paging structures";
+			return -1;
+		}
+		if (!(c->ept_vpid & VMX_EPT_CAP_INVEPT) ||
+		    !(c->ept_vpid & (VMX_EPT_CAP_INVEPT_SINGLE |
+				     VMX_EPT_CAP_INVEPT_ALL))) {
+			*why = "no INVEPT";
+			return -1;
+		}
+		cfg->invept_single = c->ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE;
+		cfg->ept_levels = 4;
 	}
-	if (!(c->ept_vpid & VMX_EPT_CAP_INVEPT) ||
-	    !(c->ept_vpid & (VMX_EPT_CAP_INVEPT_SINGLE | VMX_EPT_CAP_INVEPT_ALL))) {
-		*why = "no INVEPT";
-		return -1;
-	}
-	cfg->invept_single = c->ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE;
-	cfg->ept_levels = 4;
 
 	/* The host is 64-bit; EFER, PAT and debug controls switch in hardware. */
 	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_EXIT_CTLS),
@@ -176,11 +220,19 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	cfg->entry &= ~ENTRY_IA32E_MODE_GUEST;
 
 	cfg->ins_outs_info = c->basic & VMX_BASIC_INS_OUTS_INFO;
-	/* Machine checks in the guest go to the host's handler. */
+	/*
+	 * Machine checks in the guest go to the host's handler.  With
+	 * shadow paging every #PF exits (PFEC mask and match are 0,
+	 * SDM 26.2): it may be a fault on a shadow entry not built yet.
+	 */
 	cfg->exception_bitmap = 1U << 18;
+	if (!ept)
+		cfg->exception_bitmap |= 1U << 14;
 
 	/* Unrestricted guest: PE and PG may be 0 (27.3.1.1). */
-	cfg->cr0_fixed0 = c->cr0_fixed0 & ~(CR0_PE | CR0_PG);
+	cfg->cr0_fixed0 = c->cr0_fixed0;
+	if (cfg->unrestricted)
+		cfg->cr0_fixed0 &= ~(CR0_PE | CR0_PG);
 	cfg->cr0_fixed1 = c->cr0_fixed1;
 	cfg->cr4_fixed0 = c->cr4_fixed0;
 	cfg->cr4_fixed1 = c->cr4_fixed1;
@@ -192,6 +244,14 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	 */
 	cfg->cr0_host_owned = ((cfg->cr0_fixed0 | ~cfg->cr0_fixed1) &
 			       0xffffffffULL) | CR0_PG;
+	/*
+	 * Shadow paging: the CPU's CR0 is not the guest's (PG and WP always
+	 * on, PE forced without unrestricted guest), and PE/PG/WP changes
+	 * switch shadow roles: the host owns all of CR0, every write exits
+	 * and reads come from the read shadow.
+	 */
+	if (!ept)
+		cfg->cr0_host_owned = ~0ULL;
 	return 0;
 }
 
@@ -209,7 +269,11 @@ u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid)
 {
 	u32 proc2 = cfg->proc2 & ~(PROC2_RDTSCP | PROC2_XSAVES);
 
-	if (!cpuid_invpcid)
+	/*
+	 * Shadow paging: INVPCID would run natively on the shadow tables
+	 * and leave our shadow entries stale; it stays off (#UD).
+	 */
+	if (!cpuid_invpcid || !cfg->ept)
 		proc2 &= ~PROC2_INVPCID;
 	return proc2;
 }
@@ -393,7 +457,9 @@ void vmx_store_entry_controls(const struct vmcs_accessor *v,
 	v->write(v->ctx, VMCS_ENTRY_INTR_INFO, c->entry_intr_info);
 	v->write(v->ctx, VMCS_ENTRY_EXCEPTION_ERROR, c->entry_error);
 	v->write(v->ctx, VMCS_ENTRY_INSN_LEN, c->entry_insn_len);
-	v->write(v->ctx, VMCS_EPT_POINTER, c->eptp);
+	/* The field exists only on CPUs with EPT (appendix B). */
+	if (c->proc2 & PROC2_EPT)
+		v->write(v->ctx, VMCS_EPT_POINTER, c->eptp);
 	if (c->proc2 & PROC2_VPID)
 		v->write(v->ctx, VMCS_VPID, c->vpid);
 	v->write(v->ctx, VMCS_TSC_OFFSET, c->tsc_offset);
@@ -413,7 +479,7 @@ void vmx_load_entry_controls(const struct vmcs_accessor *v,
 	c->entry_intr_info = v->read(v->ctx, VMCS_ENTRY_INTR_INFO);
 	c->entry_error = v->read(v->ctx, VMCS_ENTRY_EXCEPTION_ERROR);
 	c->entry_insn_len = v->read(v->ctx, VMCS_ENTRY_INSN_LEN);
-	c->eptp = v->read(v->ctx, VMCS_EPT_POINTER);
+	c->eptp = (c->proc2 & PROC2_EPT) ? v->read(v->ctx, VMCS_EPT_POINTER) : 0;
 	c->vpid = v->read(v->ctx, VMCS_VPID);
 	c->tsc_offset = v->read(v->ctx, VMCS_TSC_OFFSET);
 }
@@ -917,6 +983,43 @@ u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)
 u64 vmx_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4)
 {
 	return (guest_cr4 | cfg->cr4_fixed0) & cfg->cr4_fixed1;
+}
+
+/*
+ * Shadow paging (SDM vol. 3A 4.1, 4.4): the CPU walks our shadow tables,
+ * which are always in PAE or long-mode format, so paging and PAE are on
+ * whatever the guest has; WP is on because the shadow MMU emulates the
+ * guest's WP=0 with supervisor-only writable leaves; PCIDE off because
+ * the shadow root has no PCID.  With the guest's paging off its
+ * identity map is user-accessible, so SMEP/SMAP must be off then; PSE
+ * means nothing under PAE.
+ */
+u64 vmx_shadow_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)
+{
+	return vmx_cr0_hw(cfg, guest_cr0 | CR0_PG | CR0_WP);
+}
+
+u64 vmx_shadow_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4,
+		      bool guest_paging)
+{
+	u64 cr4 = (guest_cr4 | CR4_PAE) & ~(CR4_PCIDE | CR4_PSE);
+
+	if (!guest_paging)
+		cr4 &= ~(CR4_SMEP | CR4_SMAP);
+	return vmx_cr4_hw(cfg, cr4);
+}
+
+/*
+ * EFER as the CPU runs it under shadow paging: NXE on so that shadow
+ * entries can forbid execution whatever the guest's EFER says; LME only
+ * together with LMA, since with CR0.PG always 1 the CPU would be in
+ * IA-32e mode (entry checks LMA == LME when CR0.PG, 27.3.1.1).
+ */
+u64 vmx_shadow_efer_hw(u64 guest_efer)
+{
+	if (!(guest_efer & EFER_LMA))
+		guest_efer &= ~EFER_LME;
+	return guest_efer | EFER_NXE;
 }
 
 u64 vmx_cr_guest_view(u64 hw, u64 shadow, u64 mask)

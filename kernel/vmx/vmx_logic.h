@@ -33,8 +33,11 @@ struct vmx_caps {
 struct vmx_config {
 	u32 pin, proc, proc2, exit, entry;	/* entry without IA-32e mode */
 	u32 exception_bitmap;
+	bool ept;		/* else shadow paging (kernel/mmu/shadow.c) */
+	bool unrestricted;	/* unrestricted guest (needs EPT) */
 	bool vpid;
 	bool invept_single;	/* else all-context */
+	bool invvpid_single;	/* else all-context (shadow paging + VPID) */
 	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
 	u8 ept_levels;		/* 4 */
 	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
@@ -59,6 +62,13 @@ u64 vmx_ctl_msr(const struct vmx_caps *c, u32 msr);
  */
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why);
+/*
+ * The same for either paging mode: @ept false derives the controls for
+ * shadow paging (CR3, INVLPG and #PF exits, no EPT, hence no
+ * unrestricted guest).  vmx_derive_config is the EPT case.
+ */
+int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
+			     bool ept, const char **why);
 
 /*
  * The secondary processor-based controls for a vCPU whose CPUID does or
@@ -253,6 +263,11 @@ enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
 /* The value the CPU holds for guest CR0/CR4: fixed bits forced. */
 u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0);
 u64 vmx_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4);
+/* Shadow paging: the CR0, CR4 and EFER the CPU runs the guest with. */
+u64 vmx_shadow_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0);
+u64 vmx_shadow_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4,
+		      bool guest_paging);
+u64 vmx_shadow_efer_hw(u64 guest_efer);
 /* What the guest reads: its own bits where the host owns them. */
 u64 vmx_cr_guest_view(u64 hw, u64 shadow, u64 mask);
 

@@ -355,4 +355,97 @@ TEST(VmxSimVmcs, GuestStateRoundTrips) {
   EXPECT_EQ(back.gdtr_limit, 0xffffu);
 }
 
+// Shadow paging (ept=0): the CPU runs the guest on our PAE or long-mode
+// shadow tables, so whatever the guest's CR0/CR4/EFER the CPU's have
+// paging, PAE, WP and NXE on, and the state still passes entry checks.
+class VmxShadowGuestState : public VmxGuestState {
+ protected:
+  static constexpr u64 kCr0Wp = 1 << 16;
+  static constexpr u64 kCr4Pse = 1 << 4, kCr4Smep = 1 << 20, kCr4Pcide = 1 << 17;
+  static constexpr u64 kEferNxe = 1 << 11;
+
+  void SetUp() override {
+    caps_ = vmx_samples::SkylakeLike();
+    const char* why = nullptr;
+    ASSERT_EQ(vmx_derive_config_paging(&caps_, &cfg_, false, &why), 0) << why;
+    c_ = vmx_entry_controls{};
+    c_.pin = cfg_.pin;
+    c_.proc = cfg_.proc;
+    c_.proc2 = cfg_.proc2;
+    c_.exit = cfg_.exit;
+    c_.entry = cfg_.entry;
+    c_.exception_bitmap = cfg_.exception_bitmap;
+    c_.cr0_mask = cfg_.cr0_host_owned;
+    c_.cr4_mask = ~0ULL;
+    c_.vpid = 1;
+    vmx_reset_guest_state(&g_, &cfg_);
+  }
+
+  // What vmx.c's vmx_shadow_sync_hw does, with the shadow root in CR3.
+  void Guest(u64 cr0, u64 cr4, u64 efer) {
+    g_.cr0_shadow = cr0;
+    g_.cr4_shadow = cr4;
+    g_.cr0 = vmx_shadow_cr0_hw(&cfg_, cr0);
+    g_.cr4 = vmx_shadow_cr4_hw(&cfg_, cr4, cr0 & kCr0Pg);
+    g_.efer = vmx_shadow_efer_hw(efer);
+    if (efer & kEferLma)
+      c_.entry |= ENTRY_IA32E_MODE_GUEST;
+    else
+      c_.entry &= ~ENTRY_IA32E_MODE_GUEST;
+    g_.cr3 = 0x7000;  // the shadow root (pae_root or a long-mode root)
+  }
+};
+
+TEST_F(VmxShadowGuestState, ProtectedModeWithPagingOffRunsPaged) {
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et, kCr4Smep, 0);
+  EXPECT_EQ(g_.cr0 & (kCr0Pg | kCr0Wp | kCr0Pe | kCr0Ne),
+            kCr0Pg | kCr0Wp | kCr0Pe | kCr0Ne);
+  EXPECT_TRUE(g_.cr4 & kCr4Pae);
+  EXPECT_FALSE(g_.cr4 & kCr4Smep) << "the identity map is user-accessible";
+  EXPECT_EQ(g_.efer, kEferNxe);
+  // The guest reads its own values: the host owns every bit.
+  EXPECT_EQ(vmx_cr_guest_view(g_.cr0, g_.cr0_shadow, c_.cr0_mask), kCr0Pe | kCr0Et);
+  EXPECT_EQ(vmx_cr_guest_view(g_.cr4, g_.cr4_shadow, c_.cr4_mask), kCr4Smep);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+TEST_F(VmxShadowGuestState, ThirtyTwoBitPagingRunsOnPaeShadows) {
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et | kCr0Pg, kCr4Pse | kCr4Smep, 0);
+  EXPECT_TRUE(g_.cr4 & kCr4Pae);
+  EXPECT_FALSE(g_.cr4 & kCr4Pse);
+  EXPECT_TRUE(g_.cr4 & kCr4Smep) << "guest paging on: its SMEP applies";
+  EXPECT_TRUE(g_.cr0 & kCr0Wp) << "guest WP=0 is emulated by the shadow MMU";
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+TEST_F(VmxShadowGuestState, LmeWithoutLmaIsNotPassedOn) {
+  // EFER.LME set before paging: the CPU's paging is on, so LME alone
+  // would claim IA-32e mode; entry checks LMA == LME.
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et, kCr4Pae, kEferLme);
+  EXPECT_EQ(g_.efer, kEferNxe);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  g_.efer |= kEferLme;
+  EXPECT_EQ(Launch(), VMX_CHECK_EFER);
+}
+
+TEST_F(VmxShadowGuestState, LongMode) {
+  LongMode();
+  Guest(kCr0Pe | kCr0Et | kCr0Pg, kCr4Pae | kCr4Pcide, kEferLme | kEferLma);
+  EXPECT_EQ(g_.efer, kEferLme | kEferLma | kEferNxe);
+  EXPECT_FALSE(g_.cr4 & kCr4Pcide) << "the shadow root has no PCID";
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+// Without unrestricted guest the CPU cannot hold CR0.PE = 0: the value it
+// would run with has PE forced, so vmx.c refuses real mode before entry.
+TEST_F(VmxShadowGuestState, RealModeCannotBeRepresented) {
+  Guest(0x60000010, 0, 0);
+  EXPECT_TRUE(g_.cr0 & kCr0Pe);
+  g_.cr0 &= ~kCr0Pe;
+  EXPECT_EQ(Launch(), VMX_CHECK_CR0_FIXED);
+}
+
 }  // namespace
