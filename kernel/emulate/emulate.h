@@ -87,6 +87,9 @@ struct x86_emulate_ops {
 	int (*get_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 *val);
 	int (*set_cr)(struct x86_emulate_ctxt *ctxt, int cr, u64 val);
 	int (*invlpg)(struct x86_emulate_ctxt *ctxt, u64 linear);
+	/* LGDT (idt false) / LIDT (idt true); optional. */
+	int (*set_dtable)(struct x86_emulate_ctxt *ctxt, bool idt, u64 base,
+			  u16 limit);
 };
 
 struct x86_emulate_ctxt {

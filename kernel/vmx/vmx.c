@@ -8,8 +8,21 @@
  * root, paging is always on (PAE at least) with CR0.WP set, EFER.NXE is
  * on; so CR0/CR4 are host-owned (guest/host masks all ones: reads see
  * the read shadows, writes exit), MOV to/from CR3 and INVLPG exit, and
- * so does every #PF.  Without unrestricted guest the CPU cannot run
- * real mode (CR0.PE is fixed to 1): see vmx_realmode_refused().
+ * so does every #PF.
+ *
+ * == Real mode without unrestricted guest ==
+ * VM entry then needs CR0.PE = 1 (always the case with shadow paging
+ * here): real mode runs as virtual-8086 mode, as upstream KVM does, with
+ * the translation in vmx_logic.c (vmx_rmode_hw_state/merge; g keeps the
+ * guest's real-mode state, vcpu_run enters with the vm86 form).  Every
+ * exception exits.  What vm86 cannot do natively #GPs and is done here
+ * (vmx_rmode_gp): port I/O, INT n, HLT, LGDT/LIDT, MOV CR, RDMSR/WRMSR,
+ * and accesses beyond 64 KiB of an "unreal" segment (emulated with the
+ * real limit).  Events (interrupts, exceptions) are delivered the
+ * real-mode way in software, through the IVT (vmx_rmode_deliver, from
+ * prepare_guest_entry, which may touch guest memory).  A segment base
+ * vm86 cannot express (loaded in protected mode above 1 MiB or not
+ * 16-byte aligned: big real mode) stops the vCPU with an internal error.
  *
  * References: Intel SDM vol. 3C chapters 24-31 (2023 numbering: 25 VMCS,
  * 26 VMX non-root operation, 27 VM entries, 28 VM exits, 29 EPT/VPID).
@@ -105,8 +118,12 @@ struct vcpu_vmx {
 
 	/* Shadow paging: the guest's CR3 (g.cr3 is the shadow root). */
 	unsigned long guest_cr3;
-	/* vcpu_run did not enter: real mode without unrestricted guest. */
-	bool realmode_refused;
+	/*
+	 * Real mode as vm86 (see the top): whether the last entry ran so,
+	 * and the state it entered with and exited with.  vCPU thread only.
+	 */
+	bool rmode;
+	struct vmx_guest_state rm_put, rm_out;
 
 	/* Guest registers VMX does not switch (SDM 28.3: no CR2, DR6 field). */
 	unsigned long cr2, dr6;
@@ -478,6 +495,12 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 	default:
 		return 0;
 	}
+}
+
+/* Real mode that the CPU must run as vm86 (no unrestricted guest). */
+static bool vmx_in_rmode(struct vcpu_vmx *vmx)
+{
+	return !vmx_cfg.unrestricted && !(vmx->g.cr0_shadow & X86_CR0_PE);
 }
 
 /*
@@ -1006,11 +1029,7 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	int failed;
 
 	vmx->entry_failed = false;
-	vmx->realmode_refused = false;
-	if (!vmx_cfg.unrestricted && !(vmx->g.cr0_shadow & X86_CR0_PE)) {
-		vmx->realmode_refused = true;
-		return;
-	}
+	vmx->rmode = vmx_in_rmode(vmx);
 	/* A new VMCS region is initialized (clear) by VMCLEAR (25.11.3). */
 	if (!vmx->vmcs_initialized && vmclear(vmx->vmcs_pa))
 		goto fail_vmptrld;
@@ -1045,11 +1064,26 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	g->rip = vcpu->regs[VCPU_REGS_RIP];
 	g->rsp = vcpu->regs[VCPU_REGS_RSP];
 	vmx_prepare_event(vmx);
+	{
+		/* In vm86 every exception exits (vmx_rmode_exception). */
+		u32 eb = vmx->rmode ? ~0U : vmx_cfg.exception_bitmap;
+
+		if (vmx->ctl.exception_bitmap != eb) {
+			vmx->ctl.exception_bitmap = eb;
+			vmx->controls_dirty = true;
+		}
+	}
 	if (vmx->controls_dirty) {
 		vmx_store_entry_controls(&vmcs_hw, &vmx->ctl);
 		vmx->controls_dirty = false;
 	}
-	if (vmx->guest_dirty) {
+	if (vmx->rmode) {
+		/* prepare_guest_entry checked that it fits. */
+		vmx_rmode_hw_state(g, &vmx->rm_put);
+		vmx_store_guest_state(&vmcs_hw, &vmx->rm_put, vmx_cfg.ept);
+		/* The next entry out of real mode stores g afresh. */
+		vmx->guest_dirty = true;
+	} else if (vmx->guest_dirty) {
 		vmx_store_guest_state(&vmcs_hw, g, vmx_cfg.ept);
 		vmx->guest_dirty = false;
 	} else {
@@ -1148,7 +1182,13 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 				do_machine_check(&(struct pt_regs){
 					.cs = 3, .flags = X86_EFLAGS_IF });
 		}
-		vmx_load_guest_state(&vmcs_hw, g, vmx_cfg.ept);
+		if (vmx->rmode) {
+			vmx_load_guest_state(&vmcs_hw, &vmx->rm_out,
+					     vmx_cfg.ept);
+			vmx_rmode_merge(g, &vmx->rm_put, &vmx->rm_out);
+		} else {
+			vmx_load_guest_state(&vmcs_hw, g, vmx_cfg.ept);
+		}
 		vcpu->regs[VCPU_REGS_RIP] = g->rip;
 		vcpu->regs[VCPU_REGS_RSP] = g->rsp;
 		/*
@@ -1378,19 +1418,206 @@ static int vmx_report_entry_failure(struct vcpu_vmx *vmx, u64 reason)
 	return kvm_exit_fail_entry(&vmx->vcpu, reason);
 }
 
+/* ---- Real mode without unrestricted guest (vm86) ---------------------- */
+
+static int vmx_rmode_gp(struct vcpu_vmx *vmx);
+
 /*
- * Real mode (CR0.PE = 0) without unrestricted guest: VM entry requires
- * CR0.PE = 1 (27.3.1.1), and this backend neither runs real mode as
- * virtual-8086 nor emulates it; stop with a clear error.
+ * Deliver @vector the real-mode way (SDM vol. 3A 20.1.4): push FLAGS, CS
+ * and IP (the current RIP: callers have moved it past an INT n), clear
+ * IF, TF and AC, and continue at the IVT's CS:IP.  Paging is off in real
+ * mode, so linear addresses are guest-physical.  Returns 1, or the exit
+ * for an IVT entry beyond the IDT limit (a shutdown, as a real CPU's
+ * double fault there would be) or memory that is not RAM.
  */
-static int vmx_realmode_refused(struct vcpu_vmx *vmx)
+static int vmx_rmode_deliver(struct vcpu_vmx *vmx, u8 vector)
 {
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	struct vmx_guest_state *g = &vmx->g;
+	struct vmx_segment *cs = &g->seg[VMX_SEG_CS];
+	u64 ss_base = g->seg[VMX_SEG_SS].base;
+	u16 sp = vcpu->regs[VCPU_REGS_RSP];
+	u16 frame[3], ivt[2];
+	int i;
 
+	if ((u32)vector * 4 + 3 > g->idtr_limit)
+		return kvm_exit_shutdown(vcpu);
+	if (kvm_read_guest(vcpu->kvm, g->idtr_base + vector * 4, ivt,
+			   sizeof(ivt)))
+		goto bad;
+	frame[0] = vcpu->regs[VCPU_REGS_RIP];
+	frame[1] = cs->selector;
+	frame[2] = g->rflags;
+	/* Three words below SP, wrapping within the 64 KiB stack segment. */
+	for (i = 0; i < 3; i++) {
+		u16 at = sp - 6 + 2 * i;
+
+		if (kvm_write_guest(vcpu->kvm, ss_base + at, &frame[i], 2))
+			goto bad;
+	}
+	vcpu->regs[VCPU_REGS_RSP] = (vcpu->regs[VCPU_REGS_RSP] & ~0xffffUL) |
+				    (u16)(sp - 6);
+	g->rflags &= ~(X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_AC);
+	cs->selector = ivt[1];
+	cs->base = (u64)ivt[1] << 4;
+	vcpu->regs[VCPU_REGS_RIP] = ivt[0];
+	vmx->guest_dirty = true;
+	return 1;
+bad:
 	return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-		"real mode needs unrestricted guest (ept=0 or a CPU "
-		"without it)", vmx->g.seg[VMX_SEG_CS].selector,
-		vcpu->regs[VCPU_REGS_RIP]);
+		"real-mode interrupt delivery: IVT or stack not in RAM",
+		vector, ss_base + sp);
+}
+
+/*
+ * Before each entry in real mode: deliver the queued event through the
+ * IVT (entry injection would use the protected-mode IDT), and make sure
+ * the segments fit vm86.
+ */
+static int vmx_prepare_guest_entry(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	int seg, r;
+
+	if (!vmx_in_rmode(vmx))
+		return 1;
+	if (vmx->event_info & KVM_EVENT_VALID) {
+		u8 vector = vmx->event_info & KVM_EVENT_VECTOR_MASK;
+
+		vmx->event_info = vmx->event_error = 0;
+		r = vmx_rmode_deliver(vmx, vector);
+		if (r <= 0)
+			return r;
+	}
+	seg = vmx_rmode_hw_state(&vmx->g, &vmx->rm_put);
+	if (seg) {
+		const struct vmx_segment *s = &vmx->g.seg[seg - 1];
+
+		return kvm_exit_internal_error(vcpu,
+			KVM_INTERNAL_ERROR_EMULATION,
+			"real mode without unrestricted guest: a segment base "
+			"virtual-8086 mode cannot hold (big real mode)",
+			((u64)s->selector << 32) | (seg - 1), s->base);
+	}
+	return 1;
+}
+
+/*
+ * An exception in vm86 (every one exits there): a #GP is mostly an
+ * instruction vm86 does not allow; the rest are the guest's own and go
+ * to its IVT.  INT3/INTO (software exceptions) return after themselves.
+ */
+static int vmx_rmode_exception(struct vcpu_vmx *vmx, u32 type, u32 vec)
+{
+	if (vec == GP_VECTOR && type == INTR_TYPE_HW_EXCEPTION)
+		return vmx_rmode_gp(vmx);
+	if (type == INTR_TYPE_SOFT_EXCEPTION)
+		vmx_skip_insn(vmx);
+	vmx->event_info = vec | KVM_EVENT_TYPE_EXCEPT | KVM_EVENT_VALID;
+	vmx->event_error = 0;
+	return 1;
+}
+
+/* A real-mode software interrupt: delivered at the next entry. */
+static int vmx_rmode_int(struct vcpu_vmx *vmx, u8 vector, u16 next_ip)
+{
+	vmx->vcpu.regs[VCPU_REGS_RIP] = next_ip;
+	vmx->event_info = vector | KVM_EVENT_TYPE_SOFT | KVM_EVENT_VALID;
+	vmx->event_error = 0;
+	return 1;
+}
+
+/*
+ * A #GP in vm86.  With IOPL 3, a TSS of limit 0 and an IDT limit of 0
+ * (vmx_rmode_hw_state), these fault: port I/O, INT n, privileged
+ * instructions, and accesses beyond 0xffff, which are legal in real
+ * mode when the segment's limit was raised in protected mode.  Decode
+ * the prefixes and the opcode; do port I/O, INT n and HLT here, the
+ * rest with the emulator (which sees the real-mode state with its real
+ * limits).
+ */
+static int vmx_rmode_gp(struct vcpu_vmx *vmx)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	u64 cs_base = vmx->g.seg[VMX_SEG_CS].base;
+	u16 ip = vcpu->regs[VCPU_REGS_RIP];
+	bool o32 = false, a32 = false, rep = false;
+	s8 seg = -1;
+	u8 insn[15];
+	int n, i;
+
+	for (n = 0; n < sizeof(insn); n++)
+		if (kvm_read_guest(vcpu->kvm, cs_base + (u16)(ip + n),
+				   &insn[n], 1))
+			break;
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x66: o32 = true; continue;
+		case 0x67: a32 = true; continue;
+		case 0xf2: case 0xf3: rep = true; continue;
+		case 0xf0: continue;
+		case 0x26: seg = VMX_SEG_ES; continue;
+		case 0x2e: seg = VMX_SEG_CS; continue;
+		case 0x36: seg = VMX_SEG_SS; continue;
+		case 0x3e: seg = VMX_SEG_DS; continue;
+		case 0x64: seg = VMX_SEG_FS; continue;
+		case 0x65: seg = VMX_SEG_GS; continue;
+		}
+		break;
+	}
+	if (i + 2 > n)
+		goto emulate;
+
+	switch (insn[i]) {
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:	/* IN/OUT imm8 */
+		return kvm_emulate_pio(vcpu, !(insn[i] & 2),
+				       insn[i] & 1 ? (o32 ? 4 : 2) : 1,
+				       insn[i + 1], (u16)(ip + i + 2));
+	case 0xec: case 0xed: case 0xee: case 0xef:	/* IN/OUT DX */
+		return kvm_emulate_pio(vcpu, !(insn[i] & 2),
+				       insn[i] & 1 ? (o32 ? 4 : 2) : 1,
+				       vcpu->regs[VCPU_REGS_RDX],
+				       (u16)(ip + i + 1));
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f: {	/* INS/OUTS */
+		struct kvm_string_pio p = {
+			.in = insn[i] < 0x6e,
+			.rep = rep,
+			.size = insn[i] & 1 ? (o32 ? 4 : 2) : 1,
+			.addr_size = a32 ? 4 : 2,
+			.seg = insn[i] < 0x6e ? -1 :
+			       (seg >= 0 ? seg : VMX_SEG_DS),
+			.port = vcpu->regs[VCPU_REGS_RDX],
+			.next_rip = (u16)(ip + i + 1),
+		};
+
+		return kvm_emulate_string_pio(vcpu, &p);
+	}
+	case 0xcd:					/* INT n */
+		return vmx_rmode_int(vmx, insn[i + 1], ip + i + 2);
+	case 0xcc:					/* INT3 */
+		return vmx_rmode_int(vmx, 3, ip + i + 1);
+	case 0xce:					/* INTO */
+		if (vmx->g.rflags & X86_EFLAGS_OF)
+			return vmx_rmode_int(vmx, 4, ip + i + 1);
+		vcpu->regs[VCPU_REGS_RIP] = (u16)(ip + i + 1);
+		return 1;
+	case 0xf4:					/* HLT */
+		return kvm_emulate_halt(vcpu, (u16)(ip + i + 1));
+	case 0x0f:
+		switch (insn[i + 1]) {
+		case 0x30:
+			return kvm_emulate_wrmsr(vcpu, (u16)(ip + i + 2));
+		case 0x32:
+			return kvm_emulate_rdmsr(vcpu, (u16)(ip + i + 2));
+		case 0x08: case 0x09:	/* INVD, WBINVD: no-ops for a guest */
+			vcpu->regs[VCPU_REGS_RIP] = (u16)(ip + i + 2);
+			return 1;
+		}
+		break;
+	}
+emulate:
+	/* MOV CR, LGDT/LIDT, LMSW/SMSW, CLTS, unreal-mode data accesses. */
+	return kvm_emulate_instruction(vcpu);
 }
 
 static int vmx_handle_exit(struct kvm_vcpu *vcpu)
@@ -1399,8 +1626,6 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 	u32 reason = vmx->exit_reason;
 	u32 reinject;
 
-	if (vmx->realmode_refused)
-		return vmx_realmode_refused(vmx);
 	if (vmx->entry_failed)
 		return vmx_report_entry_failure(vmx, vmx->insn_error);
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
@@ -1436,6 +1661,8 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		    vec == PF_VECTOR)
 			return kvm_shadow_page_fault(vcpu, vmx->exit_qual,
 						     vmx->exit_intr_error);
+		if (vmx->rmode)
+			return vmx_rmode_exception(vmx, type, vec);
 		return kvm_exit_internal_error(vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 			"unexpected exception exit", vmx->exit_intr_info,
@@ -1539,6 +1766,7 @@ static const struct kvm_x86_ops vmx_x86_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = vmx_handle_exit,
+	.prepare_guest_entry = vmx_prepare_guest_entry,
 	.vcpu_put = vmx_vcpu_put,
 	.get_segment = vmx_get_segment,
 	.set_segment = vmx_set_segment,

@@ -25,6 +25,7 @@
 #define RFLAGS_TF	(1ULL << 8)
 #define RFLAGS_IF	(1ULL << 9)
 #define RFLAGS_VM	(1ULL << 17)
+#define RFLAGS_IOPL	(3ULL << 12)
 #define RFLAGS_FIXED1	(1ULL << 1)
 /* 63:22, 15, 5, 3 (SDM vol. 1 3.4.3) */
 #define RFLAGS_RESERVED	(~((1ULL << 22) - 1) | (1ULL << 15) | (1ULL << 5) | \
@@ -971,6 +972,98 @@ enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
 		}
 	}
 	return VMX_CHECK_OK;
+}
+
+/* ---- Real mode as virtual-8086 mode ------------------------------------ */
+
+int vmx_rmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw)
+{
+	int i;
+
+	*hw = *g;
+	for (i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+		const struct vmx_segment *s = &g->seg[i];
+		struct vmx_segment *h = &hw->seg[i];
+
+		if (i == VMX_SEG_CS && s->base == 0xffff0000ULL) {
+			/*
+			 * The reset state's CS (F000 with base FFFF0000):
+			 * run its alias below 1 MiB, where PC firmware
+			 * sits too (as upstream KVM does).
+			 */
+			h->selector = 0xf000;
+		} else if (s->base != (u64)s->selector << 4) {
+			/*
+			 * A base loaded in protected mode (before clearing
+			 * PE, or big real mode): vm86 derives the base
+			 * from the selector, so run with the selector
+			 * that gives it; vmx_rmode_merge keeps the guest's
+			 * own selector while it is not reloaded.
+			 */
+			if (s->base > 0xffff0 || (s->base & 0xf))
+				return i + 1;
+			h->selector = s->base >> 4;
+		}
+		h->base = (u64)h->selector << 4;
+		h->limit = 0xffff;
+		h->ar = VMX_RMODE_SEG_AR;
+	}
+	/*
+	 * TR: a usable busy 32-bit TSS with limit 0.  The CPU then finds no
+	 * I/O permission bitmap (nor interrupt redirection bitmap): every
+	 * IN/OUT/INS/OUTS #GPs (before the VM exit, SDM vol. 3C 26.1.1).
+	 * IDTR limit 0: INT n, which with IOPL 3 and CR4.VME 0 would go
+	 * through the IDT, #GPs as well.  So no TSS in guest memory is
+	 * needed: those #GPs exit, and kvm.ko does the instruction.
+	 */
+	hw->seg[VMX_SEG_TR].selector = 0;
+	hw->seg[VMX_SEG_TR].base = 0;
+	hw->seg[VMX_SEG_TR].limit = 0;
+	hw->seg[VMX_SEG_TR].ar = 0x8b;
+	hw->seg[VMX_SEG_LDTR].selector = 0;
+	hw->seg[VMX_SEG_LDTR].base = 0;
+	hw->seg[VMX_SEG_LDTR].limit = 0;
+	hw->seg[VMX_SEG_LDTR].ar = VMX_AR_UNUSABLE;
+	hw->idtr_limit = 0;
+	/* CLI, STI, PUSHF, POPF and IRET run natively with IOPL 3. */
+	hw->rflags = g->rflags | RFLAGS_VM | RFLAGS_IOPL;
+	return 0;
+}
+
+void vmx_rmode_merge(struct vmx_guest_state *g,
+		     const struct vmx_guest_state *put,
+		     const struct vmx_guest_state *out)
+{
+	int i;
+
+	for (i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+		struct vmx_segment *s = &g->seg[i];
+
+		/*
+		 * A segment load in real mode sets the base from the
+		 * selector and keeps limit and attributes (SDM vol. 3A
+		 * 20.1.1); one not reloaded stays as the guest had it.
+		 */
+		if (out->seg[i].selector != put->seg[i].selector) {
+			s->selector = out->seg[i].selector;
+			s->base = (u64)s->selector << 4;
+		}
+	}
+	g->rip = out->rip;
+	g->rsp = out->rsp;
+	/* The guest's IOPL (POPF/IRET in vm86 cannot change it anyway). */
+	g->rflags = (out->rflags & ~(RFLAGS_VM | RFLAGS_IOPL)) |
+		    (g->rflags & RFLAGS_IOPL);
+	g->interruptibility = out->interruptibility;
+	g->activity = out->activity;
+	g->pending_dbg = out->pending_dbg;
+	g->dr7 = out->dr7;
+	g->debugctl = out->debugctl;
+	g->sysenter_cs = out->sysenter_cs;
+	g->sysenter_esp = out->sysenter_esp;
+	g->sysenter_eip = out->sysenter_eip;
+	g->pat = out->pat;
 }
 
 /* ---- Control registers ------------------------------------------------ */

@@ -189,6 +189,30 @@ void vmx_load_entry_controls(const struct vmcs_accessor *v,
 void vmx_reset_guest_state(struct vmx_guest_state *g,
 			   const struct vmx_config *cfg);
 
+/* ---- Real mode without unrestricted guest ------------------------- */
+
+/*
+ * Without unrestricted guest VM entry needs CR0.PE = 1, so real mode runs
+ * as virtual-8086 mode (RFLAGS.VM = 1), as upstream KVM does: segments
+ * in vm86 form (base = selector << 4, limit 0xffff, access rights 0xf3,
+ * SDM vol. 3C 27.3.1.2), IOPL 3.  struct vmx_guest_state keeps the
+ * guest's real-mode state; vmx_rmode_hw_state derives what the CPU runs
+ * with, vmx_rmode_merge folds what the guest changed back in.
+ *
+ * The reset state's CS base of 0xffff0000 runs at its alias 0xf0000.
+ * Any other segment whose base is not 16-byte aligned below 1 MiB (a base
+ * loaded in protected mode, "big real mode") cannot be had in vm86:
+ * vmx_rmode_hw_state returns VMX_SEG_x + 1 for the first such one, 0
+ * when all fit.  A limit above 64 KiB (unreal mode) runs with 0xffff:
+ * accesses beyond it #GP and kvm.ko emulates them with the real limit.
+ */
+#define VMX_RMODE_SEG_AR	0xf3	/* present, DPL 3, data RW accessed */
+int vmx_rmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw);
+void vmx_rmode_merge(struct vmx_guest_state *g,
+		     const struct vmx_guest_state *put,
+		     const struct vmx_guest_state *out);
+
 /* ---- SDM checks -------------------------------------------------- */
 
 enum vmx_check {

@@ -448,4 +448,74 @@ TEST_F(VmxShadowGuestState, RealModeCannotBeRepresented) {
   EXPECT_EQ(Launch(), VMX_CHECK_CR0_FIXED);
 }
 
+// Real mode without unrestricted guest runs as virtual-8086 mode: the
+// reset state, translated, passes the vm86 entry checks.
+TEST_F(VmxShadowGuestState, RealModeRunsAsVm86) {
+  Guest(0x60000010, 0, 0);  // reset: CS F000 base FFFF0000
+  vmx_guest_state hw;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_CS].selector, 0xf000u);
+  EXPECT_EQ(hw.seg[VMX_SEG_CS].base, 0xf0000u) << "the reset CS runs at its alias";
+  for (int i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+    EXPECT_EQ(hw.seg[i].limit, 0xffffu);
+    EXPECT_EQ(hw.seg[i].ar, u32(VMX_RMODE_SEG_AR));
+  }
+  EXPECT_EQ(hw.rflags & ((1u << 17) | (3u << 12)), (1u << 17) | (3u << 12));
+  EXPECT_EQ(hw.seg[VMX_SEG_TR].limit, 0u) << "no I/O bitmap: port I/O #GPs";
+  EXPECT_EQ(hw.idtr_limit, 0u) << "INT n #GPs";
+  std::swap(g_, hw);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  std::swap(g_, hw);
+  // The guest still sees its own state.
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].base, 0xffff0000u);
+  EXPECT_EQ(g_.idtr_limit, 0xffffu);
+}
+
+// Segments loaded in protected mode before PE was cleared: a base vm86
+// can hold runs with the selector that gives it; the guest's selector,
+// base and limit stay until it reloads the register, which then takes
+// base = selector << 4 and keeps the limit ("unreal" mode survives).
+TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
+  Guest(0x10, 0, 0);
+  Seg(VMX_SEG_CS, 0x18, 0, 0xffff, 0x9b);
+  Seg(VMX_SEG_DS, 0x10, 0, 0xffffffff, 0xc093);  // 4 GiB limit
+  Seg(VMX_SEG_ES, 0x10, 0, 0xffffffff, 0xc093);
+  g_.rflags = 0x2 | (1u << 9);
+  vmx_guest_state put, out;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &put), 0);
+  EXPECT_EQ(put.seg[VMX_SEG_CS].selector, 0u);
+  EXPECT_EQ(put.seg[VMX_SEG_DS].selector, 0u);
+  EXPECT_EQ(put.seg[VMX_SEG_DS].limit, 0xffffu);
+  out = put;
+  out.seg[VMX_SEG_CS].selector = 0x0800;  // jmp 0800:xxxx
+  out.seg[VMX_SEG_CS].base = 0x8000;
+  out.seg[VMX_SEG_ES].selector = 0x1234;  // mov es, ax
+  out.rip = 0x42;
+  out.rflags = put.rflags & ~(1u << 9);  // cli
+  vmx_rmode_merge(&g_, &put, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].selector, 0x0800u);
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].base, 0x8000u);
+  EXPECT_EQ(g_.seg[VMX_SEG_DS].selector, 0x10u) << "not reloaded";
+  EXPECT_EQ(g_.seg[VMX_SEG_DS].limit, 0xffffffffu);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].selector, 0x1234u);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].base, 0x12340u);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].limit, 0xffffffffu) << "real-mode loads keep the limit";
+  EXPECT_EQ(g_.rip, 0x42u);
+  EXPECT_EQ(g_.rflags, 0x2u) << "VM and IOPL 3 are ours, not the guest's";
+}
+
+// A base vm86 cannot express (above 1 MiB, or not 16-byte aligned) is
+// named, so that kvm.ko stops with an error instead of running wrongly.
+TEST_F(VmxShadowGuestState, BigRealModeBasesAreNamed) {
+  Guest(0x10, 0, 0);
+  vmx_guest_state hw;
+  Seg(VMX_SEG_FS, 0x30, 0xff000000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), VMX_SEG_FS + 1);
+  Seg(VMX_SEG_FS, 0x30, 0x1008, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), VMX_SEG_FS + 1);
+  Seg(VMX_SEG_FS, 0x30, 0x1000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_FS].selector, 0x100u);
+}
+
 }  // namespace
