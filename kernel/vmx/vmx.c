@@ -1407,12 +1407,14 @@ static int vmx_handle_nmi_window(struct vcpu_vmx *vmx)
 
 static int vmx_report_entry_failure(struct vcpu_vmx *vmx, u64 reason)
 {
+	/* What the CPU was given: the vm86 form in real mode. */
+	const struct vmx_guest_state *g = vmx->rmode ? &vmx->rm_put : &vmx->g;
 	enum vmx_check c;
 
 	/* Name the rule we know of that the state breaks, if any. */
-	c = vmx_check_controls(&vmx_caps, &vmx->ctl, &vmx->g);
+	c = vmx_check_controls(&vmx_caps, &vmx->ctl, g);
 	if (!c)
-		c = vmx_check_guest_state(&vmx_caps, &vmx->ctl, &vmx->g);
+		c = vmx_check_guest_state(&vmx_caps, &vmx->ctl, g);
 	kvm_pr_guest("vcpu %u: VM entry failed (0x%llx): %s\n",
 		     vmx->vcpu.vcpu_id, reason, vmx_check_name(c));
 	return kvm_exit_fail_entry(&vmx->vcpu, reason);
