@@ -16,9 +16,9 @@
  * the translation in vmx_logic.c (vmx_rmode_hw_state/merge; g keeps the
  * guest's real-mode state, vcpu_run enters with the vm86 form).  Every
  * exception exits.  What vm86 cannot do natively #GPs and is done here
- * (vmx_rmode_gp): port I/O, INT n, HLT, LGDT/LIDT, MOV CR, RDMSR/WRMSR,
- * and accesses beyond 64 KiB of an "unreal" segment (emulated with the
- * real limit).  Events (interrupts, exceptions) are delivered the
+ * (vmx_rmode_gp): port I/O, INT n, CLI/STI/PUSHF/POPF/IRET (vm86 runs
+ * with IOPL 0), HLT, LGDT/LIDT, MOV CR, RDMSR/WRMSR, and accesses beyond
+ * 64 KiB of an "unreal" segment (emulated with the real limit).  Events (interrupts, exceptions) are delivered the
  * real-mode way in software, through the IVT (vmx_rmode_deliver, from
  * prepare_guest_entry, which may touch guest memory).  A segment base
  * vm86 cannot express (loaded in protected mode above 1 MiB or not
@@ -1520,6 +1520,105 @@ static int vmx_rmode_exception(struct vcpu_vmx *vmx, u32 type, u32 vec)
 	return 1;
 }
 
+/*
+ * The real-mode stack, SS:SP with a 16-bit SP.  @n values of @bytes
+ * each, popped from (or pushed to) the stack; SP moves only when all
+ * the accesses succeeded.  0, or -EFAULT when the stack is not RAM.
+ */
+static int vmx_rmode_stack(struct vcpu_vmx *vmx, bool push, u32 *vals,
+			   int n, int bytes)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	u64 ss_base = vmx->g.seg[VMX_SEG_SS].base;
+	u16 sp = vcpu->regs[VCPU_REGS_RSP];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		u32 v = 0;
+
+		if (push) {
+			sp -= bytes;
+			if (kvm_write_guest(vcpu->kvm, ss_base + sp, &vals[i],
+					    bytes))
+				return -EFAULT;
+		} else {
+			if (kvm_read_guest(vcpu->kvm, ss_base + sp, &v, bytes))
+				return -EFAULT;
+			vals[i] = v;
+			sp += bytes;
+		}
+	}
+	vcpu->regs[VCPU_REGS_RSP] = (vcpu->regs[VCPU_REGS_RSP] & ~0xffffUL) |
+				    sp;
+	return 0;
+}
+
+/* FLAGS as POPF/IRET load them in real mode (VM, RF, VIF, VIP stay). */
+static void vmx_rmode_load_flags(struct vcpu_vmx *vmx, u32 val, bool o32)
+{
+	u64 mask = 0x7fd5 | (o32 ? X86_EFLAGS_AC | X86_EFLAGS_ID : 0);
+
+	vmx->g.rflags = (vmx->g.rflags & ~mask) | (val & mask) |
+			X86_EFLAGS_FIXED;
+}
+
+/*
+ * CLI, STI, PUSHF, POPF and IRET, which #GP in vm86 with IOPL 0 (the
+ * guest's own IOPL does not matter in real mode).  @next_ip is the IP
+ * after the instruction.  Returns 1, or an internal error for a stack
+ * outside RAM.
+ */
+static int vmx_rmode_flags_insn(struct vcpu_vmx *vmx, u8 op, bool o32,
+				u16 next_ip)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	struct vmx_guest_state *g = &vmx->g;
+	int bytes = o32 ? 4 : 2;
+	u32 v[3];
+
+	switch (op) {
+	case 0xfa:	/* CLI */
+		g->rflags &= ~X86_EFLAGS_IF;
+		break;
+	case 0xfb:	/* STI: interrupts wait for one more instruction */
+		if (!(g->rflags & X86_EFLAGS_IF))
+			g->interruptibility |= INTERRUPTIBILITY_STI;
+		g->rflags |= X86_EFLAGS_IF;
+		break;
+	case 0x9c:	/* PUSHF: PUSHFD clears VM and RF in the image */
+		v[0] = g->rflags & ~(X86_EFLAGS_VM | X86_EFLAGS_RF);
+		if (vmx_rmode_stack(vmx, true, v, 1, bytes))
+			goto bad;
+		break;
+	case 0x9d:	/* POPF */
+		if (vmx_rmode_stack(vmx, false, v, 1, bytes))
+			goto bad;
+		vmx_rmode_load_flags(vmx, v[0], o32);
+		break;
+	case 0xcf:	/* IRET: IP, CS, FLAGS */
+		if (vmx_rmode_stack(vmx, false, v, 3, bytes))
+			goto bad;
+		g->seg[VMX_SEG_CS].selector = (u16)v[1];
+		g->seg[VMX_SEG_CS].base = (u64)(u16)v[1] << 4;
+		vmx_rmode_load_flags(vmx, v[2], o32);
+		vcpu->regs[VCPU_REGS_RIP] = o32 ? v[0] : (u16)v[0];
+		/* The end of an NMI handler, as a hardware IRET would say. */
+		if (g->interruptibility & INTERRUPTIBILITY_NMI) {
+			g->interruptibility &= ~INTERRUPTIBILITY_NMI;
+			vmx_handle_nmi_window(vmx);
+		}
+		vmx->guest_dirty = true;
+		return 1;
+	}
+	vcpu->regs[VCPU_REGS_RIP] = next_ip;
+	vmx->guest_dirty = true;
+	return 1;
+bad:
+	return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+		"real mode: stack not in RAM", g->seg[VMX_SEG_SS].base,
+		vcpu->regs[VCPU_REGS_RSP]);
+}
+
 /* A real-mode software interrupt: delivered at the next entry. */
 static int vmx_rmode_int(struct vcpu_vmx *vmx, u8 vector, u16 next_ip)
 {
@@ -1530,13 +1629,13 @@ static int vmx_rmode_int(struct vcpu_vmx *vmx, u8 vector, u16 next_ip)
 }
 
 /*
- * A #GP in vm86.  With IOPL 3, a TSS of limit 0 and an IDT limit of 0
- * (vmx_rmode_hw_state), these fault: port I/O, INT n, privileged
+ * A #GP in vm86.  With IOPL 0 and a TSS of limit 0 (vmx_rmode_hw_state)
+ * these fault: port I/O, INT n, CLI/STI/PUSHF/POPF/IRET, privileged
  * instructions, and accesses beyond 0xffff, which are legal in real
  * mode when the segment's limit was raised in protected mode.  Decode
- * the prefixes and the opcode; do port I/O, INT n and HLT here, the
- * rest with the emulator (which sees the real-mode state with its real
- * limits).
+ * the prefixes and the opcode; do port I/O, INT n, the flag
+ * instructions and HLT here, the rest with the emulator (which sees the
+ * real-mode state with its real limits).
  */
 static int vmx_rmode_gp(struct vcpu_vmx *vmx)
 {
@@ -1594,6 +1693,9 @@ static int vmx_rmode_gp(struct vcpu_vmx *vmx)
 
 		return kvm_emulate_string_pio(vcpu, &p);
 	}
+	case 0xfa: case 0xfb: case 0x9c: case 0x9d: case 0xcf:
+		return vmx_rmode_flags_insn(vmx, insn[i], o32,
+					    (u16)(ip + i + 1));
 	case 0xcd:					/* INT n */
 		return vmx_rmode_int(vmx, insn[i + 1], ip + i + 2);
 	case 0xcc:					/* INT3 */

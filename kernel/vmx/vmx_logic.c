@@ -1011,11 +1011,12 @@ int vmx_rmode_hw_state(const struct vmx_guest_state *g,
 	}
 	/*
 	 * TR: a usable busy 32-bit TSS with limit 0.  The CPU then finds no
-	 * I/O permission bitmap (nor interrupt redirection bitmap): every
-	 * IN/OUT/INS/OUTS #GPs (before the VM exit, SDM vol. 3C 26.1.1).
-	 * IDTR limit 0: INT n, which with IOPL 3 and CR4.VME 0 would go
-	 * through the IDT, #GPs as well.  So no TSS in guest memory is
-	 * needed: those #GPs exit, and kvm.ko does the instruction.
+	 * I/O permission bitmap: every IN/OUT/INS/OUTS #GPs (before the VM
+	 * exit, SDM vol. 3C 26.1.1).  IOPL 0 (and CR4.VME 0): CLI, STI,
+	 * PUSHF, POPF, IRET and INT n #GP too (SDM vol. 3A 20.2.7, 20.3).
+	 * So no TSS in guest memory is needed, and the guest's IDTR and
+	 * IOPL stay as they are (SIDT and PUSHF see them): those #GPs
+	 * exit, and kvm.ko does the instruction.
 	 */
 	hw->seg[VMX_SEG_TR].selector = 0;
 	hw->seg[VMX_SEG_TR].base = 0;
@@ -1025,9 +1026,7 @@ int vmx_rmode_hw_state(const struct vmx_guest_state *g,
 	hw->seg[VMX_SEG_LDTR].base = 0;
 	hw->seg[VMX_SEG_LDTR].limit = 0;
 	hw->seg[VMX_SEG_LDTR].ar = VMX_AR_UNUSABLE;
-	hw->idtr_limit = 0;
-	/* CLI, STI, PUSHF, POPF and IRET run natively with IOPL 3. */
-	hw->rflags = g->rflags | RFLAGS_VM | RFLAGS_IOPL;
+	hw->rflags = (g->rflags & ~RFLAGS_IOPL) | RFLAGS_VM;
 	return 0;
 }
 
@@ -1052,7 +1051,7 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 	}
 	g->rip = out->rip;
 	g->rsp = out->rsp;
-	/* The guest's IOPL (POPF/IRET in vm86 cannot change it anyway). */
+	/* The guest's IOPL (POPF/IRET #GP in vm86 with IOPL 0: emulated). */
 	g->rflags = (out->rflags & ~(RFLAGS_VM | RFLAGS_IOPL)) |
 		    (g->rflags & RFLAGS_IOPL);
 	g->interruptibility = out->interruptibility;

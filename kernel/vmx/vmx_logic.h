@@ -195,7 +195,7 @@ void vmx_reset_guest_state(struct vmx_guest_state *g,
  * Without unrestricted guest VM entry needs CR0.PE = 1, so real mode runs
  * as virtual-8086 mode (RFLAGS.VM = 1), as upstream KVM does: segments
  * in vm86 form (base = selector << 4, limit 0xffff, access rights 0xf3,
- * SDM vol. 3C 27.3.1.2), IOPL 3.  struct vmx_guest_state keeps the
+ * SDM vol. 3C 27.3.1.2), IOPL 0.  struct vmx_guest_state keeps the
  * guest's real-mode state; vmx_rmode_hw_state derives what the CPU runs
  * with, vmx_rmode_merge folds what the guest changed back in.
  *

@@ -460,15 +460,19 @@ TEST_F(VmxShadowGuestState, RealModeRunsAsVm86) {
     EXPECT_EQ(hw.seg[i].limit, 0xffffu);
     EXPECT_EQ(hw.seg[i].ar, u32(VMX_RMODE_SEG_AR));
   }
-  EXPECT_EQ(hw.rflags & ((1u << 17) | (3u << 12)), (1u << 17) | (3u << 12));
+  g_.rflags |= 3u << 12;  // the guest's IOPL 3 ...
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  EXPECT_EQ(hw.rflags & ((1u << 17) | (3u << 12)), 1u << 17)
+      << "... runs as IOPL 0: CLI/STI/PUSHF/POPF/IRET/INT n #GP";
+  g_.rflags &= ~(3u << 12);
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
   EXPECT_EQ(hw.seg[VMX_SEG_TR].limit, 0u) << "no I/O bitmap: port I/O #GPs";
-  EXPECT_EQ(hw.idtr_limit, 0u) << "INT n #GPs";
+  EXPECT_EQ(hw.idtr_limit, 0xffffu) << "SIDT sees the guest's IDTR";
   std::swap(g_, hw);
   EXPECT_EQ(Launch(), VMX_CHECK_OK);
   std::swap(g_, hw);
   // The guest still sees its own state.
   EXPECT_EQ(g_.seg[VMX_SEG_CS].base, 0xffff0000u);
-  EXPECT_EQ(g_.idtr_limit, 0xffffu);
 }
 
 // Segments loaded in protected mode before PE was cleared: a base vm86
@@ -480,7 +484,7 @@ TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
   Seg(VMX_SEG_CS, 0x18, 0, 0xffff, 0x9b);
   Seg(VMX_SEG_DS, 0x10, 0, 0xffffffff, 0xc093);  // 4 GiB limit
   Seg(VMX_SEG_ES, 0x10, 0, 0xffffffff, 0xc093);
-  g_.rflags = 0x2 | (1u << 9);
+  g_.rflags = 0x2 | (1u << 9) | (3u << 12);  // IOPL 3
   vmx_guest_state put, out;
   ASSERT_EQ(vmx_rmode_hw_state(&g_, &put), 0);
   EXPECT_EQ(put.seg[VMX_SEG_CS].selector, 0u);
@@ -501,7 +505,7 @@ TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
   EXPECT_EQ(g_.seg[VMX_SEG_ES].base, 0x12340u);
   EXPECT_EQ(g_.seg[VMX_SEG_ES].limit, 0xffffffffu) << "real-mode loads keep the limit";
   EXPECT_EQ(g_.rip, 0x42u);
-  EXPECT_EQ(g_.rflags, 0x2u) << "VM and IOPL 3 are ours, not the guest's";
+  EXPECT_EQ(g_.rflags, 0x2u | (3u << 12)) << "VM and IOPL 0 are ours, not the guest's";
 }
 
 // A base vm86 cannot express (above 1 MiB, or not 16-byte aligned) is
