@@ -1042,12 +1042,15 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 		/*
 		 * A segment load in real mode sets the base from the
 		 * selector and keeps limit and attributes (SDM vol. 3A
-		 * 20.1.1); one not reloaded stays as the guest had it.
+		 * 20.1.1); one not reloaded keeps its base (and the limit
+		 * of an unreal segment).  The selector is what vm86 ran
+		 * with: for a base from protected mode the one that gives
+		 * it, which MOV from Sreg, PUSH and far calls in vm86 have
+		 * already seen, so INT n and IRET must see it too.
 		 */
-		if (out->seg[i].selector != put->seg[i].selector) {
-			s->selector = out->seg[i].selector;
-			s->base = (u64)s->selector << 4;
-		}
+		if (out->seg[i].selector != put->seg[i].selector)
+			s->base = (u64)out->seg[i].selector << 4;
+		s->selector = out->seg[i].selector;
 	}
 	g->rip = out->rip;
 	g->rsp = out->rsp;
