@@ -1507,13 +1507,15 @@ static int vmx_prepare_guest_entry(struct kvm_vcpu *vcpu)
 /*
  * An exception in vm86 (every one exits there): a #GP is mostly an
  * instruction vm86 does not allow; the rest are the guest's own and go
- * to its IVT.  INT3/INTO (software exceptions) return after themselves.
+ * to its IVT.  INT3/INTO/INT1 (software exceptions) return after
+ * themselves.
  */
 static int vmx_rmode_exception(struct vcpu_vmx *vmx, u32 type, u32 vec)
 {
 	if (vec == GP_VECTOR && type == INTR_TYPE_HW_EXCEPTION)
 		return vmx_rmode_gp(vmx);
-	if (type == INTR_TYPE_SOFT_EXCEPTION)
+	if (type == INTR_TYPE_SOFT_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SOFT_EXCEPTION)
 		vmx_skip_insn(vmx);
 	vmx->event_info = vec | KVM_EVENT_TYPE_EXCEPT | KVM_EVENT_VALID;
 	vmx->event_error = 0;
