@@ -1644,86 +1644,58 @@ static int vmx_rmode_gp(struct vcpu_vmx *vmx)
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
 	u64 cs_base = vmx->g.seg[VMX_SEG_CS].base;
 	u16 ip = vcpu->regs[VCPU_REGS_RIP];
-	bool o32 = false, a32 = false, rep = false;
-	s8 seg = -1;
+	struct vmx_rmode_insn d;
+	u16 next;
 	u8 insn[15];
-	int n, i;
+	int n;
 
 	for (n = 0; n < sizeof(insn); n++)
 		if (kvm_read_guest(vcpu->kvm, cs_base + (u16)(ip + n),
 				   &insn[n], 1))
 			break;
-	for (i = 0; i < n; i++) {
-		switch (insn[i]) {
-		case 0x66: o32 = true; continue;
-		case 0x67: a32 = true; continue;
-		case 0xf2: case 0xf3: rep = true; continue;
-		case 0xf0: continue;
-		case 0x26: seg = VMX_SEG_ES; continue;
-		case 0x2e: seg = VMX_SEG_CS; continue;
-		case 0x36: seg = VMX_SEG_SS; continue;
-		case 0x3e: seg = VMX_SEG_DS; continue;
-		case 0x64: seg = VMX_SEG_FS; continue;
-		case 0x65: seg = VMX_SEG_GS; continue;
-		}
-		break;
-	}
-	if (i + 2 > n)
-		goto emulate;
+	vmx_rmode_decode(insn, n, &d);
+	next = ip + d.len;
 
-	switch (insn[i]) {
-	case 0xe4: case 0xe5: case 0xe6: case 0xe7:	/* IN/OUT imm8 */
-		return kvm_emulate_pio(vcpu, !(insn[i] & 2),
-				       insn[i] & 1 ? (o32 ? 4 : 2) : 1,
-				       insn[i + 1], (u16)(ip + i + 2));
-	case 0xec: case 0xed: case 0xee: case 0xef:	/* IN/OUT DX */
-		return kvm_emulate_pio(vcpu, !(insn[i] & 2),
-				       insn[i] & 1 ? (o32 ? 4 : 2) : 1,
-				       vcpu->regs[VCPU_REGS_RDX],
-				       (u16)(ip + i + 1));
-	case 0x6c: case 0x6d: case 0x6e: case 0x6f: {	/* INS/OUTS */
+	switch (d.kind) {
+	case VMX_RM_IO:
+		return kvm_emulate_pio(vcpu, d.in, d.size,
+				       d.port_imm ? d.port :
+				       (u16)vcpu->regs[VCPU_REGS_RDX], next);
+	case VMX_RM_STRING_IO: {
 		struct kvm_string_pio p = {
-			.in = insn[i] < 0x6e,
-			.rep = rep,
-			.size = insn[i] & 1 ? (o32 ? 4 : 2) : 1,
-			.addr_size = a32 ? 4 : 2,
-			.seg = insn[i] < 0x6e ? -1 :
-			       (seg >= 0 ? seg : VMX_SEG_DS),
+			.in = d.in,
+			.rep = d.rep,
+			.size = d.size,
+			.addr_size = d.a32 ? 4 : 2,
+			.seg = d.seg,
 			.port = vcpu->regs[VCPU_REGS_RDX],
-			.next_rip = (u16)(ip + i + 1),
+			.next_rip = next,
 		};
 
 		return kvm_emulate_string_pio(vcpu, &p);
 	}
-	case 0xfa: case 0xfb: case 0x9c: case 0x9d: case 0xcf:
-		return vmx_rmode_flags_insn(vmx, insn[i], o32,
-					    (u16)(ip + i + 1));
-	case 0xcd:					/* INT n */
-		return vmx_rmode_int(vmx, insn[i + 1], ip + i + 2);
-	case 0xcc:					/* INT3 */
-		return vmx_rmode_int(vmx, 3, ip + i + 1);
-	case 0xce:					/* INTO */
-		if (vmx->g.rflags & X86_EFLAGS_OF)
-			return vmx_rmode_int(vmx, 4, ip + i + 1);
-		vcpu->regs[VCPU_REGS_RIP] = (u16)(ip + i + 1);
-		return 1;
-	case 0xf4:					/* HLT */
-		return kvm_emulate_halt(vcpu, (u16)(ip + i + 1));
-	case 0x0f:
-		switch (insn[i + 1]) {
-		case 0x30:
-			return kvm_emulate_wrmsr(vcpu, (u16)(ip + i + 2));
-		case 0x32:
-			return kvm_emulate_rdmsr(vcpu, (u16)(ip + i + 2));
-		case 0x08: case 0x09:	/* INVD, WBINVD: no-ops for a guest */
-			vcpu->regs[VCPU_REGS_RIP] = (u16)(ip + i + 2);
+	case VMX_RM_FLAGS:
+		return vmx_rmode_flags_insn(vmx, d.opcode, d.o32, next);
+	case VMX_RM_INT:
+		if (d.opcode == 0xce && !(vmx->g.rflags & X86_EFLAGS_OF)) {
+			vcpu->regs[VCPU_REGS_RIP] = next;	/* INTO, no OF */
 			return 1;
 		}
-		break;
+		return vmx_rmode_int(vmx, d.vector, next);
+	case VMX_RM_HLT:
+		return kvm_emulate_halt(vcpu, next);
+	case VMX_RM_RDMSR:
+		return kvm_emulate_rdmsr(vcpu, next);
+	case VMX_RM_WRMSR:
+		return kvm_emulate_wrmsr(vcpu, next);
+	case VMX_RM_NOP:
+		/* INVD, WBINVD: nothing to do for a guest. */
+		vcpu->regs[VCPU_REGS_RIP] = next;
+		return 1;
+	default:
+		/* MOV CR, LGDT/LIDT, LMSW/SMSW, CLTS, unreal-mode accesses. */
+		return kvm_emulate_instruction(vcpu);
 	}
-emulate:
-	/* MOV CR, LGDT/LIDT, LMSW/SMSW, CLTS, unreal-mode data accesses. */
-	return kvm_emulate_instruction(vcpu);
 }
 
 static int vmx_handle_exit(struct kvm_vcpu *vcpu)

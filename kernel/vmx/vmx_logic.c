@@ -1068,6 +1068,91 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 	g->pat = out->pat;
 }
 
+void vmx_rmode_decode(const u8 *insn, int n, struct vmx_rmode_insn *d)
+{
+	int i;
+	u8 op;
+
+	memset(d, 0, sizeof(*d));
+	d->seg = -1;
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x66: d->o32 = true; continue;
+		case 0x67: d->a32 = true; continue;
+		case 0xf2: case 0xf3: d->rep = true; continue;
+		case 0xf0: continue;
+		case 0x26: d->seg = VMX_SEG_ES; continue;
+		case 0x2e: d->seg = VMX_SEG_CS; continue;
+		case 0x36: d->seg = VMX_SEG_SS; continue;
+		case 0x3e: d->seg = VMX_SEG_DS; continue;
+		case 0x64: d->seg = VMX_SEG_FS; continue;
+		case 0x65: d->seg = VMX_SEG_GS; continue;
+		}
+		break;
+	}
+	if (i >= n)
+		return;		/* VMX_RM_EMULATE: nothing to go on */
+	op = d->opcode = insn[i];
+	d->len = i + 1;
+	switch (op) {
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:	/* IN/OUT imm8 */
+	case 0xec: case 0xed: case 0xee: case 0xef:	/* IN/OUT DX */
+		if (op < 0xec) {
+			if (i + 1 >= n)
+				break;
+			d->port_imm = true;
+			d->port = insn[i + 1];
+			d->len++;
+		}
+		d->kind = VMX_RM_IO;
+		d->in = !(op & 2);
+		d->size = op & 1 ? (d->o32 ? 4 : 2) : 1;
+		return;
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f:	/* INS/OUTS */
+		d->kind = VMX_RM_STRING_IO;
+		d->in = op < 0x6e;
+		d->size = op & 1 ? (d->o32 ? 4 : 2) : 1;
+		if (d->in)
+			d->seg = -1;	/* ES:DI, no override */
+		else if (d->seg < 0)
+			d->seg = VMX_SEG_DS;
+		return;
+	case 0xfa: case 0xfb: case 0x9c: case 0x9d: case 0xcf:
+		d->kind = VMX_RM_FLAGS;
+		return;
+	case 0xcd:					/* INT n */
+		if (i + 1 >= n)
+			break;
+		d->kind = VMX_RM_INT;
+		d->vector = insn[i + 1];
+		d->len++;
+		return;
+	case 0xcc:					/* INT3 */
+		d->kind = VMX_RM_INT;
+		d->vector = 3;
+		return;
+	case 0xce:					/* INTO */
+		d->kind = VMX_RM_INT;
+		d->vector = 4;
+		return;
+	case 0xf4:
+		d->kind = VMX_RM_HLT;
+		return;
+	case 0x0f:
+		if (i + 1 >= n)
+			break;
+		switch (insn[i + 1]) {
+		case 0x30: d->kind = VMX_RM_WRMSR; break;
+		case 0x32: d->kind = VMX_RM_RDMSR; break;
+		case 0x08: case 0x09: d->kind = VMX_RM_NOP; break;
+		default: return;
+		}
+		d->len++;
+		return;
+	}
+	d->kind = VMX_RM_EMULATE;
+}
+
 /* ---- Control registers ------------------------------------------------ */
 
 u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)

@@ -213,6 +213,38 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 		     const struct vmx_guest_state *put,
 		     const struct vmx_guest_state *out);
 
+/*
+ * What a #GP in vm86 was about (vmx.c vmx_rmode_gp): the instruction at
+ * CS:IP, prefixes included, classified.  Anything else (MOV CR, LGDT,
+ * LMSW, an access beyond 64 KiB of an unreal segment...) goes to the
+ * emulator.
+ */
+enum vmx_rmode_kind {
+	VMX_RM_EMULATE,
+	VMX_RM_IO,		/* IN/OUT: in, size, port (or DX if !port_imm) */
+	VMX_RM_STRING_IO,	/* INS/OUTS: in, size, rep, a32, seg */
+	VMX_RM_INT,		/* INT n, INT3, INTO: vector */
+	VMX_RM_FLAGS,		/* CLI STI PUSHF POPF IRET: opcode, o32 */
+	VMX_RM_HLT,
+	VMX_RM_RDMSR,
+	VMX_RM_WRMSR,
+	VMX_RM_NOP,		/* INVD, WBINVD */
+};
+
+struct vmx_rmode_insn {
+	u8 kind;	/* enum vmx_rmode_kind */
+	u8 len;		/* bytes, prefixes included */
+	u8 opcode;
+	u8 vector;
+	u8 size;	/* I/O: 1, 2 or 4 */
+	u8 port;	/* I/O with an imm8 port */
+	bool in, port_imm, rep, o32, a32;
+	s8 seg;		/* OUTS source (VMX_SEG_*), -1 for INS */
+};
+
+/* Classify the @n fetched bytes at CS:IP (n may be short near a hole). */
+void vmx_rmode_decode(const u8 *insn, int n, struct vmx_rmode_insn *d);
+
 /* ---- SDM checks -------------------------------------------------- */
 
 enum vmx_check {
