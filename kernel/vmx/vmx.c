@@ -18,8 +18,9 @@
  * exception exits.  What vm86 cannot do natively #GPs and is done here
  * (vmx_rmode_gp): port I/O, INT n, CLI/STI/PUSHF/POPF/IRET (vm86 runs
  * with IOPL 0), HLT, LGDT/LIDT, MOV CR, RDMSR/WRMSR, and accesses beyond
- * 64 KiB of an "unreal" segment (emulated with the real limit).  Events (interrupts, exceptions) are delivered the
- * real-mode way in software, through the IVT (vmx_rmode_deliver, from
+ * 64 KiB of an "unreal" segment (emulated with the real limit).
+ * Events (interrupts, exceptions) are delivered the real-mode way in
+ * software, through the IVT (vmx_rmode_deliver, from
  * prepare_guest_entry, which may touch guest memory).  A segment base
  * vm86 cannot express (loaded in protected mode above 1 MiB or not
  * 16-byte aligned: big real mode) stops the vCPU with an internal error.
@@ -244,7 +245,7 @@ static int vmx_read_caps(struct vmx_caps *c)
 /* ept=0 asks for shadow paging, as with upstream's kvm_intel. */
 static bool ept = true;
 module_param(ept, bool, 0444);
-MODULE_PARM_DESC(ept, "Intel VMX: use EPT when the CPU has it (with unrestricted guest); 0 selects shadow paging");
+MODULE_PARM_DESC(ept, "Intel VMX: use EPT with unrestricted guest when the CPU has them; 0 selects shadow paging");
 
 static int vmx_probe(void)
 {
