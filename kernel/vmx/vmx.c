@@ -94,6 +94,8 @@ struct vmx_cpu_data {
 static DEFINE_PER_CPU(struct vmx_cpu_data, vmx_cpu);
 static struct vmx_caps vmx_caps;
 static struct vmx_config vmx_cfg;
+/* The monitor trap flag (one instruction per entry): for big real mode. */
+static bool vmx_has_mtf;
 static unsigned long *vpid_bitmap;
 static DEFINE_SPINLOCK(vpid_lock);
 
@@ -281,6 +283,8 @@ static int vmx_probe(void)
 			"EPT disabled (ept=0)");
 	}
 	kvm_shadow_paging = !vmx_cfg.ept;
+	vmx_has_mtf = (vmx_ctl_msr(&vmx_caps, VMX_MSR_PROCBASED_CTLS) >> 32) &
+		      PROC_MONITOR_TRAP_FLAG;
 	return 0;
 }
 
@@ -495,6 +499,18 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 		return vmx->cr8;
 	default:
 		return 0;
+	}
+}
+
+/* Turns the monitor trap flag on or off for the next entry. */
+static void vmx_set_mtf(struct vcpu_vmx *vmx, bool on)
+{
+	u32 proc = on ? vmx->ctl.proc | PROC_MONITOR_TRAP_FLAG :
+			vmx->ctl.proc & ~PROC_MONITOR_TRAP_FLAG;
+
+	if (proc != vmx->ctl.proc) {
+		vmx->ctl.proc = proc;
+		vmx->controls_dirty = true;
 	}
 }
 
@@ -1068,19 +1084,22 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	{
 		/* In vm86 every exception exits (vmx_rmode_exception). */
 		u32 eb = vmx->rmode ? ~0U : vmx_cfg.exception_bitmap;
+		u32 stepped = 0;
 
 		if (vmx->ctl.exception_bitmap != eb) {
 			vmx->ctl.exception_bitmap = eb;
 			vmx->controls_dirty = true;
 		}
+		/* prepare_guest_entry checked that it fits. */
+		if (vmx->rmode)
+			vmx_rmode_hw_state(g, &vmx->rm_put, &stepped);
+		vmx_set_mtf(vmx, stepped);
 	}
 	if (vmx->controls_dirty) {
 		vmx_store_entry_controls(&vmcs_hw, &vmx->ctl);
 		vmx->controls_dirty = false;
 	}
 	if (vmx->rmode) {
-		/* prepare_guest_entry checked that it fits. */
-		vmx_rmode_hw_state(g, &vmx->rm_put);
 		vmx_store_guest_state(&vmcs_hw, &vmx->rm_put, vmx_cfg.ept);
 		/* The next entry out of real mode stores g afresh. */
 		vmx->guest_dirty = true;
@@ -1480,29 +1499,56 @@ bad:
 static int vmx_prepare_guest_entry(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 stepped;
 	int seg, r;
 
-	if (!vmx_in_rmode(vmx))
-		return 1;
-	if (vmx->event_info & KVM_EVENT_VALID) {
-		u8 vector = vmx->event_info & KVM_EVENT_VECTOR_MASK;
+	for (;;) {
+		u8 insn[15];
+		int n;
 
-		vmx->event_info = vmx->event_error = 0;
-		r = vmx_rmode_deliver(vmx, vector);
+		if (!vmx_in_rmode(vmx))
+			return 1;
+		if (vmx->event_info & KVM_EVENT_VALID) {
+			u8 vector = vmx->event_info & KVM_EVENT_VECTOR_MASK;
+
+			vmx->event_info = vmx->event_error = 0;
+			r = vmx_rmode_deliver(vmx, vector);
+			if (r <= 0)
+				return r;
+		}
+		seg = vmx_rmode_hw_state(&vmx->g, &vmx->rm_put, &stepped);
+		if (seg || (stepped && !vmx_has_mtf)) {
+			const struct vmx_segment *s;
+
+			seg = seg ? seg - 1 : __ffs(stepped);
+			s = &vmx->g.seg[seg];
+			return kvm_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION,
+				"real mode without unrestricted guest: a segment "
+				"base virtual-8086 mode cannot hold (big real mode)",
+				((u64)s->selector << 32) | seg, s->base);
+		}
+		if (!stepped)
+			return 1;
+		/*
+		 * FS/GS with a base vm86 cannot hold: the CPU runs one
+		 * instruction per entry (monitor trap flag), and those that
+		 * name the segment are emulated here, one after the other.
+		 */
+		for (n = 0; n < sizeof(insn); n++)
+			if (kvm_read_guest(vcpu->kvm, vmx->g.seg[VMX_SEG_CS].base +
+					   (u16)(vcpu->regs[VCPU_REGS_RIP] + n),
+					   &insn[n], 1))
+				break;
+		if (!vmx_rmode_uses_stepped(insn, n, stepped))
+			return 1;
+		r = kvm_emulate_instruction(vcpu);
 		if (r <= 0)
 			return r;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
-	seg = vmx_rmode_hw_state(&vmx->g, &vmx->rm_put);
-	if (seg) {
-		const struct vmx_segment *s = &vmx->g.seg[seg - 1];
-
-		return kvm_exit_internal_error(vcpu,
-			KVM_INTERNAL_ERROR_EMULATION,
-			"real mode without unrestricted guest: a segment base "
-			"virtual-8086 mode cannot hold (big real mode)",
-			((u64)s->selector << 32) | (seg - 1), s->base);
-	}
-	return 1;
 }
 
 /*
@@ -1760,6 +1806,9 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		/* The window is open; the run loop tells userspace. */
 		vmx->ctl.proc &= ~PROC_INTR_WINDOW_EXITING;
 		vmx->controls_dirty = true;
+		return 1;
+	case EXIT_REASON_MONITOR_TRAP_FLAG:
+		/* One instruction of big real mode ran: see the next. */
 		return 1;
 	case EXIT_REASON_NMI_WINDOW:
 		return vmx_handle_nmi_window(vmx);

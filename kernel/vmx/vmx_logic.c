@@ -977,11 +977,12 @@ enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
 /* ---- Real mode as virtual-8086 mode ------------------------------------ */
 
 int vmx_rmode_hw_state(const struct vmx_guest_state *g,
-		       struct vmx_guest_state *hw)
+		       struct vmx_guest_state *hw, u32 *stepped)
 {
 	int i;
 
 	*hw = *g;
+	*stepped = 0;
 	for (i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
 		const struct vmx_segment *s = &g->seg[i];
 		struct vmx_segment *h = &hw->seg[i];
@@ -1001,9 +1002,19 @@ int vmx_rmode_hw_state(const struct vmx_guest_state *g,
 			 * that gives it; vmx_rmode_merge keeps the guest's
 			 * own selector while it is not reloaded.
 			 */
-			if (s->base > 0xffff0 || (s->base & 0xf))
+			if (s->base <= 0xffff0 && !(s->base & 0xf)) {
+				h->selector = s->base >> 4;
+			} else if (i == VMX_SEG_FS || i == VMX_SEG_GS) {
+				/*
+				 * Used only through a prefix: the
+				 * instructions naming it are emulated,
+				 * the CPU never sees it (selector 0).
+				 */
+				*stepped |= 1U << i;
+				h->selector = 0;
+			} else {
 				return i + 1;
-			h->selector = s->base >> 4;
+			}
 		}
 		h->base = (u64)h->selector << 4;
 		h->limit = 0xffff;
@@ -1050,6 +1061,8 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 		 */
 		if (out->seg[i].selector != put->seg[i].selector)
 			s->base = (u64)out->seg[i].selector << 4;
+		else if (put->seg[i].base != s->base)
+			continue;	/* a stepped FS/GS, not reloaded */
 		s->selector = out->seg[i].selector;
 	}
 	g->rip = out->rip;
@@ -1066,6 +1079,30 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 	g->sysenter_esp = out->sysenter_esp;
 	g->sysenter_eip = out->sysenter_eip;
 	g->pat = out->pat;
+}
+
+bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x64:
+			if (stepped & (1U << VMX_SEG_FS))
+				return true;
+			continue;
+		case 0x65:
+			if (stepped & (1U << VMX_SEG_GS))
+				return true;
+			continue;
+		case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			continue;
+		}
+		return false;
+	}
+	/* Prefixes only (or nothing) fetched: let the emulator say. */
+	return n > 0;
 }
 
 void vmx_rmode_decode(const u8 *insn, int n, struct vmx_rmode_insn *d)

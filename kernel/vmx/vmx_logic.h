@@ -200,15 +200,21 @@ void vmx_reset_guest_state(struct vmx_guest_state *g,
  * with, vmx_rmode_merge folds what the guest changed back in.
  *
  * The reset state's CS base of 0xffff0000 runs at its alias 0xf0000.
- * Any other segment whose base is not 16-byte aligned below 1 MiB (a base
- * loaded in protected mode, "big real mode") cannot be had in vm86:
- * vmx_rmode_hw_state returns VMX_SEG_x + 1 for the first such one, 0
- * when all fit.  A limit above 64 KiB (unreal mode) runs with 0xffff:
- * accesses beyond it #GP and kvm.ko emulates them with the real limit.
+ * A limit above 64 KiB (unreal mode) runs with 0xffff: accesses beyond
+ * it #GP and kvm.ko emulates them with the real limit.  A base that is
+ * not 16-byte aligned below 1 MiB (loaded in protected mode: "big real
+ * mode") cannot be had in vm86.  For FS and GS, which an instruction
+ * uses only through a prefix, kvm.ko then steps the guest one
+ * instruction at a time (monitor trap flag) and emulates those that
+ * name the segment (vmx_rmode_uses_stepped): *stepped gets their
+ * 1 << VMX_SEG_x bits.  For CS, SS, DS and ES vmx_rmode_hw_state
+ * returns VMX_SEG_x + 1 (kvm.ko stops with an error); 0 when all fit.
  */
 #define VMX_RMODE_SEG_AR	0xf3	/* present, DPL 3, data RW accessed */
 int vmx_rmode_hw_state(const struct vmx_guest_state *g,
-		       struct vmx_guest_state *hw);
+		       struct vmx_guest_state *hw, u32 *stepped);
+/* Does the instruction (@n bytes at CS:IP) name a stepped segment? */
+bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped);
 void vmx_rmode_merge(struct vmx_guest_state *g,
 		     const struct vmx_guest_state *put,
 		     const struct vmx_guest_state *out);

@@ -453,7 +453,8 @@ TEST_F(VmxShadowGuestState, RealModeCannotBeRepresented) {
 TEST_F(VmxShadowGuestState, RealModeRunsAsVm86) {
   Guest(0x60000010, 0, 0);  // reset: CS F000 base FFFF0000
   vmx_guest_state hw;
-  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  u32 stepped = ~0u;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
   EXPECT_EQ(hw.seg[VMX_SEG_CS].selector, 0xf000u);
   EXPECT_EQ(hw.seg[VMX_SEG_CS].base, 0xf0000u) << "the reset CS runs at its alias";
   for (int i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
@@ -461,11 +462,11 @@ TEST_F(VmxShadowGuestState, RealModeRunsAsVm86) {
     EXPECT_EQ(hw.seg[i].ar, u32(VMX_RMODE_SEG_AR));
   }
   g_.rflags |= 3u << 12;  // the guest's IOPL 3 ...
-  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
   EXPECT_EQ(hw.rflags & ((1u << 17) | (3u << 12)), 1u << 17)
       << "... runs as IOPL 0: CLI/STI/PUSHF/POPF/IRET/INT n #GP";
   g_.rflags &= ~(3u << 12);
-  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
   EXPECT_EQ(hw.seg[VMX_SEG_TR].limit, 0u) << "no I/O bitmap: port I/O #GPs";
   EXPECT_EQ(hw.idtr_limit, 0xffffu) << "SIDT sees the guest's IDTR";
   std::swap(g_, hw);
@@ -486,7 +487,8 @@ TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
   Seg(VMX_SEG_ES, 0x10, 0, 0xffffffff, 0xc093);
   g_.rflags = 0x2 | (1u << 9) | (3u << 12);  // IOPL 3
   vmx_guest_state put, out;
-  ASSERT_EQ(vmx_rmode_hw_state(&g_, &put), 0);
+  u32 stepped = ~0u;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &put, &stepped), 0);
   EXPECT_EQ(put.seg[VMX_SEG_CS].selector, 0u);
   EXPECT_EQ(put.seg[VMX_SEG_DS].selector, 0u);
   EXPECT_EQ(put.seg[VMX_SEG_DS].limit, 0xffffu);
@@ -511,18 +513,58 @@ TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
   EXPECT_EQ(g_.rflags, 0x2u | (3u << 12)) << "VM and IOPL 0 are ours, not the guest's";
 }
 
-// A base vm86 cannot express (above 1 MiB, or not 16-byte aligned) is
-// named, so that kvm.ko stops with an error instead of running wrongly.
-TEST_F(VmxShadowGuestState, BigRealModeBasesAreNamed) {
+// A base vm86 cannot express (above 1 MiB, or not 16-byte aligned): in
+// FS or GS, used only through a prefix, it is stepped (the instructions
+// naming it emulated); in CS, SS, DS or ES it is named, so that kvm.ko
+// stops with an error instead of running wrongly.
+TEST_F(VmxShadowGuestState, BigRealModeBases) {
   Guest(0x10, 0, 0);
   vmx_guest_state hw;
+  u32 stepped = 0;
   Seg(VMX_SEG_FS, 0x30, 0xff000000, 0xffff, 0x93);
-  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), VMX_SEG_FS + 1);
-  Seg(VMX_SEG_FS, 0x30, 0x1008, 0xffff, 0x93);
-  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), VMX_SEG_FS + 1);
-  Seg(VMX_SEG_FS, 0x30, 0x1000, 0xffff, 0x93);
-  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw), 0);
-  EXPECT_EQ(hw.seg[VMX_SEG_FS].selector, 0x100u);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 1u << VMX_SEG_FS);
+  EXPECT_EQ(hw.seg[VMX_SEG_FS].selector, 0u);
+  EXPECT_EQ(hw.seg[VMX_SEG_FS].base, 0u) << "what the CPU never uses";
+  std::swap(g_, hw);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  std::swap(g_, hw);
+  // Not reloaded: the guest keeps its FS; reloaded: an ordinary segment.
+  vmx_guest_state out = hw;
+  vmx_rmode_merge(&g_, &hw, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].selector, 0x30u);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].base, 0xff000000u);
+  out.seg[VMX_SEG_FS].selector = 0x1000;
+  vmx_rmode_merge(&g_, &hw, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].base, 0x10000u);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 0u);
+
+  Seg(VMX_SEG_GS, 0x30, 0x1008, 0xffff, 0x93);  // not 16-byte aligned
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 1u << VMX_SEG_GS);
+  Seg(VMX_SEG_DS, 0x30, 0xff000000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), VMX_SEG_DS + 1);
+  Seg(VMX_SEG_DS, 0x30, 0x1000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_DS].selector, 0x100u);
+}
+
+// Which instructions name a stepped segment: only through FS/GS prefixes.
+TEST(VmxRmodeStepped, PrefixesNameTheSegment) {
+  const u32 fs = 1u << VMX_SEG_FS;
+  const u8 mov_fs[] = {0x64, 0x89, 0x07};        // mov [fs:bx], ax
+  const u8 a32_mov_fs[] = {0x67, 0x64, 0x8b, 0x07};
+  const u8 mov_gs[] = {0x65, 0x89, 0x07};
+  const u8 mov_ds[] = {0x89, 0x07};
+  const u8 prefixes_only[] = {0x66, 0x67};
+  EXPECT_TRUE(vmx_rmode_uses_stepped(mov_fs, sizeof(mov_fs), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(a32_mov_fs, sizeof(a32_mov_fs), fs));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_gs, sizeof(mov_gs), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(mov_gs, sizeof(mov_gs), 1u << VMX_SEG_GS));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_ds, sizeof(mov_ds), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(prefixes_only, sizeof(prefixes_only), fs));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_ds, 0, fs));
 }
 
 }  // namespace
