@@ -313,8 +313,9 @@ static bool group_member_ok(const struct emul *e)
 		return sel <= 1;
 	case K_BT:		/* 0F BA /4../7 */
 		return sel >= 4;
-	case K_SYS01:		/* SMSW, LMSW; INVLPG has a memory operand */
-		return sel == 4 || sel == 6 || (sel == 7 && e->mod != 3);
+	case K_SYS01:		/* SMSW, LMSW; LGDT/LIDT/INVLPG: memory */
+		return sel == 4 || sel == 6 ||
+		       ((sel == 2 || sel == 3 || sel == 7) && e->mod != 3);
 	default:		/* 80/81/83: all eight ALU ops */
 		return true;
 	}

@@ -106,6 +106,9 @@ struct x86_emulate_ops {
 	 */
 	int (*cmpxchg)(struct x86_emulate_ctxt *ctxt, u64 linear, u64 old_val,
 		       u64 new_val, unsigned int bytes);
+	/* LGDT (idt false) / LIDT (idt true); optional. */
+	int (*set_dtable)(struct x86_emulate_ctxt *ctxt, bool idt, u64 base,
+			  u16 limit);
 };
 
 struct x86_emulate_ctxt {

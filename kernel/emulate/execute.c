@@ -442,6 +442,30 @@ static int exec_system(struct emul *e)
 			return rc;
 		return ops->set_cr(e->ctxt, 0, cr0 & ~8ull);
 	case K_SYS01:
+		if (sel == 2 || sel == 3) {
+			/*
+			 * LGDT/LIDT m16&32 (m16&64 in 64-bit mode): a 16-bit
+			 * limit, then the base; with a 16-bit operand size
+			 * only 24 bits of it (SDM vol. 2 LGDT/LIDT).  The
+			 * register forms are other instructions (VMCALL,
+			 * MONITOR...).
+			 */
+			u64 limit, base;
+
+			if (e->dst.type != OPND_MEM || !ops->set_dtable)
+				return X86EMUL_UNHANDLEABLE;
+			rc = mem_read(e, e->dst.seg, e->dst.ea, 2, &limit);
+			if (rc != X86EMUL_CONTINUE)
+				return rc;
+			rc = mem_read(e, e->dst.seg,
+				      (e->dst.ea + 2) & emul_mask(e->ad_bytes),
+				      emul_64bit(e) ? 8 : 4, &base);
+			if (rc != X86EMUL_CONTINUE)
+				return rc;
+			if (e->op_bytes == 2)
+				base &= 0xffffff;
+			return ops->set_dtable(e->ctxt, sel == 3, base, limit);
+		}
 		if (sel == 7) {
 			u64 lin = e->dst.ea;
 

@@ -1,8 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Intel VMX backend: detection, VMXON per CPU, the VMCS, guest entry and
- * exit decoding.  EPT and unrestricted guest are required in this
- * version (shadow paging and real mode through the emulator come later).
+ * exit decoding.  Guest memory is mapped by EPT (with unrestricted guest
+ * for real mode) when the CPU has both, or by the shadow MMU
+ * (kernel/mmu/shadow.c) with ept=0 or without them.  In shadow mode the
+ * CPU's CR0, CR3, CR4 and EFER are not the guest's: CR3 is the shadow
+ * root, paging is always on (PAE at least) with CR0.WP set, EFER.NXE is
+ * on; so CR0/CR4 are host-owned (guest/host masks all ones: reads see
+ * the read shadows, writes exit), MOV to/from CR3 and INVLPG exit, and
+ * so does every #PF.
+ *
+ * == Real mode without unrestricted guest ==
+ * VM entry then needs CR0.PE = 1 (always the case with shadow paging
+ * here): real mode runs as virtual-8086 mode, as upstream KVM does, with
+ * the translation in vmx_logic.c (vmx_rmode_hw_state/merge; g keeps the
+ * guest's real-mode state, vcpu_run enters with the vm86 form).  Every
+ * exception exits.  What vm86 cannot do natively #GPs and is done here
+ * (vmx_rmode_gp): port I/O, INT n, CLI/STI/PUSHF/POPF/IRET (vm86 runs
+ * with IOPL 0), HLT, LGDT/LIDT, MOV CR, RDMSR/WRMSR, and accesses beyond
+ * 64 KiB of an "unreal" segment (emulated with the real limit).
+ * Events (interrupts, exceptions) are delivered the real-mode way in
+ * software, through the IVT (vmx_rmode_deliver, from
+ * prepare_guest_entry, which may touch guest memory).  A segment base
+ * vm86 cannot express (loaded in protected mode above 1 MiB or not
+ * 16-byte aligned: big real mode) stops the vCPU with an internal error.
  *
  * References: Intel SDM vol. 3C chapters 24-31 (2023 numbering: 25 VMCS,
  * 26 VMX non-root operation, 27 VM entries, 28 VM exits, 29 EPT/VPID).
@@ -73,6 +94,8 @@ struct vmx_cpu_data {
 static DEFINE_PER_CPU(struct vmx_cpu_data, vmx_cpu);
 static struct vmx_caps vmx_caps;
 static struct vmx_config vmx_cfg;
+/* The monitor trap flag (one instruction per entry): for big real mode. */
+static bool vmx_has_mtf;
 static unsigned long *vpid_bitmap;
 static DEFINE_SPINLOCK(vpid_lock);
 
@@ -95,6 +118,15 @@ struct vcpu_vmx {
 	/* The next event to deliver, in the common KVM_EVENT_* encoding. */
 	u32 event_info;
 	u32 event_error;
+
+	/* Shadow paging: the guest's CR3 (g.cr3 is the shadow root). */
+	unsigned long guest_cr3;
+	/*
+	 * Real mode as vm86 (see the top): whether the last entry ran so,
+	 * and the state it entered with and exited with.  vCPU thread only.
+	 */
+	bool rmode;
+	struct vmx_guest_state rm_put, rm_out;
 
 	/* Guest registers VMX does not switch (SDM 28.3: no CR2, DR6 field). */
 	unsigned long cr2, dr6;
@@ -154,6 +186,13 @@ static void invept(unsigned long type, u64 eptp)
 	asm volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
 }
 
+static void invvpid(unsigned long type, u16 vpid)
+{
+	struct { u64 vpid, gla; } desc = { vpid, 0 };
+
+	asm volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
 static u64 vmcs_acc_read(void *ctx, u32 field)
 {
 	return vmcs_read(field);
@@ -205,26 +244,15 @@ static int vmx_read_caps(struct vmx_caps *c)
 	return r ? -EIO : 0;
 }
 
-/*
- * ept=0 asks for shadow paging, as with upstream's kvm_intel.  The VMX
- * backend does not drive the shadow MMU yet (nor real mode without
- * unrestricted guest, which needs EPT): refuse to load rather than run
- * with EPT against the user's wish.
- */
+/* ept=0 asks for shadow paging, as with upstream's kvm_intel. */
 static bool ept = true;
 module_param(ept, bool, 0444);
-MODULE_PARM_DESC(ept, "Intel VMX: use EPT (1, required in this version)");
+MODULE_PARM_DESC(ept, "Intel VMX: use EPT with unrestricted guest when the CPU has them; 0 selects shadow paging");
 
 static int vmx_probe(void)
 {
 	const char *why = NULL;
 	u64 fc;
-
-	if (!ept) {
-		pr_err("kvm: ept=0 (shadow paging) is not supported by the "
-		       "Intel VMX backend in this version\n");
-		return -EOPNOTSUPP;
-	}
 
 	if (!(cpuid_ecx(1) & (1U << 5))) {
 		pr_err("kvm: this Intel CPU has no VMX (CPUID 1:ECX[5])\n");
@@ -243,10 +271,20 @@ static int vmx_probe(void)
 		pr_err("kvm: cannot read the VMX capability MSRs\n");
 		return -EIO;
 	}
-	if (vmx_derive_config(&vmx_caps, &vmx_cfg, &why)) {
-		pr_err("kvm: VMX unusable: %s\n", why);
-		return -EOPNOTSUPP;
+	/* Without EPT or unrestricted guest: shadow paging, as SVM without NPT. */
+	if (!ept || vmx_derive_config_paging(&vmx_caps, &vmx_cfg, true, &why)) {
+		const char *ept_why = ept ? why : NULL;
+
+		if (vmx_derive_config_paging(&vmx_caps, &vmx_cfg, false, &why)) {
+			pr_err("kvm: VMX unusable: %s\n", why);
+			return -EOPNOTSUPP;
+		}
+		pr_info("kvm: %s: shadow paging\n", ept_why ? ept_why :
+			"EPT disabled (ept=0)");
 	}
+	kvm_shadow_paging = !vmx_cfg.ept;
+	vmx_has_mtf = (vmx_ctl_msr(&vmx_caps, VMX_MSR_PROCBASED_CTLS) >> 32) &
+		      PROC_MONITOR_TRAP_FLAG;
 	return 0;
 }
 
@@ -453,7 +491,7 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 	case 2:
 		return vmx->cr2;
 	case 3:
-		return vmx->g.cr3;
+		return kvm_shadow_paging ? vmx->guest_cr3 : vmx->g.cr3;
 	case 4:
 		return vmx_cr_guest_view(vmx->g.cr4, vmx->g.cr4_shadow,
 					 vmx->ctl.cr4_mask);
@@ -462,6 +500,24 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 	default:
 		return 0;
 	}
+}
+
+/* Turns the monitor trap flag on or off for the next entry. */
+static void vmx_set_mtf(struct vcpu_vmx *vmx, bool on)
+{
+	u32 proc = on ? vmx->ctl.proc | PROC_MONITOR_TRAP_FLAG :
+			vmx->ctl.proc & ~PROC_MONITOR_TRAP_FLAG;
+
+	if (proc != vmx->ctl.proc) {
+		vmx->ctl.proc = proc;
+		vmx->controls_dirty = true;
+	}
+}
+
+/* Real mode that the CPU must run as vm86 (no unrestricted guest). */
+static bool vmx_in_rmode(struct vcpu_vmx *vmx)
+{
+	return !vmx_cfg.unrestricted && !(vmx->g.cr0_shadow & X86_CR0_PE);
 }
 
 /*
@@ -475,6 +531,9 @@ static void vmx_load_pdptes(struct vcpu_vmx *vmx)
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
 	u64 pdpte[4];
 
+	/* Without EPT entry loads them from the (shadow) CR3 itself. */
+	if (kvm_shadow_paging)
+		return;
 	if (!(vmx_get_cr(vcpu, 0) & X86_CR0_PG) ||
 	    !(vmx_get_cr(vcpu, 4) & X86_CR4_PAE) || (vcpu->efer & EFER_LMA))
 		return;
@@ -485,10 +544,41 @@ static void vmx_load_pdptes(struct vcpu_vmx *vmx)
 	vmx->guest_dirty = true;
 }
 
+/*
+ * Shadow paging: CR0, CR4 and EFER as the CPU runs them follow the
+ * guest's values (vmx_shadow_*_hw); IA-32e mode guest follows LMA.
+ */
+static void vmx_shadow_sync_hw(struct vcpu_vmx *vmx)
+{
+	struct vmx_guest_state *g = &vmx->g;
+	u64 efer = vmx->vcpu.efer;
+
+	g->cr0 = vmx_shadow_cr0_hw(&vmx_cfg, g->cr0_shadow);
+	g->cr4 = vmx_shadow_cr4_hw(&vmx_cfg, g->cr4_shadow,
+				   g->cr0_shadow & X86_CR0_PG);
+	g->efer = vmx_shadow_efer_hw(efer);
+	if (efer & EFER_LMA)
+		vmx->ctl.entry |= ENTRY_IA32E_MODE_GUEST;
+	else
+		vmx->ctl.entry &= ~ENTRY_IA32E_MODE_GUEST;
+	vmx->guest_dirty = vmx->controls_dirty = true;
+}
+
 static void vmx_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	if (kvm_shadow_paging && (cr == 0 || cr == 3 || cr == 4)) {
+		/* The root comes from kvm_mmu_reload (load_mmu_root). */
+		if (cr == 0)
+			vmx->g.cr0_shadow = val;
+		else if (cr == 3)
+			vmx->guest_cr3 = val;
+		else
+			vmx->g.cr4_shadow = val;
+		vmx_shadow_sync_hw(vmx);
+		return;
+	}
 	switch (cr) {
 	case 0:
 		vmx->g.cr0_shadow = val;
@@ -520,6 +610,11 @@ static void vmx_set_efer(struct kvm_vcpu *vcpu, u64 efer)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	if (kvm_shadow_paging) {
+		/* Callers set vcpu->efer first. */
+		vmx_shadow_sync_hw(vmx);
+		return;
+	}
 	vmx->g.efer = efer;
 	/* VM entry requires IA-32e mode guest == EFER.LMA (27.3.1.1). */
 	if (efer & EFER_LMA)
@@ -731,8 +826,14 @@ static void vmx_load_mmu_root(struct kvm_vcpu *vcpu, phys_addr_t root)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	vmx->ctl.eptp = vmx_eptp(root, vmx_cfg.ept_levels);
-	vmx->controls_dirty = true;
+	if (kvm_shadow_paging) {
+		/* The shadow root is the CR3 the CPU walks. */
+		vmx->g.cr3 = root;
+		vmx->guest_dirty = true;
+	} else {
+		vmx->ctl.eptp = vmx_eptp(root, vmx_cfg.ept_levels);
+		vmx->controls_dirty = true;
+	}
 	vmx->need_flush = true;
 }
 
@@ -762,7 +863,9 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	c->cr0_mask = vmx_cfg.cr0_host_owned;
 	/* Every CR4 write exits: kvm_emulate_cr4_write checks CPUID. */
 	c->cr4_mask = ~0UL;
-	c->eptp = vmx_eptp(__pa(vcpu->kvm->tdp.root), vmx_cfg.ept_levels);
+	if (!kvm_shadow_paging)
+		c->eptp = vmx_eptp(__pa(vcpu->kvm->tdp.root),
+				   vmx_cfg.ept_levels);
 	c->vpid = vpid;
 	/* Guest TSC counts from zero at reset. */
 	c->tsc_offset = -rdtsc();
@@ -773,6 +876,11 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	vmx->cr8 = 0;
 	vmx->star = vmx->lstar = vmx->cstar = vmx->sfmask = 0;
 	vmx->kernel_gs_base = 0;
+	if (kvm_shadow_paging) {
+		/* vcpu->efer is already 0; the root comes at the next entry. */
+		vmx->guest_cr3 = 0;
+		vmx_shadow_sync_hw(vmx);
+	}
 	vmx->guest_dirty = vmx->controls_dirty = true;
 	vmx->need_flush = true;
 }
@@ -938,6 +1046,7 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	int failed;
 
 	vmx->entry_failed = false;
+	vmx->rmode = vmx_in_rmode(vmx);
 	/* A new VMCS region is initialized (clear) by VMCLEAR (25.11.3). */
 	if (!vmx->vmcs_initialized && vmclear(vmx->vmcs_pa))
 		goto fail_vmptrld;
@@ -972,12 +1081,30 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	g->rip = vcpu->regs[VCPU_REGS_RIP];
 	g->rsp = vcpu->regs[VCPU_REGS_RSP];
 	vmx_prepare_event(vmx);
+	{
+		/* In vm86 every exception exits (vmx_rmode_exception). */
+		u32 eb = vmx->rmode ? ~0U : vmx_cfg.exception_bitmap;
+		u32 stepped = 0;
+
+		if (vmx->ctl.exception_bitmap != eb) {
+			vmx->ctl.exception_bitmap = eb;
+			vmx->controls_dirty = true;
+		}
+		/* prepare_guest_entry checked that it fits. */
+		if (vmx->rmode)
+			vmx_rmode_hw_state(g, &vmx->rm_put, &stepped);
+		vmx_set_mtf(vmx, stepped);
+	}
 	if (vmx->controls_dirty) {
 		vmx_store_entry_controls(&vmcs_hw, &vmx->ctl);
 		vmx->controls_dirty = false;
 	}
-	if (vmx->guest_dirty) {
-		vmx_store_guest_state(&vmcs_hw, g, true);
+	if (vmx->rmode) {
+		vmx_store_guest_state(&vmcs_hw, &vmx->rm_put, vmx_cfg.ept);
+		/* The next entry out of real mode stores g afresh. */
+		vmx->guest_dirty = true;
+	} else if (vmx->guest_dirty) {
+		vmx_store_guest_state(&vmcs_hw, g, vmx_cfg.ept);
 		vmx->guest_dirty = false;
 	} else {
 		vmcs_write(VMCS_GUEST_RIP, g->rip);
@@ -990,11 +1117,18 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		 * INVEPT single-context drops guest-physical and combined
 		 * mappings for this EPTP under every VPID (SDM 29.4.3.1),
 		 * which covers both a changed EPT and a guest TLB flush.
+		 * Without EPT the guest's linear mappings are tagged with its
+		 * VPID: INVVPID drops them (without VPID every entry and
+		 * exit flushes, 29.4.3.3).
 		 */
-		if (vmx_cfg.invept_single)
+		if (vmx_cfg.ept && vmx_cfg.invept_single)
 			invept(VMX_INVEPT_SINGLE_CONTEXT, vmx->ctl.eptp);
-		else
+		else if (vmx_cfg.ept)
 			invept(VMX_INVEPT_ALL_CONTEXT, 0);
+		else if ((vmx->ctl.proc2 & PROC2_VPID) && vmx_cfg.invvpid_single)
+			invvpid(VMX_INVVPID_SINGLE_CONTEXT, vmx->ctl.vpid);
+		else if (vmx->ctl.proc2 & PROC2_VPID)
+			invvpid(VMX_INVVPID_ALL_CONTEXT, 0);
 		vmx->need_flush = false;
 	}
 
@@ -1068,11 +1202,21 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 				do_machine_check(&(struct pt_regs){
 					.cs = 3, .flags = X86_EFLAGS_IF });
 		}
-		vmx_load_guest_state(&vmcs_hw, g, true);
+		if (vmx->rmode) {
+			vmx_load_guest_state(&vmcs_hw, &vmx->rm_out,
+					     vmx_cfg.ept);
+			vmx_rmode_merge(g, &vmx->rm_put, &vmx->rm_out);
+		} else {
+			vmx_load_guest_state(&vmcs_hw, g, vmx_cfg.ept);
+		}
 		vcpu->regs[VCPU_REGS_RIP] = g->rip;
 		vcpu->regs[VCPU_REGS_RSP] = g->rsp;
-		/* With "save IA32_EFER" the field has the guest's LMA. */
-		vcpu->efer = g->efer;
+		/*
+		 * With "save IA32_EFER" the field has the guest's LMA (with
+		 * shadow paging CR0 writes exit and vcpu->efer is ours).
+		 */
+		if (!kvm_shadow_paging)
+			vcpu->efer = g->efer;
 		/*
 		 * A successful entry delivered the event (an exit during its
 		 * delivery reports it in IDT-vectoring information), and
@@ -1177,6 +1321,22 @@ static int vmx_write_guest_cr0(struct vcpu_vmx *vmx, u64 val)
 	return 1;
 }
 
+/*
+ * Shadow paging: a guest write to CR0 or CR3 through the common rules
+ * (kvm_set_cr0/kvm_set_cr3 switch EFER.LMA and the shadow roots).
+ */
+static int vmx_shadow_write_cr(struct vcpu_vmx *vmx, int cr, u64 val)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+
+	if (cr == 0 ? kvm_set_cr0(vcpu, val) : kvm_set_cr3(vcpu, val)) {
+		kvm_queue_gp(vcpu, 0);
+		return 1;
+	}
+	vmx_skip_insn(vmx);
+	return 1;
+}
+
 static int vmx_handle_cr(struct vcpu_vmx *vmx)
 {
 	struct kvm_vcpu *vcpu = &vmx->vcpu;
@@ -1187,6 +1347,23 @@ static int vmx_handle_cr(struct vcpu_vmx *vmx)
 	val = vcpu->regs[cr.gpr];
 	if (!vmx_in_64bit_mode(vmx))
 		val = (u32)val;
+
+	if (kvm_shadow_paging) {
+		u64 cr0 = vmx_get_cr(vcpu, 0);
+
+		switch (cr.type) {
+		case CR_QUAL_TYPE_MOV_TO_CR:
+			if (cr.cr == 0 || cr.cr == 3)
+				return vmx_shadow_write_cr(vmx, cr.cr, val);
+			break;
+		case CR_QUAL_TYPE_CLTS:
+			return vmx_shadow_write_cr(vmx, 0, cr0 & ~X86_CR0_TS);
+		case CR_QUAL_TYPE_LMSW:
+			/* LMSW loads PE, MP, EM, TS and cannot clear PE. */
+			return vmx_shadow_write_cr(vmx, 0, (cr0 & ~0xeULL) |
+						   (cr.lmsw_data & 0xf));
+		}
+	}
 
 	switch (cr.type) {
 	case CR_QUAL_TYPE_MOV_TO_CR:
@@ -1214,7 +1391,8 @@ static int vmx_handle_cr(struct vcpu_vmx *vmx)
 		break;
 	case CR_QUAL_TYPE_MOV_FROM_CR:
 		if (cr.cr == 3 || cr.cr == 8) {
-			vcpu->regs[cr.gpr] = cr.cr == 3 ? vmx->g.cr3 : vmx->cr8;
+			vcpu->regs[cr.gpr] = cr.cr == 3 ? vmx_get_cr(vcpu, 3) :
+							  vmx->cr8;
 			vmx_skip_insn(vmx);
 			return 1;
 		}
@@ -1249,15 +1427,322 @@ static int vmx_handle_nmi_window(struct vcpu_vmx *vmx)
 
 static int vmx_report_entry_failure(struct vcpu_vmx *vmx, u64 reason)
 {
+	/* What the CPU was given: the vm86 form in real mode. */
+	const struct vmx_guest_state *g = vmx->rmode ? &vmx->rm_put : &vmx->g;
 	enum vmx_check c;
 
 	/* Name the rule we know of that the state breaks, if any. */
-	c = vmx_check_controls(&vmx_caps, &vmx->ctl, &vmx->g);
+	c = vmx_check_controls(&vmx_caps, &vmx->ctl, g);
 	if (!c)
-		c = vmx_check_guest_state(&vmx_caps, &vmx->ctl, &vmx->g);
+		c = vmx_check_guest_state(&vmx_caps, &vmx->ctl, g);
 	kvm_pr_guest("vcpu %u: VM entry failed (0x%llx): %s\n",
 		     vmx->vcpu.vcpu_id, reason, vmx_check_name(c));
 	return kvm_exit_fail_entry(&vmx->vcpu, reason);
+}
+
+/* ---- Real mode without unrestricted guest (vm86) ---------------------- */
+
+static int vmx_rmode_gp(struct vcpu_vmx *vmx);
+
+/*
+ * Deliver @vector the real-mode way (SDM vol. 3A 20.1.4): push FLAGS, CS
+ * and IP (the current RIP: callers have moved it past an INT n), clear
+ * IF, TF and AC, and continue at the IVT's CS:IP.  Paging is off in real
+ * mode, so linear addresses are guest-physical.  Returns 1, or the exit
+ * for an IVT entry beyond the IDT limit (a shutdown, as a real CPU's
+ * double fault there would be) or memory that is not RAM.
+ */
+static int vmx_rmode_deliver(struct vcpu_vmx *vmx, u8 vector)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	struct vmx_guest_state *g = &vmx->g;
+	struct vmx_segment *cs = &g->seg[VMX_SEG_CS];
+	u64 ss_base = g->seg[VMX_SEG_SS].base;
+	u16 sp = vcpu->regs[VCPU_REGS_RSP];
+	u16 frame[3], ivt[2];
+	int i;
+
+	if ((u32)vector * 4 + 3 > g->idtr_limit)
+		return kvm_exit_shutdown(vcpu);
+	if (kvm_read_guest(vcpu->kvm, g->idtr_base + vector * 4, ivt,
+			   sizeof(ivt)))
+		goto bad;
+	frame[0] = vcpu->regs[VCPU_REGS_RIP];
+	frame[1] = cs->selector;
+	frame[2] = g->rflags;
+	/* Three words below SP, wrapping within the 64 KiB stack segment. */
+	for (i = 0; i < 3; i++) {
+		u16 at = sp - 6 + 2 * i;
+
+		if (kvm_write_guest(vcpu->kvm, ss_base + at, &frame[i], 2))
+			goto bad;
+	}
+	vcpu->regs[VCPU_REGS_RSP] = (vcpu->regs[VCPU_REGS_RSP] & ~0xffffUL) |
+				    (u16)(sp - 6);
+	g->rflags &= ~(X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_AC);
+	cs->selector = ivt[1];
+	cs->base = (u64)ivt[1] << 4;
+	vcpu->regs[VCPU_REGS_RIP] = ivt[0];
+	vmx->guest_dirty = true;
+	return 1;
+bad:
+	return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+		"real-mode interrupt delivery: IVT or stack not in RAM",
+		vector, ss_base + sp);
+}
+
+/*
+ * Before each entry in real mode: deliver the queued event through the
+ * IVT (entry injection would use the protected-mode IDT), and make sure
+ * the segments fit vm86.
+ */
+static int vmx_prepare_guest_entry(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 stepped;
+	int seg, r;
+
+	for (;;) {
+		u8 insn[15];
+		int n;
+
+		if (!vmx_in_rmode(vmx))
+			return 1;
+		if (vmx->event_info & KVM_EVENT_VALID) {
+			u8 vector = vmx->event_info & KVM_EVENT_VECTOR_MASK;
+
+			vmx->event_info = vmx->event_error = 0;
+			r = vmx_rmode_deliver(vmx, vector);
+			if (r <= 0)
+				return r;
+		}
+		seg = vmx_rmode_hw_state(&vmx->g, &vmx->rm_put, &stepped);
+		if (seg || (stepped && !vmx_has_mtf)) {
+			const struct vmx_segment *s;
+
+			seg = seg ? seg - 1 : __ffs(stepped);
+			s = &vmx->g.seg[seg];
+			return kvm_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION,
+				"real mode without unrestricted guest: a segment "
+				"base virtual-8086 mode cannot hold (big real mode)",
+				((u64)s->selector << 32) | seg, s->base);
+		}
+		if (!stepped)
+			return 1;
+		/*
+		 * FS/GS with a base vm86 cannot hold: the CPU runs one
+		 * instruction per entry (monitor trap flag), and those that
+		 * name the segment are emulated here, one after the other.
+		 */
+		for (n = 0; n < sizeof(insn); n++)
+			if (kvm_read_guest(vcpu->kvm, vmx->g.seg[VMX_SEG_CS].base +
+					   (u16)(vcpu->regs[VCPU_REGS_RIP] + n),
+					   &insn[n], 1))
+				break;
+		if (!vmx_rmode_uses_stepped(insn, n, stepped))
+			return 1;
+		r = kvm_emulate_instruction(vcpu);
+		if (r <= 0)
+			return r;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+}
+
+/*
+ * An exception in vm86 (every one exits there): a #GP is mostly an
+ * instruction vm86 does not allow; the rest are the guest's own and go
+ * to its IVT.  INT3/INTO/INT1 (software exceptions) return after
+ * themselves.
+ */
+static int vmx_rmode_exception(struct vcpu_vmx *vmx, u32 type, u32 vec)
+{
+	if (vec == GP_VECTOR && type == INTR_TYPE_HW_EXCEPTION)
+		return vmx_rmode_gp(vmx);
+	if (type == INTR_TYPE_SOFT_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SOFT_EXCEPTION)
+		vmx_skip_insn(vmx);
+	vmx->event_info = vec | KVM_EVENT_TYPE_EXCEPT | KVM_EVENT_VALID;
+	vmx->event_error = 0;
+	return 1;
+}
+
+/*
+ * The real-mode stack, SS:SP with a 16-bit SP.  @n values of @bytes
+ * each, popped from (or pushed to) the stack; SP moves only when all
+ * the accesses succeeded.  0, or -EFAULT when the stack is not RAM.
+ */
+static int vmx_rmode_stack(struct vcpu_vmx *vmx, bool push, u32 *vals,
+			   int n, int bytes)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	u64 ss_base = vmx->g.seg[VMX_SEG_SS].base;
+	u16 sp = vcpu->regs[VCPU_REGS_RSP];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		u32 v = 0;
+
+		if (push) {
+			sp -= bytes;
+			if (kvm_write_guest(vcpu->kvm, ss_base + sp, &vals[i],
+					    bytes))
+				return -EFAULT;
+		} else {
+			if (kvm_read_guest(vcpu->kvm, ss_base + sp, &v, bytes))
+				return -EFAULT;
+			vals[i] = v;
+			sp += bytes;
+		}
+	}
+	vcpu->regs[VCPU_REGS_RSP] = (vcpu->regs[VCPU_REGS_RSP] & ~0xffffUL) |
+				    sp;
+	return 0;
+}
+
+/* FLAGS as POPF/IRET load them in real mode (VM, RF, VIF, VIP stay). */
+static void vmx_rmode_load_flags(struct vcpu_vmx *vmx, u32 val, bool o32)
+{
+	u64 mask = 0x7fd5 | (o32 ? X86_EFLAGS_AC | X86_EFLAGS_ID : 0);
+
+	vmx->g.rflags = (vmx->g.rflags & ~mask) | (val & mask) |
+			X86_EFLAGS_FIXED;
+}
+
+/*
+ * CLI, STI, PUSHF, POPF and IRET, which #GP in vm86 with IOPL 0 (the
+ * guest's own IOPL does not matter in real mode).  @next_ip is the IP
+ * after the instruction.  Returns 1, or an internal error for a stack
+ * outside RAM.
+ */
+static int vmx_rmode_flags_insn(struct vcpu_vmx *vmx, u8 op, bool o32,
+				u16 next_ip)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	struct vmx_guest_state *g = &vmx->g;
+	int bytes = o32 ? 4 : 2;
+	u32 v[3];
+
+	switch (op) {
+	case 0xfa:	/* CLI */
+		g->rflags &= ~X86_EFLAGS_IF;
+		break;
+	case 0xfb:	/* STI: interrupts wait for one more instruction */
+		if (!(g->rflags & X86_EFLAGS_IF))
+			g->interruptibility |= INTERRUPTIBILITY_STI;
+		g->rflags |= X86_EFLAGS_IF;
+		break;
+	case 0x9c:	/* PUSHF: PUSHFD clears VM and RF in the image */
+		v[0] = g->rflags & ~(X86_EFLAGS_VM | X86_EFLAGS_RF);
+		if (vmx_rmode_stack(vmx, true, v, 1, bytes))
+			goto bad;
+		break;
+	case 0x9d:	/* POPF */
+		if (vmx_rmode_stack(vmx, false, v, 1, bytes))
+			goto bad;
+		vmx_rmode_load_flags(vmx, v[0], o32);
+		break;
+	case 0xcf:	/* IRET: IP, CS, FLAGS */
+		if (vmx_rmode_stack(vmx, false, v, 3, bytes))
+			goto bad;
+		g->seg[VMX_SEG_CS].selector = (u16)v[1];
+		g->seg[VMX_SEG_CS].base = (u64)(u16)v[1] << 4;
+		vmx_rmode_load_flags(vmx, v[2], o32);
+		vcpu->regs[VCPU_REGS_RIP] = o32 ? v[0] : (u16)v[0];
+		/* The end of an NMI handler, as a hardware IRET would say. */
+		if (g->interruptibility & INTERRUPTIBILITY_NMI) {
+			g->interruptibility &= ~INTERRUPTIBILITY_NMI;
+			vmx_handle_nmi_window(vmx);
+		}
+		vmx->guest_dirty = true;
+		return 1;
+	}
+	vcpu->regs[VCPU_REGS_RIP] = next_ip;
+	vmx->guest_dirty = true;
+	return 1;
+bad:
+	return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+		"real mode: stack not in RAM", g->seg[VMX_SEG_SS].base,
+		vcpu->regs[VCPU_REGS_RSP]);
+}
+
+/* A real-mode software interrupt: delivered at the next entry. */
+static int vmx_rmode_int(struct vcpu_vmx *vmx, u8 vector, u16 next_ip)
+{
+	vmx->vcpu.regs[VCPU_REGS_RIP] = next_ip;
+	vmx->event_info = vector | KVM_EVENT_TYPE_SOFT | KVM_EVENT_VALID;
+	vmx->event_error = 0;
+	return 1;
+}
+
+/*
+ * A #GP in vm86.  With IOPL 0 and a TSS of limit 0 (vmx_rmode_hw_state)
+ * these fault: port I/O, INT n, CLI/STI/PUSHF/POPF/IRET, privileged
+ * instructions, and accesses beyond 0xffff, which are legal in real
+ * mode when the segment's limit was raised in protected mode.  Decode
+ * the prefixes and the opcode; do port I/O, INT n, the flag
+ * instructions and HLT here, the rest with the emulator (which sees the
+ * real-mode state with its real limits).
+ */
+static int vmx_rmode_gp(struct vcpu_vmx *vmx)
+{
+	struct kvm_vcpu *vcpu = &vmx->vcpu;
+	u64 cs_base = vmx->g.seg[VMX_SEG_CS].base;
+	u16 ip = vcpu->regs[VCPU_REGS_RIP];
+	struct vmx_rmode_insn d;
+	u16 next;
+	u8 insn[15];
+	int n;
+
+	for (n = 0; n < sizeof(insn); n++)
+		if (kvm_read_guest(vcpu->kvm, cs_base + (u16)(ip + n),
+				   &insn[n], 1))
+			break;
+	vmx_rmode_decode(insn, n, &d);
+	next = ip + d.len;
+
+	switch (d.kind) {
+	case VMX_RM_IO:
+		return kvm_emulate_pio(vcpu, d.in, d.size,
+				       d.port_imm ? d.port :
+				       (u16)vcpu->regs[VCPU_REGS_RDX], next);
+	case VMX_RM_STRING_IO: {
+		struct kvm_string_pio p = {
+			.in = d.in,
+			.rep = d.rep,
+			.size = d.size,
+			.addr_size = d.a32 ? 4 : 2,
+			.seg = d.seg,
+			.port = vcpu->regs[VCPU_REGS_RDX],
+			.next_rip = next,
+		};
+
+		return kvm_emulate_string_pio(vcpu, &p);
+	}
+	case VMX_RM_FLAGS:
+		return vmx_rmode_flags_insn(vmx, d.opcode, d.o32, next);
+	case VMX_RM_INT:
+		if (d.opcode == 0xce && !(vmx->g.rflags & X86_EFLAGS_OF)) {
+			vcpu->regs[VCPU_REGS_RIP] = next;	/* INTO, no OF */
+			return 1;
+		}
+		return vmx_rmode_int(vmx, d.vector, next);
+	case VMX_RM_HLT:
+		return kvm_emulate_halt(vcpu, next);
+	case VMX_RM_RDMSR:
+		return kvm_emulate_rdmsr(vcpu, next);
+	case VMX_RM_WRMSR:
+		return kvm_emulate_wrmsr(vcpu, next);
+	case VMX_RM_NOP:
+		/* INVD, WBINVD: nothing to do for a guest. */
+		vcpu->regs[VCPU_REGS_RIP] = next;
+		return 1;
+	default:
+		/* MOV CR, LGDT/LIDT, LMSW/SMSW, CLTS, unreal-mode accesses. */
+		return kvm_emulate_instruction(vcpu);
+	}
 }
 
 static int vmx_handle_exit(struct kvm_vcpu *vcpu)
@@ -1293,6 +1778,16 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		if (type == INTR_TYPE_NMI ||
 		    (type == INTR_TYPE_HW_EXCEPTION && vec == 18))
 			return 1;
+		/*
+		 * Shadow paging: the exit qualification is the linear
+		 * address, the interruption error code the #PF's (27.2.1).
+		 */
+		if (kvm_shadow_paging && type == INTR_TYPE_HW_EXCEPTION &&
+		    vec == PF_VECTOR)
+			return kvm_shadow_page_fault(vcpu, vmx->exit_qual,
+						     vmx->exit_intr_error);
+		if (vmx->rmode)
+			return vmx_rmode_exception(vmx, type, vec);
 		return kvm_exit_internal_error(vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 			"unexpected exception exit", vmx->exit_intr_info,
@@ -1312,16 +1807,24 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		vmx->ctl.proc &= ~PROC_INTR_WINDOW_EXITING;
 		vmx->controls_dirty = true;
 		return 1;
+	case EXIT_REASON_MONITOR_TRAP_FLAG:
+		/* One instruction of big real mode ran: see the next. */
+		return 1;
 	case EXIT_REASON_NMI_WINDOW:
 		return vmx_handle_nmi_window(vmx);
 	case EXIT_REASON_CPUID:
 		return kvm_emulate_cpuid(vcpu, vmx_next_rip(vmx));
 	case EXIT_REASON_HLT:
 		return kvm_emulate_halt(vcpu, vmx_next_rip(vmx));
+	case EXIT_REASON_INVLPG:
+		/* Exit qualification: the linear address (27.2.1). */
+		if (kvm_shadow_paging)
+			kvm_mmu_invlpg(vcpu, vmx->exit_qual);
+		/* Not intercepted with EPT; harmless if a CPU forces it. */
+		vmx_skip_insn(vmx);
+		return 1;
 	case EXIT_REASON_INVD:
 		/* INVD would drop dirty host cache lines: treat it as a no-op. */
-	case EXIT_REASON_INVLPG:
-		/* Not intercepted with EPT; harmless if a CPU forces it. */
 		vmx_skip_insn(vmx);
 		return 1;
 	case EXIT_REASON_CR_ACCESS:
@@ -1391,6 +1894,7 @@ static const struct kvm_x86_ops vmx_x86_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = vmx_handle_exit,
+	.prepare_guest_entry = vmx_prepare_guest_entry,
 	.vcpu_put = vmx_vcpu_put,
 	.get_segment = vmx_get_segment,
 	.set_segment = vmx_set_segment,

@@ -8,12 +8,16 @@
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_NE		(1ULL << 5)
+#define CR0_WP		(1ULL << 16)
 #define CR0_NW		(1ULL << 29)
 #define CR0_CD		(1ULL << 30)
 #define CR0_PG		(1ULL << 31)
 #define CR0_ET		(1ULL << 4)
+#define CR4_PSE		(1ULL << 4)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_PCIDE	(1ULL << 17)
+#define CR4_SMEP	(1ULL << 20)
+#define CR4_SMAP	(1ULL << 21)
 #define EFER_SCE	(1ULL << 0)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
@@ -21,6 +25,7 @@
 #define RFLAGS_TF	(1ULL << 8)
 #define RFLAGS_IF	(1ULL << 9)
 #define RFLAGS_VM	(1ULL << 17)
+#define RFLAGS_IOPL	(3ULL << 12)
 #define RFLAGS_FIXED1	(1ULL << 1)
 /* 63:22, 15, 5, 3 (SDM vol. 1 3.4.3) */
 #define RFLAGS_RESERVED	(~((1ULL << 22) - 1) | (1ULL << 15) | (1ULL << 5) | \
@@ -73,6 +78,13 @@ static bool may_be_1(const struct vmx_caps *c, u32 msr, u32 bits)
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why)
 {
+	return vmx_derive_config_paging(c, cfg, true, why);
+}
+
+int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
+			     bool ept, const char **why)
+{
+	u32 proc_paging = 0;
 	u32 size = VMX_BASIC_VMCS_SIZE(c->basic);
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -109,7 +121,17 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	 * are left out (EPT); a CPU without TRUE controls forces them on,
 	 * and the CR-access handler copes.
 	 */
+	/*
+	 * Shadow paging (no EPT): the CPU's CR3 is the shadow root, so MOV
+	 * to and from CR3 exit (with CR3-target count 0 every load does,
+	 * SDM 26.1.3), and so does INVLPG, whose address the shadow MMU
+	 * must drop.
+	 */
+	if (!ept)
+		proc_paging = PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+			      PROC_INVLPG_EXITING;
 	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS),
+				proc_paging |
 				PROC_HLT_EXITING | PROC_TSC_OFFSETTING |
 				PROC_UNCOND_IO_EXITING | PROC_MWAIT_EXITING |
 				PROC_MONITOR_EXITING | PROC_CR8_LOAD_EXITING |
@@ -126,35 +148,58 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	}
 
 	/*
-	 * Secondary: EPT and unrestricted guest are required in this
-	 * version (real mode runs natively; no shadow paging yet).  VPID
-	 * keeps the host's TLB entries across entries and exits.  INVPCID
-	 * is taken when the CPU has it, but each vCPU enables it only when
-	 * its CPUID offers INVPCID (vmx_proc2_for_guest).  RDTSCP and XSAVES
-	 * stay off (they #UD in the guest): they need TSC_AUX and XSS
-	 * switching, and KVM_GET_SUPPORTED_CPUID does not offer them.
+	 * Secondary.  With EPT, unrestricted guest is required too (real
+	 * mode runs natively).  VPID keeps the host's TLB entries across
+	 * entries and exits.  INVPCID is taken when the CPU has it, but each
+	 * vCPU enables it only when its CPUID offers INVPCID
+	 * (vmx_proc2_for_guest); with shadow paging never (see there).
+	 * RDTSCP and XSAVES stay off (they #UD in the guest): they need
+	 * TSC_AUX and XSS switching, and KVM_GET_SUPPORTED_CPUID does not
+	 * offer them.
 	 */
-	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
-				PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
-				PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
-		*why = "this CPU lacks EPT or unrestricted guest, which this "
-		       "version of kvm.ko requires";
+	if (ept) {
+		if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
+					PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
+					PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
+			*why = "this CPU lacks EPT or unrestricted guest "
+			       "(shadow paging, ept=0, does without)";
+			return -1;
+		}
+	} else if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
+				       0, PROC2_VPID, &cfg->proc2)) {
+		*why = "secondary processor-based controls unusable";
 		return -1;
 	}
+	cfg->ept = ept;
+	cfg->unrestricted = cfg->proc2 & PROC2_UNRESTRICTED_GUEST;
+	/*
+	 * VPID needs INVVPID to flush a vCPU's translations (shadow paging
+	 * flushes on every CR3 load); without it VPID stays off, and every
+	 * entry and exit flushes VPID 0 instead (SDM 29.4.3.3).
+	 */
+	if (!ept && (cfg->proc2 & PROC2_VPID) &&
+	    (!(c->ept_vpid & VMX_VPID_CAP_INVVPID) ||
+	     !(c->ept_vpid & (VMX_VPID_CAP_INVVPID_SINGLE |
+			      VMX_VPID_CAP_INVVPID_ALL))))
+		cfg->proc2 &= ~PROC2_VPID;
 	cfg->vpid = cfg->proc2 & PROC2_VPID;
+	cfg->invvpid_single = c->ept_vpid & VMX_VPID_CAP_INVVPID_SINGLE;
 
-	if (!(c->ept_vpid & VMX_EPT_CAP_PWL4) ||
-	    !(c->ept_vpid & VMX_EPT_CAP_MT_WB)) {
-		*why = "EPT lacks 4-level tables or write-back paging structures";
-		return -1;
+	if (ept) {
+		if (!(c->ept_vpid & VMX_EPT_CAP_PWL4) ||
+		    !(c->ept_vpid & VMX_EPT_CAP_MT_WB)) {
+			*why = "EPT lacks 4-level tables or write-back paging structures";
+			return -1;
+		}
+		if (!(c->ept_vpid & VMX_EPT_CAP_INVEPT) ||
+		    !(c->ept_vpid & (VMX_EPT_CAP_INVEPT_SINGLE |
+				     VMX_EPT_CAP_INVEPT_ALL))) {
+			*why = "no INVEPT";
+			return -1;
+		}
+		cfg->invept_single = c->ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE;
+		cfg->ept_levels = 4;
 	}
-	if (!(c->ept_vpid & VMX_EPT_CAP_INVEPT) ||
-	    !(c->ept_vpid & (VMX_EPT_CAP_INVEPT_SINGLE | VMX_EPT_CAP_INVEPT_ALL))) {
-		*why = "no INVEPT";
-		return -1;
-	}
-	cfg->invept_single = c->ept_vpid & VMX_EPT_CAP_INVEPT_SINGLE;
-	cfg->ept_levels = 4;
 
 	/* The host is 64-bit; EFER, PAT and debug controls switch in hardware. */
 	if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_EXIT_CTLS),
@@ -176,11 +221,19 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	cfg->entry &= ~ENTRY_IA32E_MODE_GUEST;
 
 	cfg->ins_outs_info = c->basic & VMX_BASIC_INS_OUTS_INFO;
-	/* Machine checks in the guest go to the host's handler. */
+	/*
+	 * Machine checks in the guest go to the host's handler.  With
+	 * shadow paging every #PF exits (PFEC mask and match are 0,
+	 * SDM 26.2): it may be a fault on a shadow entry not built yet.
+	 */
 	cfg->exception_bitmap = 1U << 18;
+	if (!ept)
+		cfg->exception_bitmap |= 1U << 14;
 
 	/* Unrestricted guest: PE and PG may be 0 (27.3.1.1). */
-	cfg->cr0_fixed0 = c->cr0_fixed0 & ~(CR0_PE | CR0_PG);
+	cfg->cr0_fixed0 = c->cr0_fixed0;
+	if (cfg->unrestricted)
+		cfg->cr0_fixed0 &= ~(CR0_PE | CR0_PG);
 	cfg->cr0_fixed1 = c->cr0_fixed1;
 	cfg->cr4_fixed0 = c->cr4_fixed0;
 	cfg->cr4_fixed1 = c->cr4_fixed1;
@@ -192,6 +245,14 @@ int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 	 */
 	cfg->cr0_host_owned = ((cfg->cr0_fixed0 | ~cfg->cr0_fixed1) &
 			       0xffffffffULL) | CR0_PG;
+	/*
+	 * Shadow paging: the CPU's CR0 is not the guest's (PG and WP always
+	 * on, PE forced without unrestricted guest), and PE/PG/WP changes
+	 * switch shadow roles: the host owns all of CR0, every write exits
+	 * and reads come from the read shadow.
+	 */
+	if (!ept)
+		cfg->cr0_host_owned = ~0ULL;
 	return 0;
 }
 
@@ -209,7 +270,11 @@ u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid)
 {
 	u32 proc2 = cfg->proc2 & ~(PROC2_RDTSCP | PROC2_XSAVES);
 
-	if (!cpuid_invpcid)
+	/*
+	 * Shadow paging: INVPCID would run natively on the shadow tables
+	 * and leave our shadow entries stale; it stays off (#UD).
+	 */
+	if (!cpuid_invpcid || !cfg->ept)
 		proc2 &= ~PROC2_INVPCID;
 	return proc2;
 }
@@ -393,7 +458,9 @@ void vmx_store_entry_controls(const struct vmcs_accessor *v,
 	v->write(v->ctx, VMCS_ENTRY_INTR_INFO, c->entry_intr_info);
 	v->write(v->ctx, VMCS_ENTRY_EXCEPTION_ERROR, c->entry_error);
 	v->write(v->ctx, VMCS_ENTRY_INSN_LEN, c->entry_insn_len);
-	v->write(v->ctx, VMCS_EPT_POINTER, c->eptp);
+	/* The field exists only on CPUs with EPT (appendix B). */
+	if (c->proc2 & PROC2_EPT)
+		v->write(v->ctx, VMCS_EPT_POINTER, c->eptp);
 	if (c->proc2 & PROC2_VPID)
 		v->write(v->ctx, VMCS_VPID, c->vpid);
 	v->write(v->ctx, VMCS_TSC_OFFSET, c->tsc_offset);
@@ -413,7 +480,7 @@ void vmx_load_entry_controls(const struct vmcs_accessor *v,
 	c->entry_intr_info = v->read(v->ctx, VMCS_ENTRY_INTR_INFO);
 	c->entry_error = v->read(v->ctx, VMCS_ENTRY_EXCEPTION_ERROR);
 	c->entry_insn_len = v->read(v->ctx, VMCS_ENTRY_INSN_LEN);
-	c->eptp = v->read(v->ctx, VMCS_EPT_POINTER);
+	c->eptp = (c->proc2 & PROC2_EPT) ? v->read(v->ctx, VMCS_EPT_POINTER) : 0;
 	c->vpid = v->read(v->ctx, VMCS_VPID);
 	c->tsc_offset = v->read(v->ctx, VMCS_TSC_OFFSET);
 }
@@ -907,6 +974,222 @@ enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
 	return VMX_CHECK_OK;
 }
 
+/* ---- Real mode as virtual-8086 mode ------------------------------------ */
+
+int vmx_rmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw, u32 *stepped)
+{
+	int i;
+
+	*hw = *g;
+	*stepped = 0;
+	for (i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+		const struct vmx_segment *s = &g->seg[i];
+		struct vmx_segment *h = &hw->seg[i];
+
+		if (i == VMX_SEG_CS && s->base == 0xffff0000ULL) {
+			/*
+			 * The reset state's CS (F000 with base FFFF0000):
+			 * run its alias below 1 MiB, where PC firmware
+			 * sits too (as upstream KVM does).
+			 */
+			h->selector = 0xf000;
+		} else if (s->base != (u64)s->selector << 4) {
+			/*
+			 * A base loaded in protected mode (before clearing
+			 * PE, or big real mode): vm86 derives the base
+			 * from the selector, so run with the selector
+			 * that gives it; vmx_rmode_merge keeps the guest's
+			 * own selector while it is not reloaded.
+			 */
+			if (s->base <= 0xffff0 && !(s->base & 0xf)) {
+				h->selector = s->base >> 4;
+			} else if (i == VMX_SEG_FS || i == VMX_SEG_GS) {
+				/*
+				 * Used only through a prefix: the
+				 * instructions naming it are emulated,
+				 * the CPU never sees it (selector 0).
+				 */
+				*stepped |= 1U << i;
+				h->selector = 0;
+			} else {
+				return i + 1;
+			}
+		}
+		h->base = (u64)h->selector << 4;
+		h->limit = 0xffff;
+		h->ar = VMX_RMODE_SEG_AR;
+	}
+	/*
+	 * TR: a usable busy 32-bit TSS with limit 0.  The CPU then finds no
+	 * I/O permission bitmap: every IN/OUT/INS/OUTS #GPs (before the VM
+	 * exit, SDM vol. 3C 26.1.1).  IOPL 0 (and CR4.VME 0): CLI, STI,
+	 * PUSHF, POPF, IRET and INT n #GP too (SDM vol. 3A 20.2.7, 20.3).
+	 * So no TSS in guest memory is needed, and the guest's IDTR and
+	 * IOPL stay as they are (SIDT and PUSHF see them): those #GPs
+	 * exit, and kvm.ko does the instruction.
+	 */
+	hw->seg[VMX_SEG_TR].selector = 0;
+	hw->seg[VMX_SEG_TR].base = 0;
+	hw->seg[VMX_SEG_TR].limit = 0;
+	hw->seg[VMX_SEG_TR].ar = 0x8b;
+	hw->seg[VMX_SEG_LDTR].selector = 0;
+	hw->seg[VMX_SEG_LDTR].base = 0;
+	hw->seg[VMX_SEG_LDTR].limit = 0;
+	hw->seg[VMX_SEG_LDTR].ar = VMX_AR_UNUSABLE;
+	hw->rflags = (g->rflags & ~RFLAGS_IOPL) | RFLAGS_VM;
+	return 0;
+}
+
+void vmx_rmode_merge(struct vmx_guest_state *g,
+		     const struct vmx_guest_state *put,
+		     const struct vmx_guest_state *out)
+{
+	int i;
+
+	for (i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+		struct vmx_segment *s = &g->seg[i];
+
+		/*
+		 * A segment load in real mode sets the base from the
+		 * selector and keeps limit and attributes (SDM vol. 3A
+		 * 20.1.1); one not reloaded keeps its base (and the limit
+		 * of an unreal segment).  The selector is what vm86 ran
+		 * with: for a base from protected mode the one that gives
+		 * it, which MOV from Sreg, PUSH and far calls in vm86 have
+		 * already seen, so INT n and IRET must see it too.
+		 */
+		if (out->seg[i].selector != put->seg[i].selector)
+			s->base = (u64)out->seg[i].selector << 4;
+		else if (put->seg[i].base != s->base)
+			continue;	/* a stepped FS/GS, not reloaded */
+		s->selector = out->seg[i].selector;
+	}
+	g->rip = out->rip;
+	g->rsp = out->rsp;
+	/* The guest's IOPL (POPF/IRET #GP in vm86 with IOPL 0: emulated). */
+	g->rflags = (out->rflags & ~(RFLAGS_VM | RFLAGS_IOPL)) |
+		    (g->rflags & RFLAGS_IOPL);
+	g->interruptibility = out->interruptibility;
+	g->activity = out->activity;
+	g->pending_dbg = out->pending_dbg;
+	g->dr7 = out->dr7;
+	g->debugctl = out->debugctl;
+	g->sysenter_cs = out->sysenter_cs;
+	g->sysenter_esp = out->sysenter_esp;
+	g->sysenter_eip = out->sysenter_eip;
+	g->pat = out->pat;
+}
+
+bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x64:
+			if (stepped & (1U << VMX_SEG_FS))
+				return true;
+			continue;
+		case 0x65:
+			if (stepped & (1U << VMX_SEG_GS))
+				return true;
+			continue;
+		case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			continue;
+		}
+		return false;
+	}
+	/* Prefixes only (or nothing) fetched: let the emulator say. */
+	return n > 0;
+}
+
+void vmx_rmode_decode(const u8 *insn, int n, struct vmx_rmode_insn *d)
+{
+	int i;
+	u8 op;
+
+	memset(d, 0, sizeof(*d));
+	d->seg = -1;
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x66: d->o32 = true; continue;
+		case 0x67: d->a32 = true; continue;
+		case 0xf2: case 0xf3: d->rep = true; continue;
+		case 0xf0: continue;
+		case 0x26: d->seg = VMX_SEG_ES; continue;
+		case 0x2e: d->seg = VMX_SEG_CS; continue;
+		case 0x36: d->seg = VMX_SEG_SS; continue;
+		case 0x3e: d->seg = VMX_SEG_DS; continue;
+		case 0x64: d->seg = VMX_SEG_FS; continue;
+		case 0x65: d->seg = VMX_SEG_GS; continue;
+		}
+		break;
+	}
+	if (i >= n)
+		return;		/* VMX_RM_EMULATE: nothing to go on */
+	op = d->opcode = insn[i];
+	d->len = i + 1;
+	switch (op) {
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:	/* IN/OUT imm8 */
+	case 0xec: case 0xed: case 0xee: case 0xef:	/* IN/OUT DX */
+		if (op < 0xec) {
+			if (i + 1 >= n)
+				break;
+			d->port_imm = true;
+			d->port = insn[i + 1];
+			d->len++;
+		}
+		d->kind = VMX_RM_IO;
+		d->in = !(op & 2);
+		d->size = op & 1 ? (d->o32 ? 4 : 2) : 1;
+		return;
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f:	/* INS/OUTS */
+		d->kind = VMX_RM_STRING_IO;
+		d->in = op < 0x6e;
+		d->size = op & 1 ? (d->o32 ? 4 : 2) : 1;
+		if (d->in)
+			d->seg = -1;	/* ES:DI, no override */
+		else if (d->seg < 0)
+			d->seg = VMX_SEG_DS;
+		return;
+	case 0xfa: case 0xfb: case 0x9c: case 0x9d: case 0xcf:
+		d->kind = VMX_RM_FLAGS;
+		return;
+	case 0xcd:					/* INT n */
+		if (i + 1 >= n)
+			break;
+		d->kind = VMX_RM_INT;
+		d->vector = insn[i + 1];
+		d->len++;
+		return;
+	case 0xcc:					/* INT3 */
+		d->kind = VMX_RM_INT;
+		d->vector = 3;
+		return;
+	case 0xce:					/* INTO */
+		d->kind = VMX_RM_INT;
+		d->vector = 4;
+		return;
+	case 0xf4:
+		d->kind = VMX_RM_HLT;
+		return;
+	case 0x0f:
+		if (i + 1 >= n)
+			break;
+		switch (insn[i + 1]) {
+		case 0x30: d->kind = VMX_RM_WRMSR; break;
+		case 0x32: d->kind = VMX_RM_RDMSR; break;
+		case 0x08: case 0x09: d->kind = VMX_RM_NOP; break;
+		default: return;
+		}
+		d->len++;
+		return;
+	}
+	d->kind = VMX_RM_EMULATE;
+}
+
 /* ---- Control registers ------------------------------------------------ */
 
 u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)
@@ -917,6 +1200,43 @@ u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)
 u64 vmx_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4)
 {
 	return (guest_cr4 | cfg->cr4_fixed0) & cfg->cr4_fixed1;
+}
+
+/*
+ * Shadow paging (SDM vol. 3A 4.1, 4.4): the CPU walks our shadow tables,
+ * which are always in PAE or long-mode format, so paging and PAE are on
+ * whatever the guest has; WP is on because the shadow MMU emulates the
+ * guest's WP=0 with supervisor-only writable leaves; PCIDE off because
+ * the shadow root has no PCID.  With the guest's paging off its
+ * identity map is user-accessible, so SMEP/SMAP must be off then; PSE
+ * means nothing under PAE.
+ */
+u64 vmx_shadow_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0)
+{
+	return vmx_cr0_hw(cfg, guest_cr0 | CR0_PG | CR0_WP);
+}
+
+u64 vmx_shadow_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4,
+		      bool guest_paging)
+{
+	u64 cr4 = (guest_cr4 | CR4_PAE) & ~(CR4_PCIDE | CR4_PSE);
+
+	if (!guest_paging)
+		cr4 &= ~(CR4_SMEP | CR4_SMAP);
+	return vmx_cr4_hw(cfg, cr4);
+}
+
+/*
+ * EFER as the CPU runs it under shadow paging: NXE on so that shadow
+ * entries can forbid execution whatever the guest's EFER says; LME only
+ * together with LMA, since with CR0.PG always 1 the CPU would be in
+ * IA-32e mode (entry checks LMA == LME when CR0.PG, 27.3.1.1).
+ */
+u64 vmx_shadow_efer_hw(u64 guest_efer)
+{
+	if (!(guest_efer & EFER_LMA))
+		guest_efer &= ~EFER_LME;
+	return guest_efer | EFER_NXE;
 }
 
 u64 vmx_cr_guest_view(u64 hw, u64 shadow, u64 mask)

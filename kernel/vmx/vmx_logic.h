@@ -33,8 +33,11 @@ struct vmx_caps {
 struct vmx_config {
 	u32 pin, proc, proc2, exit, entry;	/* entry without IA-32e mode */
 	u32 exception_bitmap;
+	bool ept;		/* else shadow paging (kernel/mmu/shadow.c) */
+	bool unrestricted;	/* unrestricted guest (needs EPT) */
 	bool vpid;
 	bool invept_single;	/* else all-context */
+	bool invvpid_single;	/* else all-context (shadow paging + VPID) */
 	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
 	u8 ept_levels;		/* 4 */
 	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
@@ -59,6 +62,13 @@ u64 vmx_ctl_msr(const struct vmx_caps *c, u32 msr);
  */
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why);
+/*
+ * The same for either paging mode: @ept false derives the controls for
+ * shadow paging (CR3, INVLPG and #PF exits, no EPT, hence no
+ * unrestricted guest).  vmx_derive_config is the EPT case.
+ */
+int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
+			     bool ept, const char **why);
 
 /*
  * The secondary processor-based controls for a vCPU whose CPUID does or
@@ -179,6 +189,68 @@ void vmx_load_entry_controls(const struct vmcs_accessor *v,
 void vmx_reset_guest_state(struct vmx_guest_state *g,
 			   const struct vmx_config *cfg);
 
+/* ---- Real mode without unrestricted guest ------------------------- */
+
+/*
+ * Without unrestricted guest VM entry needs CR0.PE = 1, so real mode runs
+ * as virtual-8086 mode (RFLAGS.VM = 1), as upstream KVM does: segments
+ * in vm86 form (base = selector << 4, limit 0xffff, access rights 0xf3,
+ * SDM vol. 3C 27.3.1.2), IOPL 0.  struct vmx_guest_state keeps the
+ * guest's real-mode state; vmx_rmode_hw_state derives what the CPU runs
+ * with, vmx_rmode_merge folds what the guest changed back in.
+ *
+ * The reset state's CS base of 0xffff0000 runs at its alias 0xf0000.
+ * A limit above 64 KiB (unreal mode) runs with 0xffff: accesses beyond
+ * it #GP and kvm.ko emulates them with the real limit.  A base that is
+ * not 16-byte aligned below 1 MiB (loaded in protected mode: "big real
+ * mode") cannot be had in vm86.  For FS and GS, which an instruction
+ * uses only through a prefix, kvm.ko then steps the guest one
+ * instruction at a time (monitor trap flag) and emulates those that
+ * name the segment (vmx_rmode_uses_stepped): *stepped gets their
+ * 1 << VMX_SEG_x bits.  For CS, SS, DS and ES vmx_rmode_hw_state
+ * returns VMX_SEG_x + 1 (kvm.ko stops with an error); 0 when all fit.
+ */
+#define VMX_RMODE_SEG_AR	0xf3	/* present, DPL 3, data RW accessed */
+int vmx_rmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw, u32 *stepped);
+/* Does the instruction (@n bytes at CS:IP) name a stepped segment? */
+bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped);
+void vmx_rmode_merge(struct vmx_guest_state *g,
+		     const struct vmx_guest_state *put,
+		     const struct vmx_guest_state *out);
+
+/*
+ * What a #GP in vm86 was about (vmx.c vmx_rmode_gp): the instruction at
+ * CS:IP, prefixes included, classified.  Anything else (MOV CR, LGDT,
+ * LMSW, an access beyond 64 KiB of an unreal segment...) goes to the
+ * emulator.
+ */
+enum vmx_rmode_kind {
+	VMX_RM_EMULATE,
+	VMX_RM_IO,		/* IN/OUT: in, size, port (or DX if !port_imm) */
+	VMX_RM_STRING_IO,	/* INS/OUTS: in, size, rep, a32, seg */
+	VMX_RM_INT,		/* INT n, INT3, INTO: vector */
+	VMX_RM_FLAGS,		/* CLI STI PUSHF POPF IRET: opcode, o32 */
+	VMX_RM_HLT,
+	VMX_RM_RDMSR,
+	VMX_RM_WRMSR,
+	VMX_RM_NOP,		/* INVD, WBINVD */
+};
+
+struct vmx_rmode_insn {
+	u8 kind;	/* enum vmx_rmode_kind */
+	u8 len;		/* bytes, prefixes included */
+	u8 opcode;
+	u8 vector;
+	u8 size;	/* I/O: 1, 2 or 4 */
+	u8 port;	/* I/O with an imm8 port */
+	bool in, port_imm, rep, o32, a32;
+	s8 seg;		/* OUTS source (VMX_SEG_*), -1 for INS */
+};
+
+/* Classify the @n fetched bytes at CS:IP (n may be short near a hole). */
+void vmx_rmode_decode(const u8 *insn, int n, struct vmx_rmode_insn *d);
+
 /* ---- SDM checks -------------------------------------------------- */
 
 enum vmx_check {
@@ -253,6 +325,11 @@ enum vmx_check vmx_check_guest_state(const struct vmx_caps *caps,
 /* The value the CPU holds for guest CR0/CR4: fixed bits forced. */
 u64 vmx_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0);
 u64 vmx_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4);
+/* Shadow paging: the CR0, CR4 and EFER the CPU runs the guest with. */
+u64 vmx_shadow_cr0_hw(const struct vmx_config *cfg, u64 guest_cr0);
+u64 vmx_shadow_cr4_hw(const struct vmx_config *cfg, u64 guest_cr4,
+		      bool guest_paging);
+u64 vmx_shadow_efer_hw(u64 guest_efer);
 /* What the guest reads: its own bits where the host owns them. */
 u64 vmx_cr_guest_view(u64 hw, u64 shadow, u64 mask);
 

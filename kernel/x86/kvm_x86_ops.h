@@ -29,6 +29,13 @@ KVM_X86_OP(vcpu_run)
 /* Decode the last exit: > 0 re-enter, 0 return to userspace, < 0 error. */
 KVM_X86_OP(handle_exit)
 /*
+ * The last preemptible moment before vcpu_run, after events were queued:
+ * a backend that must deliver an event or check the guest's state in
+ * software, touching guest memory (VMX real mode without unrestricted
+ * guest), does it here.  Same return convention as handle_exit.
+ */
+KVM_X86_OP_OPTIONAL(prepare_guest_entry)
+/*
  * The vCPU thread leaves this CPU: it is scheduled out inside KVM_RUN
  * (preempt notifier, interrupts off) or KVM_RUN returns.  A backend with
  * per-CPU hardware state for the vCPU (VMX: the active VMCS) drops it

@@ -244,6 +244,22 @@ static int emul_invlpg(struct x86_emulate_ctxt *ctxt, u64 linear)
 	return X86EMUL_CONTINUE;
 }
 
+static int emul_set_dtable(struct x86_emulate_ctxt *ctxt, bool idt, u64 base,
+			   u16 limit)
+{
+	struct kvm_dtable dt = { .base = base, .limit = limit };
+
+	if (ctxt->mode == X86EMUL_MODE_PROT64 && !kvm_is_canonical(base)) {
+		ctxt->exception.vector = GP_VECTOR;
+		ctxt->exception.error_code_valid = true;
+		ctxt->exception.error_code = 0;
+		return X86EMUL_PROPAGATE_FAULT;
+	}
+	kvm_x86_ops.set_dtable(emul_vcpu(ctxt), &dt,
+			       idt ? VCPU_DTABLE_IDT : VCPU_DTABLE_GDT);
+	return X86EMUL_CONTINUE;
+}
+
 static const struct x86_emulate_ops kvm_emulate_ops = {
 	.fetch = emul_fetch,
 	.read = emul_read,
@@ -252,6 +268,7 @@ static const struct x86_emulate_ops kvm_emulate_ops = {
 	.set_cr = emul_set_cr,
 	.invlpg = emul_invlpg,
 	.cmpxchg = emul_cmpxchg,
+	.set_dtable = emul_set_dtable,
 };
 
 static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r);

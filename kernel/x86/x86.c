@@ -546,6 +546,11 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	if (vcpu->run->request_interrupt_window &&
 	    !kvm_ready_for_interrupt_injection(vcpu))
 		kvm_x86_ops.enable_irq_window(vcpu);
+	if (kvm_x86_ops.prepare_guest_entry) {
+		r = kvm_x86_ops.prepare_guest_entry(vcpu);
+		if (r <= 0)
+			return r;
+	}
 
 	preempt_disable();
 	kernel_fpu_begin();

@@ -34,6 +34,7 @@ struct kvm_x86_ops {
 	void (*vcpu_reset)(struct kvm_vcpu *vcpu);
 	void (*vcpu_run)(struct kvm_vcpu *vcpu);
 	int (*handle_exit)(struct kvm_vcpu *vcpu);
+	int (*prepare_guest_entry)(struct kvm_vcpu *vcpu);
 	void (*vcpu_put)(struct kvm_vcpu *vcpu);
 	void (*get_segment)(struct kvm_vcpu *vcpu, struct kvm_segment *var,
 			    int seg);

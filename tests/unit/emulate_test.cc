@@ -129,6 +129,12 @@ class Cpu {
   // Control registers and TLB invalidations, for the system instructions.
   uint64_t cr[16] = {};
   std::vector<uint64_t> invlpgs;
+  struct Dtable {
+    bool idt;
+    uint64_t base;
+    uint16_t limit;
+  };
+  std::vector<Dtable> dtables;   // LGDT/LIDT loads, in order
   bool refuse_cr_write = false;  // set_cr answers #GP(0)
   void enable_system_ops() { c.ops = &kSysOps; }
   // Locked writes go through a compare-exchange op.  @other_cpu_writes[i], when set, is what
@@ -212,6 +218,10 @@ class Cpu {
     self(ctxt)->invlpgs.push_back(linear);
     return X86EMUL_CONTINUE;
   }
+  static int set_dtable(x86_emulate_ctxt* ctxt, bool idt, u64 base, u16 limit) {
+    self(ctxt)->dtables.push_back({idt, base, limit});
+    return X86EMUL_CONTINUE;
+  }
 
   static int cmpxchg(x86_emulate_ctxt* ctxt, u64 linear, u64 old_val, u64 new_val,
                      unsigned bytes) {
@@ -229,16 +239,15 @@ class Cpu {
     return X86EMUL_CONTINUE;
   }
 
-  // fetch, read, write, get_cr, set_cr, invlpg, cmpxchg
-  static constexpr x86_emulate_ops kOps = {&Cpu::fetch, &Cpu::read, &Cpu::write,
-                                           nullptr,     nullptr,    nullptr,
-                                           nullptr};
+  // fetch, read, write, get_cr, set_cr, invlpg, cmpxchg, set_dtable
+  static constexpr x86_emulate_ops kOps = {&Cpu::fetch, &Cpu::read, &Cpu::write, nullptr,
+                                           nullptr,     nullptr,    nullptr,     nullptr};
   static constexpr x86_emulate_ops kSysOps = {&Cpu::fetch,  &Cpu::read,   &Cpu::write,
                                               &Cpu::get_cr, &Cpu::set_cr, &Cpu::invlpg,
-                                              nullptr};
+                                              nullptr,      &Cpu::set_dtable};
   static constexpr x86_emulate_ops kLockedOps = {&Cpu::fetch, &Cpu::read, &Cpu::write,
                                                  nullptr,     nullptr,    nullptr,
-                                                 &Cpu::cmpxchg};
+                                                 &Cpu::cmpxchg, nullptr};
 };
 
 void expect_fault(Cpu& cpu, uint8_t vector, bool error_code_valid = true) {
@@ -1611,7 +1620,8 @@ class SharedWordCpu {
                                            nullptr,
                                            nullptr,
                                            nullptr,
-                                           &SharedWordCpu::cmpxchg};
+                                           &SharedWordCpu::cmpxchg,
+                                           nullptr};
   std::atomic<uint32_t>* word_;
   uint8_t code_[16] = {};
 };
@@ -2006,6 +2016,43 @@ TEST(EmulateSystem, InvlpgIn64BitModeUsesOnlyFsGsBases) {
   ASSERT_EQ(cpu.invlpgs.size(), 2u);
   EXPECT_EQ(cpu.invlpgs[0], 0x1000u);
   EXPECT_EQ(cpu.invlpgs[1], 0x7f0000001000ull);
+}
+
+// LGDT/LIDT, as real mode without unrestricted guest needs them: a 16-bit
+// limit then the base, 24 bits of it with a 16-bit operand size.
+TEST(EmulateSystem, LgdtLidtInRealMode) {
+  Cpu cpu(X86EMUL_MODE_REAL);
+  cpu.enable_system_ops();
+  const uint64_t ds = cpu.c.seg[X86EMUL_SEG_DS].base;
+  cpu.poke(ds + 0x510, 0xff1234560027ull, 6);  // limit 0x27, base 0xff123456
+  cpu.r(RBX) = 0x500;
+  cpu.r(RSI) = 0x10;
+  cpu.code({0x0f, 0x01, 0x10});  // lgdt [bx+si]
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  EXPECT_EQ(cpu.c.rip, 0x103u);
+  cpu.code({0x66, 0x2e, 0x0f, 0x01, 0x1e, 0x10, 0x05});  // o32 lidt cs:[0x510]
+  cpu.poke(cpu.c.seg[X86EMUL_SEG_CS].base + 0x510, 0xff123456ffffull, 6);
+  ASSERT_EQ(cpu.run(), X86EMUL_CONTINUE);
+  ASSERT_EQ(cpu.dtables.size(), 2u);
+  EXPECT_FALSE(cpu.dtables[0].idt);
+  EXPECT_EQ(cpu.dtables[0].base, 0x123456u) << "16-bit operand size: 24 bits";
+  EXPECT_EQ(cpu.dtables[0].limit, 0x27u);
+  EXPECT_TRUE(cpu.dtables[1].idt);
+  EXPECT_EQ(cpu.dtables[1].base, 0xff123456u);
+  EXPECT_EQ(cpu.dtables[1].limit, 0xffffu);
+  EXPECT_EQ(cpu.c.rip, 0x10au);
+}
+
+TEST(EmulateSystem, LgdtNeedsCpl0AndAMemoryOperand) {
+  Cpu cpu(X86EMUL_MODE_PROT32);
+  cpu.enable_system_ops();
+  cpu.c.cpl = 3;
+  cpu.code({0x0f, 0x01, 0x10});  // lgdt [eax]
+  expect_fault(cpu, 13);
+  cpu.c.cpl = 0;
+  cpu.code({0x0f, 0x01, 0xd0});  // xgetbv (0F 01 /2 with mod=3)
+  EXPECT_EQ(cpu.run(), X86EMUL_UNHANDLEABLE);
+  EXPECT_TRUE(cpu.dtables.empty());
 }
 
 TEST(EmulateSystem, InvlpgWithARegisterOperandIsNotInvlpg) {

@@ -310,4 +310,74 @@ TEST_F(VmxControlChecks, EptPointer) {
   EXPECT_EQ(Check(), VMX_CHECK_EPTP);
 }
 
+// Shadow paging (ept=0): CR3 loads and stores, INVLPG and every #PF exit;
+// no EPT means no unrestricted guest, so PE and PG stay fixed to 1; the
+// host owns all of CR0; INVPCID is never given to the guest.
+TEST(VmxShadowControls, SkylakeLikeWithoutEpt) {
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+  EXPECT_FALSE(cfg.ept);
+  EXPECT_FALSE(cfg.unrestricted);
+  const u32 paging_exits =
+      PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING;
+  EXPECT_EQ(cfg.proc & paging_exits, paging_exits);
+  EXPECT_TRUE(cfg.proc & PROC_SECONDARY_CONTROLS);
+  EXPECT_EQ(cfg.proc2, u32(PROC2_VPID)) << "no EPT, no unrestricted guest";
+  EXPECT_TRUE(cfg.vpid);
+  EXPECT_TRUE(cfg.invvpid_single);
+  EXPECT_EQ(cfg.exception_bitmap, (1u << 14) | (1u << 18));
+  EXPECT_EQ(cfg.cr0_fixed0, 0x80000021u) << "PE, NE, PG";
+  EXPECT_EQ(cfg.cr0_host_owned, ~0ULL);
+  EXPECT_EQ(cfg.ept_levels, 0);
+  EXPECT_FALSE(vmx_proc2_for_guest(&cfg, true) & PROC2_INVPCID);
+  // The EPT configuration of the same CPU has none of that.
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, true, &why), 0) << why;
+  EXPECT_TRUE(cfg.ept);
+  EXPECT_TRUE(cfg.unrestricted);
+  EXPECT_EQ(cfg.proc & paging_exits, 0u);
+  EXPECT_EQ(cfg.exception_bitmap, 1u << 18);
+}
+
+// A CPU without unrestricted guest cannot run with EPT here, but runs
+// with shadow paging (the module falls back to it at load).
+TEST(VmxShadowControls, NehalemLikeFallsBackToShadowPaging) {
+  vmx_caps caps = vmx_samples::NehalemLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, true, &why), -1);
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+  EXPECT_FALSE(cfg.ept);
+  EXPECT_TRUE(cfg.vpid);
+}
+
+// VPID without INVVPID could not flush a vCPU's stale shadow
+// translations: it is dropped (every entry and exit flushes VPID 0).
+TEST(VmxShadowControls, VpidNeedsInvvpid) {
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  caps.ept_vpid &= ~(VMX_VPID_CAP_INVVPID | VMX_VPID_CAP_INVVPID_SINGLE |
+                     VMX_VPID_CAP_INVVPID_ALL);
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+  EXPECT_FALSE(cfg.vpid);
+  EXPECT_FALSE(cfg.proc2 & PROC2_VPID);
+  caps.ept_vpid |= VMX_VPID_CAP_INVVPID | VMX_VPID_CAP_INVVPID_ALL;
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+  EXPECT_TRUE(cfg.vpid);
+  EXPECT_FALSE(cfg.invvpid_single);
+}
+
+// Without TRUE controls the CPU forces CR3 exiting on anyway; shadow
+// paging wants it, so both configurations derive.
+TEST(VmxShadowControls, WithoutTrueMsrs) {
+  vmx_caps caps = vmx_samples::NoTrueControls();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+  EXPECT_TRUE(cfg.proc & PROC_CR3_LOAD_EXITING);
+  EXPECT_TRUE(cfg.proc & PROC_INVLPG_EXITING);
+}
+
 }  // namespace

@@ -4,6 +4,9 @@
 // entry construction.  Qualification layouts per SDM vol. 3C 28.2.1.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <vector>
+
 #include "vmx_sim_vmcs.h"
 
 namespace {
@@ -182,6 +185,88 @@ TEST(VmxEpt, EntriesAndPointer) {
     EXPECT_TRUE(!(e & EPT_WRITE) || (e & EPT_READ));
   }
   EXPECT_EQ(vmx_eptp(0xabc000, 4), 0xabc000 | 6u | (3u << 3));
+}
+
+}  // namespace
+
+// Real mode without unrestricted guest: what a #GP in vm86 was about.
+namespace {
+
+vmx_rmode_insn RmDecode(std::initializer_list<u8> bytes) {
+  std::vector<u8> v(bytes);
+  vmx_rmode_insn d;
+  vmx_rmode_decode(v.data(), static_cast<int>(v.size()), &d);
+  return d;
+}
+
+TEST(VmxRmodeDecode, PortIo) {
+  auto d = RmDecode({0xe6, 0x80});  // out 0x80, al
+  EXPECT_EQ(d.kind, VMX_RM_IO);
+  EXPECT_FALSE(d.in);
+  EXPECT_TRUE(d.port_imm);
+  EXPECT_EQ(d.port, 0x80);
+  EXPECT_EQ(d.size, 1);
+  EXPECT_EQ(d.len, 2);
+  d = RmDecode({0x66, 0xed});  // in eax, dx
+  EXPECT_EQ(d.kind, VMX_RM_IO);
+  EXPECT_TRUE(d.in);
+  EXPECT_FALSE(d.port_imm);
+  EXPECT_EQ(d.size, 4);
+  EXPECT_EQ(d.len, 2);
+  d = RmDecode({0xef});  // out dx, ax
+  EXPECT_FALSE(d.in);
+  EXPECT_EQ(d.size, 2);
+  EXPECT_EQ(d.len, 1);
+}
+
+TEST(VmxRmodeDecode, StringIoTakesPrefixes) {
+  auto d = RmDecode({0xf3, 0x26, 0x67, 0x6f});  // rep outsw es:[esi]
+  EXPECT_EQ(d.kind, VMX_RM_STRING_IO);
+  EXPECT_FALSE(d.in);
+  EXPECT_TRUE(d.rep);
+  EXPECT_TRUE(d.a32);
+  EXPECT_EQ(d.size, 2);
+  EXPECT_EQ(d.seg, VMX_SEG_ES);
+  EXPECT_EQ(d.len, 4);
+  d = RmDecode({0x6c});  // insb: ES:DI, no override possible
+  EXPECT_TRUE(d.in);
+  EXPECT_EQ(d.seg, -1);
+  d = RmDecode({0x6e});  // outsb: DS by default
+  EXPECT_EQ(d.seg, VMX_SEG_DS);
+}
+
+TEST(VmxRmodeDecode, InterruptsFlagsAndPrivileged) {
+  auto d = RmDecode({0xcd, 0x42});
+  EXPECT_EQ(d.kind, VMX_RM_INT);
+  EXPECT_EQ(d.vector, 0x42);
+  EXPECT_EQ(d.len, 2);
+  EXPECT_EQ(RmDecode({0xcc}).vector, 3);
+  EXPECT_EQ(RmDecode({0xce}).vector, 4);
+  for (u8 op : {0xfa, 0xfb, 0x9c, 0x9d, 0xcf}) {
+    d = RmDecode({0x66, op});
+    EXPECT_EQ(d.kind, VMX_RM_FLAGS) << int(op);
+    EXPECT_TRUE(d.o32);
+    EXPECT_EQ(d.opcode, op);
+    EXPECT_EQ(d.len, 2);
+  }
+  EXPECT_EQ(RmDecode({0xf4}).kind, VMX_RM_HLT);
+  EXPECT_EQ(RmDecode({0x0f, 0x30}).kind, VMX_RM_WRMSR);
+  EXPECT_EQ(RmDecode({0x0f, 0x32}).kind, VMX_RM_RDMSR);
+  d = RmDecode({0x0f, 0x09});
+  EXPECT_EQ(d.kind, VMX_RM_NOP);
+  EXPECT_EQ(d.len, 2);
+}
+
+// The rest goes to the emulator: MOV CR, LGDT, unreal-mode accesses, and
+// instructions cut short by a hole in guest memory.
+TEST(VmxRmodeDecode, EverythingElseIsEmulated) {
+  EXPECT_EQ(RmDecode({0x0f, 0x22, 0xc0}).kind, VMX_RM_EMULATE);        // mov cr0, eax
+  EXPECT_EQ(RmDecode({0x66, 0x2e, 0x0f, 0x01, 0x16}).kind, VMX_RM_EMULATE);  // lgdt
+  EXPECT_EQ(RmDecode({0x67, 0x65, 0x8b, 0x06}).kind, VMX_RM_EMULATE);  // mov ax, gs:[esi]
+  EXPECT_EQ(RmDecode({0xcd}).kind, VMX_RM_EMULATE);                    // INT n cut short
+  EXPECT_EQ(RmDecode({0xe4}).kind, VMX_RM_EMULATE);
+  EXPECT_EQ(RmDecode({0x66, 0x66}).kind, VMX_RM_EMULATE);
+  EXPECT_EQ(RmDecode({}).kind, VMX_RM_EMULATE);
 }
 
 }  // namespace

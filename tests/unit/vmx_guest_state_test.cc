@@ -355,4 +355,216 @@ TEST(VmxSimVmcs, GuestStateRoundTrips) {
   EXPECT_EQ(back.gdtr_limit, 0xffffu);
 }
 
+// Shadow paging (ept=0): the CPU runs the guest on our PAE or long-mode
+// shadow tables, so whatever the guest's CR0/CR4/EFER the CPU's have
+// paging, PAE, WP and NXE on, and the state still passes entry checks.
+class VmxShadowGuestState : public VmxGuestState {
+ protected:
+  static constexpr u64 kCr0Wp = 1 << 16;
+  static constexpr u64 kCr4Pse = 1 << 4, kCr4Smep = 1 << 20, kCr4Pcide = 1 << 17;
+  static constexpr u64 kEferNxe = 1 << 11;
+
+  void SetUp() override {
+    caps_ = vmx_samples::SkylakeLike();
+    const char* why = nullptr;
+    ASSERT_EQ(vmx_derive_config_paging(&caps_, &cfg_, false, &why), 0) << why;
+    c_ = vmx_entry_controls{};
+    c_.pin = cfg_.pin;
+    c_.proc = cfg_.proc;
+    c_.proc2 = cfg_.proc2;
+    c_.exit = cfg_.exit;
+    c_.entry = cfg_.entry;
+    c_.exception_bitmap = cfg_.exception_bitmap;
+    c_.cr0_mask = cfg_.cr0_host_owned;
+    c_.cr4_mask = ~0ULL;
+    c_.vpid = 1;
+    vmx_reset_guest_state(&g_, &cfg_);
+  }
+
+  // What vmx.c's vmx_shadow_sync_hw does, with the shadow root in CR3.
+  void Guest(u64 cr0, u64 cr4, u64 efer) {
+    g_.cr0_shadow = cr0;
+    g_.cr4_shadow = cr4;
+    g_.cr0 = vmx_shadow_cr0_hw(&cfg_, cr0);
+    g_.cr4 = vmx_shadow_cr4_hw(&cfg_, cr4, cr0 & kCr0Pg);
+    g_.efer = vmx_shadow_efer_hw(efer);
+    if (efer & kEferLma)
+      c_.entry |= ENTRY_IA32E_MODE_GUEST;
+    else
+      c_.entry &= ~ENTRY_IA32E_MODE_GUEST;
+    g_.cr3 = 0x7000;  // the shadow root (pae_root or a long-mode root)
+  }
+};
+
+TEST_F(VmxShadowGuestState, ProtectedModeWithPagingOffRunsPaged) {
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et, kCr4Smep, 0);
+  EXPECT_EQ(g_.cr0 & (kCr0Pg | kCr0Wp | kCr0Pe | kCr0Ne),
+            kCr0Pg | kCr0Wp | kCr0Pe | kCr0Ne);
+  EXPECT_TRUE(g_.cr4 & kCr4Pae);
+  EXPECT_FALSE(g_.cr4 & kCr4Smep) << "the identity map is user-accessible";
+  EXPECT_EQ(g_.efer, kEferNxe);
+  // The guest reads its own values: the host owns every bit.
+  EXPECT_EQ(vmx_cr_guest_view(g_.cr0, g_.cr0_shadow, c_.cr0_mask), kCr0Pe | kCr0Et);
+  EXPECT_EQ(vmx_cr_guest_view(g_.cr4, g_.cr4_shadow, c_.cr4_mask), kCr4Smep);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+TEST_F(VmxShadowGuestState, ThirtyTwoBitPagingRunsOnPaeShadows) {
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et | kCr0Pg, kCr4Pse | kCr4Smep, 0);
+  EXPECT_TRUE(g_.cr4 & kCr4Pae);
+  EXPECT_FALSE(g_.cr4 & kCr4Pse);
+  EXPECT_TRUE(g_.cr4 & kCr4Smep) << "guest paging on: its SMEP applies";
+  EXPECT_TRUE(g_.cr0 & kCr0Wp) << "guest WP=0 is emulated by the shadow MMU";
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+TEST_F(VmxShadowGuestState, LmeWithoutLmaIsNotPassedOn) {
+  // EFER.LME set before paging: the CPU's paging is on, so LME alone
+  // would claim IA-32e mode; entry checks LMA == LME.
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et, kCr4Pae, kEferLme);
+  EXPECT_EQ(g_.efer, kEferNxe);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  g_.efer |= kEferLme;
+  EXPECT_EQ(Launch(), VMX_CHECK_EFER);
+}
+
+TEST_F(VmxShadowGuestState, LongMode) {
+  LongMode();
+  Guest(kCr0Pe | kCr0Et | kCr0Pg, kCr4Pae | kCr4Pcide, kEferLme | kEferLma);
+  EXPECT_EQ(g_.efer, kEferLme | kEferLma | kEferNxe);
+  EXPECT_FALSE(g_.cr4 & kCr4Pcide) << "the shadow root has no PCID";
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+}
+
+// Without unrestricted guest the CPU cannot hold CR0.PE = 0: the value it
+// would run with has PE forced, so vmx.c refuses real mode before entry.
+TEST_F(VmxShadowGuestState, RealModeCannotBeRepresented) {
+  Guest(0x60000010, 0, 0);
+  EXPECT_TRUE(g_.cr0 & kCr0Pe);
+  g_.cr0 &= ~kCr0Pe;
+  EXPECT_EQ(Launch(), VMX_CHECK_CR0_FIXED);
+}
+
+// Real mode without unrestricted guest runs as virtual-8086 mode: the
+// reset state, translated, passes the vm86 entry checks.
+TEST_F(VmxShadowGuestState, RealModeRunsAsVm86) {
+  Guest(0x60000010, 0, 0);  // reset: CS F000 base FFFF0000
+  vmx_guest_state hw;
+  u32 stepped = ~0u;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_CS].selector, 0xf000u);
+  EXPECT_EQ(hw.seg[VMX_SEG_CS].base, 0xf0000u) << "the reset CS runs at its alias";
+  for (int i = VMX_SEG_ES; i <= VMX_SEG_GS; i++) {
+    EXPECT_EQ(hw.seg[i].limit, 0xffffu);
+    EXPECT_EQ(hw.seg[i].ar, u32(VMX_RMODE_SEG_AR));
+  }
+  g_.rflags |= 3u << 12;  // the guest's IOPL 3 ...
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(hw.rflags & ((1u << 17) | (3u << 12)), 1u << 17)
+      << "... runs as IOPL 0: CLI/STI/PUSHF/POPF/IRET/INT n #GP";
+  g_.rflags &= ~(3u << 12);
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_TR].limit, 0u) << "no I/O bitmap: port I/O #GPs";
+  EXPECT_EQ(hw.idtr_limit, 0xffffu) << "SIDT sees the guest's IDTR";
+  std::swap(g_, hw);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  std::swap(g_, hw);
+  // The guest still sees its own state.
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].base, 0xffff0000u);
+}
+
+// Segments loaded in protected mode before PE was cleared: a base vm86
+// can hold runs with the selector that gives it; base and limit stay
+// until the guest reloads the register, which then takes base =
+// selector << 4 and keeps the limit ("unreal" mode survives).
+TEST_F(VmxShadowGuestState, RealModeMergeKeepsHiddenStateUntilReload) {
+  Guest(0x10, 0, 0);
+  Seg(VMX_SEG_CS, 0x18, 0, 0xffff, 0x9b);
+  Seg(VMX_SEG_DS, 0x10, 0, 0xffffffff, 0xc093);  // 4 GiB limit
+  Seg(VMX_SEG_ES, 0x10, 0, 0xffffffff, 0xc093);
+  g_.rflags = 0x2 | (1u << 9) | (3u << 12);  // IOPL 3
+  vmx_guest_state put, out;
+  u32 stepped = ~0u;
+  ASSERT_EQ(vmx_rmode_hw_state(&g_, &put, &stepped), 0);
+  EXPECT_EQ(put.seg[VMX_SEG_CS].selector, 0u);
+  EXPECT_EQ(put.seg[VMX_SEG_DS].selector, 0u);
+  EXPECT_EQ(put.seg[VMX_SEG_DS].limit, 0xffffu);
+  out = put;
+  out.seg[VMX_SEG_CS].selector = 0x0800;  // jmp 0800:xxxx
+  out.seg[VMX_SEG_CS].base = 0x8000;
+  out.seg[VMX_SEG_ES].selector = 0x1234;  // mov es, ax
+  out.rip = 0x42;
+  out.rflags = put.rflags & ~(1u << 9);  // cli
+  vmx_rmode_merge(&g_, &put, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].selector, 0x0800u);
+  EXPECT_EQ(g_.seg[VMX_SEG_CS].base, 0x8000u);
+  // Not reloaded: base and limit stay; the selector is the one vm86 ran
+  // with (mov ax, ds there gave it), which gives the same base.
+  EXPECT_EQ(g_.seg[VMX_SEG_DS].selector, 0u);
+  EXPECT_EQ(g_.seg[VMX_SEG_DS].base, 0u);
+  EXPECT_EQ(g_.seg[VMX_SEG_DS].limit, 0xffffffffu);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].selector, 0x1234u);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].base, 0x12340u);
+  EXPECT_EQ(g_.seg[VMX_SEG_ES].limit, 0xffffffffu) << "real-mode loads keep the limit";
+  EXPECT_EQ(g_.rip, 0x42u);
+  EXPECT_EQ(g_.rflags, 0x2u | (3u << 12)) << "VM and IOPL 0 are ours, not the guest's";
+}
+
+// A base vm86 cannot express (above 1 MiB, or not 16-byte aligned): in
+// FS or GS, used only through a prefix, it is stepped (the instructions
+// naming it emulated); in CS, SS, DS or ES it is named, so that kvm.ko
+// stops with an error instead of running wrongly.
+TEST_F(VmxShadowGuestState, BigRealModeBases) {
+  Guest(0x10, 0, 0);
+  vmx_guest_state hw;
+  u32 stepped = 0;
+  Seg(VMX_SEG_FS, 0x30, 0xff000000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 1u << VMX_SEG_FS);
+  EXPECT_EQ(hw.seg[VMX_SEG_FS].selector, 0u);
+  EXPECT_EQ(hw.seg[VMX_SEG_FS].base, 0u) << "what the CPU never uses";
+  std::swap(g_, hw);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  std::swap(g_, hw);
+  // Not reloaded: the guest keeps its FS; reloaded: an ordinary segment.
+  vmx_guest_state out = hw;
+  vmx_rmode_merge(&g_, &hw, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].selector, 0x30u);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].base, 0xff000000u);
+  out.seg[VMX_SEG_FS].selector = 0x1000;
+  vmx_rmode_merge(&g_, &hw, &out);
+  EXPECT_EQ(g_.seg[VMX_SEG_FS].base, 0x10000u);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 0u);
+
+  Seg(VMX_SEG_GS, 0x30, 0x1008, 0xffff, 0x93);  // not 16-byte aligned
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(stepped, 1u << VMX_SEG_GS);
+  Seg(VMX_SEG_DS, 0x30, 0xff000000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), VMX_SEG_DS + 1);
+  Seg(VMX_SEG_DS, 0x30, 0x1000, 0xffff, 0x93);
+  EXPECT_EQ(vmx_rmode_hw_state(&g_, &hw, &stepped), 0);
+  EXPECT_EQ(hw.seg[VMX_SEG_DS].selector, 0x100u);
+}
+
+// Which instructions name a stepped segment: only through FS/GS prefixes.
+TEST(VmxRmodeStepped, PrefixesNameTheSegment) {
+  const u32 fs = 1u << VMX_SEG_FS;
+  const u8 mov_fs[] = {0x64, 0x89, 0x07};        // mov [fs:bx], ax
+  const u8 a32_mov_fs[] = {0x67, 0x64, 0x8b, 0x07};
+  const u8 mov_gs[] = {0x65, 0x89, 0x07};
+  const u8 mov_ds[] = {0x89, 0x07};
+  const u8 prefixes_only[] = {0x66, 0x67};
+  EXPECT_TRUE(vmx_rmode_uses_stepped(mov_fs, sizeof(mov_fs), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(a32_mov_fs, sizeof(a32_mov_fs), fs));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_gs, sizeof(mov_gs), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(mov_gs, sizeof(mov_gs), 1u << VMX_SEG_GS));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_ds, sizeof(mov_ds), fs));
+  EXPECT_TRUE(vmx_rmode_uses_stepped(prefixes_only, sizeof(prefixes_only), fs));
+  EXPECT_FALSE(vmx_rmode_uses_stepped(mov_ds, 0, fs));
+}
+
 }  // namespace
