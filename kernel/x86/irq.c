@@ -1004,6 +1004,16 @@ void kvm_lapic_inject(struct kvm_vcpu *vcpu)
 	spin_lock_irqsave(&chip->lock, flags);
 	kvm_x86_ops.set_cr(vcpu, 8, lapic_get_cr8(apic));
 	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID) {
+		/*
+		 * The slot holds an NMI or a re-injected event: an interrupt
+		 * that is pending too must not wait for the next unrelated
+		 * exit.  Ask for an exit once the guest can take it (after
+		 * the event's delivery, e.g. when its handler sets IF), as
+		 * upstream does.
+		 */
+		if (lapic_has_interrupt(apic) >= 0 ||
+		    (lapic_accepts_pic_intr(apic) && pic_has_interrupt(&chip->pic)))
+			kvm_x86_ops.enable_irq_window(vcpu);
 		spin_unlock_irqrestore(&chip->lock, flags);
 		return;
 	}
