@@ -545,13 +545,26 @@ static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip)
 	ioapic_scan_eoi_notify(&chip->ioapic, pins, chip->apics, chip->nr_apics);
 }
 
-/* Channel 0's output rose: an edge on GSI 0.  chip->lock is held. */
+/*
+ * Channel 0's output rose: an edge on GSI 0.  chip->lock is held.  Like
+ * upstream, a tick also goes to the LINT0 of every vCPU while any of them
+ * has LINT0 in NMI mode (the virtual-wire NMI watchdog of older Linux).
+ */
 static void pit_op_irq0_pulse(void *opaque)
 {
 	struct kvm *kvm = opaque;
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+	unsigned int i;
 
 	__kvm_set_gsi(kvm, 0, 1);
 	__kvm_set_gsi(kvm, 0, 0);
+	for (i = 0; i < chip->nr_apics; i++)
+		if (lapic_lvt0_nmi_mode(chip->apics[i]))
+			break;
+	if (i == chip->nr_apics)
+		return;
+	for (i = 0; i < chip->nr_apics; i++)
+		lapic_pit_tick_lint0(chip->apics[i]);
 }
 
 static void pit_op_timer_changed(void *opaque, u64 deadline_ns)
