@@ -249,6 +249,9 @@ static int __kvm_set_gsi(struct kvm *kvm, u32 gsi, int level)
 
 	lockdep_assert_held(&chip->lock);
 	t = chip->routes;
+	/* A PIT without KVM_CREATE_IRQCHIP: IRQ0 reaches nothing. */
+	if (!chip->created)
+		return -1;
 	for (i = 0; i < t->nr; i++) {
 		struct kvm_irq_routing_entry *e = &t->entries[i];
 		struct irq_msg msg;
@@ -325,7 +328,7 @@ static int kvm_set_gsi_routing(struct kvm *kvm,
 
 	if (copy_from_user(&hdr, ur, sizeof(hdr)))
 		return -EFAULT;
-	if (!chip || hdr.nr > KVM_MAX_IRQ_ROUTES || hdr.flags)
+	if (!irqchip_in_kernel(kvm) || hdr.nr > KVM_MAX_IRQ_ROUTES || hdr.flags)
 		return -EINVAL;
 	t = kvzalloc(struct_size(t, entries, hdr.nr), GFP_KERNEL_ACCOUNT);
 	if (!t)
@@ -538,6 +541,8 @@ static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip)
 {
 	u32 pins = 0;
 
+	if (!chip->created)
+		return;
 	if (kvm_pit_reinjecting(chip))
 		pins = irq_routing_gsi_pins(chip->routes->entries,
 					    chip->routes->nr, 0,
@@ -640,18 +645,44 @@ static const struct kvm_io_device_ops pit_bus_ops = {
 	.write = pit_bus_write,
 };
 
+static void kvm_pit_ack_work(struct work_struct *work);
+
 /*
- * KVM_CREATE_PIT2.  Needs the in-kernel PIC/IOAPIC to deliver IRQ0.
- * Reinjection of missed ticks starts on, as upstream's does.
+ * The VM's struct kvm_vm_irqchip, made by the first of KVM_CREATE_IRQCHIP
+ * and KVM_CREATE_PIT2.  kvm->lock held.
+ */
+static struct kvm_vm_irqchip *kvm_irqchip_get(struct kvm *kvm)
+{
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+
+	lockdep_assert_held(&kvm->lock);
+	if (chip)
+		return chip;
+	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	if (!chip)
+		return NULL;
+	spin_lock_init(&chip->lock);
+	chip->kvm = kvm;
+	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
+	smp_store_release(&kvm->irqchip, chip);
+	return chip;
+}
+
+/*
+ * KVM_CREATE_PIT2.  Reinjection of missed ticks starts on, as upstream's
+ * does.  Upstream 6.1 takes it before (or without) KVM_CREATE_IRQCHIP:
+ * the PIT then counts and answers its ports, and IRQ0 reaches nothing
+ * until the PICs and IOAPIC exist.
  */
 static int kvm_create_pit(struct kvm *kvm, const struct kvm_pit_config *cfg)
 {
-	struct kvm_vm_irqchip *chip = kvm->irqchip;
+	struct kvm_vm_irqchip *chip;
 	unsigned long flags;
 	int r;
 
 	mutex_lock(&kvm->lock);
-	r = -ENXIO;
+	r = -ENOMEM;
+	chip = kvm_irqchip_get(kvm);
 	if (!chip)
 		goto out;
 	r = -EEXIST;
@@ -702,30 +733,31 @@ static int kvm_pit_reinject_control(struct kvm *kvm,
 static int kvm_create_irqchip(struct kvm *kvm)
 {
 	struct kvm_vm_irqchip *chip;
+	struct kvm_irq_routing_table *routes;
+	unsigned long flags;
 	int r;
 
 	mutex_lock(&kvm->lock);
 	r = -EEXIST;
-	if (kvm->irqchip)
+	if (irqchip_in_kernel(kvm) || (kvm->irqchip && kvm->irqchip->routes))
 		goto out;
 	/* Upstream: the irqchip comes before any vCPU. */
 	r = -EINVAL;
 	if (kvm->created_vcpus)
 		goto out;
 	r = -ENOMEM;
-	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	chip = kvm_irqchip_get(kvm);
 	if (!chip)
 		goto out;
-	chip->routes = kvm_default_routes();
-	if (!chip->routes) {
-		kfree(chip);
+	routes = kvm_default_routes();
+	if (!routes)
 		goto out;
-	}
-	spin_lock_init(&chip->lock);
-	chip->kvm = kvm;
-	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
+	/* A PIT may be running already: its IRQ0 starts with @created. */
+	spin_lock_irqsave(&chip->lock, flags);
 	pic_init(&chip->pic, &kvm_pic_ops, kvm);
 	ioapic_init(&chip->ioapic, &kvm_ioapic_ops, kvm);
+	chip->routes = routes;
+	spin_unlock_irqrestore(&chip->lock, flags);
 
 	r = kvm_io_bus_register(kvm, KVM_PIO_BUS, 0x20, 2, &pic_bus_ops,
 				(void *)0x20UL);
@@ -738,13 +770,16 @@ static int kvm_create_irqchip(struct kvm *kvm)
 	if (!r)
 		r = kvm_io_bus_register(kvm, KVM_MMIO_BUS, IOAPIC_DEFAULT_BASE,
 					IOAPIC_MMIO_SIZE, &ioapic_bus_ops, NULL);
-	if (r) {
-		/* Ranges only grow: this VM cannot get an irqchip now. */
-		kvfree(chip->routes);
-		kfree(chip);
-		goto out;
+	/*
+	 * On failure the ranges registered so far stay (they only grow) and
+	 * so do @routes: this VM cannot get an irqchip now (EEXIST above).
+	 */
+	if (!r) {
+		spin_lock_irqsave(&chip->lock, flags);
+		smp_store_release(&chip->created, true);
+		kvm_pit_scan_eoi(chip);
+		spin_unlock_irqrestore(&chip->lock, flags);
 	}
-	smp_store_release(&kvm->irqchip, chip);
 out:
 	mutex_unlock(&kvm->lock);
 	return r;
@@ -754,6 +789,7 @@ void kvm_irqchip_destroy(struct kvm *kvm)
 {
 	if (!kvm->irqchip)
 		return;
+	/* kvfree(NULL) is fine: a PIT-only VM has no routes. */
 	if (kvm->irqchip->has_pit)
 		hrtimer_cancel(&kvm->irqchip->pit_timer);
 	cancel_work_sync(&kvm->irqchip->pit_ack_work);
@@ -780,7 +816,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 
 		if (copy_from_user(&l, argp, sizeof(l)))
 			return -EFAULT;
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -ENXIO;
 		r = kvm_set_gsi(kvm, l.irq, l.level);
 		if (ioctl == KVM_IRQ_LINE)
@@ -792,7 +828,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_SET_IRQCHIP: {
 		struct kvm_irqchip *s;
 
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -ENXIO;
 		s = memdup_user(argp, sizeof(*s));
 		if (IS_ERR(s))
@@ -867,7 +903,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 
 		if (copy_from_user(&m, argp, sizeof(m)))
 			return -EFAULT;
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -EINVAL;
 		if (m.flags)
 			return -EINVAL;
