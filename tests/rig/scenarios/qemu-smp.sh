@@ -8,9 +8,9 @@
 # ~3 s in, before L2 printed anything ("vcpu 0: triple fault (shutdown) at
 # rip 0x4f3a57c", in the bzImage decompressor).  Every such failure
 # predates lib.sh's kvm_hold (no more text patching of L1's __schedule
-# while a test runs); since then none: on ours 7 of 7 boots (one scenario
-# run, ~28 s per rig boot, and a 6-boot loop, ~12 s per L2 boot), on the
-# reference 2 of 2 (~18 s) -- few enough that a return would not surprise.
+# while a test runs); since then none: on ours 18 of 18 (2 scenario runs,
+# 17-28 s per rig boot; zz-qemu-smp-loop, 11-13 s per L2 boot), on the
+# reference 13 of 13 (16-18 s; 10-11 s per L2 boot).
 . /rig/lib.sh
 requires qemu /rig/l2/vmlinuz
 dmesg_mark
