@@ -307,7 +307,8 @@ struct kvm {
 	u64 tss_addr;
 	u64 identity_map_addr;
 
-	/* KVM_CREATE_IRQCHIP's PICs, IOAPIC, routing; NULL before (x86/irq.h). */
+	/* KVM_CREATE_IRQCHIP's PICs, IOAPIC, routing and KVM_CREATE_PIT2's
+	 * PIT; NULL before either (x86/irq.h). */
 	struct kvm_vm_irqchip *irqchip;
 
 	/* In-kernel devices; ranges are added under lock, never removed. */

@@ -292,6 +292,21 @@ void lapic_raise_lvt(struct lapic *apic, enum lapic_lvt lvt)
 	lapic_accept_interrupt(apic, mode, val & 0xff, level);
 }
 
+bool lapic_lvt0_nmi_mode(const struct lapic *apic)
+{
+	u32 lvt0 = REG(apic, LAPIC_LVT0);
+
+	return !(lvt0 & LAPIC_LVT_MASKED) && ((lvt0 >> 8) & 7) == LAPIC_DM_NMI;
+}
+
+void lapic_pit_tick_lint0(struct lapic *apic)
+{
+	/* The PIC's INTR already reaches an ExtINT LINT0: nothing more. */
+	if (((REG(apic, LAPIC_LVT0) >> 8) & 7) == LAPIC_DM_EXTINT)
+		return;
+	lapic_raise_lvt(apic, LAPIC_LVT_LINT0);
+}
+
 bool lapic_accepts_pic_intr(const struct lapic *apic)
 {
 	u32 lvt0 = REG(apic, LAPIC_LVT0);

@@ -175,6 +175,15 @@ int lapic_deliver_msg(struct lapic *const *apics, unsigned int n, const struct l
 		      const struct irq_msg *msg, unsigned int *rr_cursor);
 void lapic_raise_lvt(struct lapic *apic, enum lapic_lvt lvt);
 bool lapic_accepts_pic_intr(const struct lapic *apic);
+/*
+ * The PIT's NMI-watchdog wire, as upstream KVM models it: while any LAPIC
+ * has LINT0 unmasked in NMI mode (lapic_lvt0_nmi_mode), every channel-0
+ * tick is also raised on the LINT0 of every LAPIC (lapic_pit_tick_lint0:
+ * by that LAPIC's LVT0, so masked ones take nothing and ExtINT ones, which
+ * the PIC's INTR reaches anyway, are skipped).
+ */
+bool lapic_lvt0_nmi_mode(const struct lapic *apic);
+void lapic_pit_tick_lint0(struct lapic *apic);
 
 u64 lapic_timer_expired(struct lapic *apic, u64 now);
 u32 lapic_timer_current_count(const struct lapic *apic, u64 now);

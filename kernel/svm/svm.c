@@ -929,7 +929,9 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 	 * own top-level page-table entry) is taken after the real one has
 	 * already restored the host, so the guest's state is overwritten and
 	 * lost.  Running the host state as the guest used to end in a triple
-	 * fault at a host RIP; stop with the evidence instead.
+	 * fault at a host RIP; stop with the evidence instead.  The upstream
+	 * KVM meets the same exit under the same L0 (multi-threaded TCG
+	 * only; see tests/rig/scenarios/irq-stress.sh).
 	 */
 	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume &&
 		     (svm->vmcb->save.cr3 & CR3_ADDR_MASK) ==

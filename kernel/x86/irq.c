@@ -249,6 +249,9 @@ static int __kvm_set_gsi(struct kvm *kvm, u32 gsi, int level)
 
 	lockdep_assert_held(&chip->lock);
 	t = chip->routes;
+	/* A PIT without KVM_CREATE_IRQCHIP: IRQ0 reaches nothing. */
+	if (!chip->created)
+		return -1;
 	for (i = 0; i < t->nr; i++) {
 		struct kvm_irq_routing_entry *e = &t->entries[i];
 		struct irq_msg msg;
@@ -325,7 +328,7 @@ static int kvm_set_gsi_routing(struct kvm *kvm,
 
 	if (copy_from_user(&hdr, ur, sizeof(hdr)))
 		return -EFAULT;
-	if (!chip || hdr.nr > KVM_MAX_IRQ_ROUTES || hdr.flags)
+	if (!irqchip_in_kernel(kvm) || hdr.nr > KVM_MAX_IRQ_ROUTES || hdr.flags)
 		return -EINVAL;
 	t = kvzalloc(struct_size(t, entries, hdr.nr), GFP_KERNEL_ACCOUNT);
 	if (!t)
@@ -538,6 +541,8 @@ static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip)
 {
 	u32 pins = 0;
 
+	if (!chip->created)
+		return;
 	if (kvm_pit_reinjecting(chip))
 		pins = irq_routing_gsi_pins(chip->routes->entries,
 					    chip->routes->nr, 0,
@@ -545,13 +550,26 @@ static void kvm_pit_scan_eoi(struct kvm_vm_irqchip *chip)
 	ioapic_scan_eoi_notify(&chip->ioapic, pins, chip->apics, chip->nr_apics);
 }
 
-/* Channel 0's output rose: an edge on GSI 0.  chip->lock is held. */
+/*
+ * Channel 0's output rose: an edge on GSI 0.  chip->lock is held.  Like
+ * upstream, a tick also goes to the LINT0 of every vCPU while any of them
+ * has LINT0 in NMI mode (the virtual-wire NMI watchdog of older Linux).
+ */
 static void pit_op_irq0_pulse(void *opaque)
 {
 	struct kvm *kvm = opaque;
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+	unsigned int i;
 
 	__kvm_set_gsi(kvm, 0, 1);
 	__kvm_set_gsi(kvm, 0, 0);
+	for (i = 0; i < chip->nr_apics; i++)
+		if (lapic_lvt0_nmi_mode(chip->apics[i]))
+			break;
+	if (i == chip->nr_apics)
+		return;
+	for (i = 0; i < chip->nr_apics; i++)
+		lapic_pit_tick_lint0(chip->apics[i]);
 }
 
 static void pit_op_timer_changed(void *opaque, u64 deadline_ns)
@@ -627,18 +645,44 @@ static const struct kvm_io_device_ops pit_bus_ops = {
 	.write = pit_bus_write,
 };
 
+static void kvm_pit_ack_work(struct work_struct *work);
+
 /*
- * KVM_CREATE_PIT2.  Needs the in-kernel PIC/IOAPIC to deliver IRQ0.
- * Reinjection of missed ticks starts on, as upstream's does.
+ * The VM's struct kvm_vm_irqchip, made by the first of KVM_CREATE_IRQCHIP
+ * and KVM_CREATE_PIT2.  kvm->lock held.
+ */
+static struct kvm_vm_irqchip *kvm_irqchip_get(struct kvm *kvm)
+{
+	struct kvm_vm_irqchip *chip = kvm->irqchip;
+
+	lockdep_assert_held(&kvm->lock);
+	if (chip)
+		return chip;
+	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	if (!chip)
+		return NULL;
+	spin_lock_init(&chip->lock);
+	chip->kvm = kvm;
+	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
+	smp_store_release(&kvm->irqchip, chip);
+	return chip;
+}
+
+/*
+ * KVM_CREATE_PIT2.  Reinjection of missed ticks starts on, as upstream's
+ * does.  Upstream 6.1 takes it before (or without) KVM_CREATE_IRQCHIP:
+ * the PIT then counts and answers its ports, and IRQ0 reaches nothing
+ * until the PICs and IOAPIC exist.
  */
 static int kvm_create_pit(struct kvm *kvm, const struct kvm_pit_config *cfg)
 {
-	struct kvm_vm_irqchip *chip = kvm->irqchip;
+	struct kvm_vm_irqchip *chip;
 	unsigned long flags;
 	int r;
 
 	mutex_lock(&kvm->lock);
-	r = -ENXIO;
+	r = -ENOMEM;
+	chip = kvm_irqchip_get(kvm);
 	if (!chip)
 		goto out;
 	r = -EEXIST;
@@ -689,30 +733,31 @@ static int kvm_pit_reinject_control(struct kvm *kvm,
 static int kvm_create_irqchip(struct kvm *kvm)
 {
 	struct kvm_vm_irqchip *chip;
+	struct kvm_irq_routing_table *routes;
+	unsigned long flags;
 	int r;
 
 	mutex_lock(&kvm->lock);
 	r = -EEXIST;
-	if (kvm->irqchip)
+	if (irqchip_in_kernel(kvm) || (kvm->irqchip && kvm->irqchip->routes))
 		goto out;
 	/* Upstream: the irqchip comes before any vCPU. */
 	r = -EINVAL;
 	if (kvm->created_vcpus)
 		goto out;
 	r = -ENOMEM;
-	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
+	chip = kvm_irqchip_get(kvm);
 	if (!chip)
 		goto out;
-	chip->routes = kvm_default_routes();
-	if (!chip->routes) {
-		kfree(chip);
+	routes = kvm_default_routes();
+	if (!routes)
 		goto out;
-	}
-	spin_lock_init(&chip->lock);
-	chip->kvm = kvm;
-	INIT_WORK(&chip->pit_ack_work, kvm_pit_ack_work);
+	/* A PIT may be running already: its IRQ0 starts with @created. */
+	spin_lock_irqsave(&chip->lock, flags);
 	pic_init(&chip->pic, &kvm_pic_ops, kvm);
 	ioapic_init(&chip->ioapic, &kvm_ioapic_ops, kvm);
+	chip->routes = routes;
+	spin_unlock_irqrestore(&chip->lock, flags);
 
 	r = kvm_io_bus_register(kvm, KVM_PIO_BUS, 0x20, 2, &pic_bus_ops,
 				(void *)0x20UL);
@@ -725,13 +770,16 @@ static int kvm_create_irqchip(struct kvm *kvm)
 	if (!r)
 		r = kvm_io_bus_register(kvm, KVM_MMIO_BUS, IOAPIC_DEFAULT_BASE,
 					IOAPIC_MMIO_SIZE, &ioapic_bus_ops, NULL);
-	if (r) {
-		/* Ranges only grow: this VM cannot get an irqchip now. */
-		kvfree(chip->routes);
-		kfree(chip);
-		goto out;
+	/*
+	 * On failure the ranges registered so far stay (they only grow) and
+	 * so do @routes: this VM cannot get an irqchip now (EEXIST above).
+	 */
+	if (!r) {
+		spin_lock_irqsave(&chip->lock, flags);
+		smp_store_release(&chip->created, true);
+		kvm_pit_scan_eoi(chip);
+		spin_unlock_irqrestore(&chip->lock, flags);
 	}
-	smp_store_release(&kvm->irqchip, chip);
 out:
 	mutex_unlock(&kvm->lock);
 	return r;
@@ -741,6 +789,7 @@ void kvm_irqchip_destroy(struct kvm *kvm)
 {
 	if (!kvm->irqchip)
 		return;
+	/* kvfree(NULL) is fine: a PIT-only VM has no routes. */
 	if (kvm->irqchip->has_pit)
 		hrtimer_cancel(&kvm->irqchip->pit_timer);
 	cancel_work_sync(&kvm->irqchip->pit_ack_work);
@@ -767,7 +816,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 
 		if (copy_from_user(&l, argp, sizeof(l)))
 			return -EFAULT;
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -ENXIO;
 		r = kvm_set_gsi(kvm, l.irq, l.level);
 		if (ioctl == KVM_IRQ_LINE)
@@ -779,7 +828,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_SET_IRQCHIP: {
 		struct kvm_irqchip *s;
 
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -ENXIO;
 		s = memdup_user(argp, sizeof(*s));
 		if (IS_ERR(s))
@@ -854,7 +903,7 @@ int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 
 		if (copy_from_user(&m, argp, sizeof(m)))
 			return -EFAULT;
-		if (!chip)
+		if (!irqchip_in_kernel(kvm))
 			return -EINVAL;
 		if (m.flags)
 			return -EINVAL;
@@ -1004,6 +1053,16 @@ void kvm_lapic_inject(struct kvm_vcpu *vcpu)
 	spin_lock_irqsave(&chip->lock, flags);
 	kvm_x86_ops.set_cr(vcpu, 8, lapic_get_cr8(apic));
 	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID) {
+		/*
+		 * The slot holds an NMI or a re-injected event: an interrupt
+		 * that is pending too must not wait for the next unrelated
+		 * exit.  Ask for an exit once the guest can take it (after
+		 * the event's delivery, e.g. when its handler sets IF), as
+		 * upstream does.
+		 */
+		if (lapic_has_interrupt(apic) >= 0 ||
+		    (lapic_accepts_pic_intr(apic) && pic_has_interrupt(&chip->pic)))
+			kvm_x86_ops.enable_irq_window(vcpu);
 		spin_unlock_irqrestore(&chip->lock, flags);
 		return;
 	}

@@ -40,6 +40,14 @@ struct kvm_irq_routing_table {
 struct kvm_vm_irqchip {
 	spinlock_t lock;
 	struct kvm *kvm;
+	/*
+	 * The struct comes with KVM_CREATE_IRQCHIP or KVM_CREATE_PIT2,
+	 * whichever is first (upstream 6.1 lets a PIT exist without PICs,
+	 * its IRQ0 then reaching nothing).  @created: KVM_CREATE_IRQCHIP
+	 * made the PICs, IOAPIC and @routes (non-NULL from then on); set
+	 * once under @lock with release order, read with acquire.
+	 */
+	bool created;
 	struct pic pic;
 	struct ioapic ioapic;
 	unsigned int lowest_prio_cursor;
@@ -71,7 +79,9 @@ extern bool kvm_irqchip_enabled;
 
 static inline bool irqchip_in_kernel(struct kvm *kvm)
 {
-	return READ_ONCE(kvm->irqchip) != NULL;
+	struct kvm_vm_irqchip *chip = READ_ONCE(kvm->irqchip);
+
+	return chip && smp_load_acquire(&chip->created);
 }
 
 int kvm_vm_ioctl_irqchip(struct kvm *kvm, unsigned int ioctl, void __user *argp);

@@ -5,8 +5,9 @@
 ; level delivery (LAPIC TMR set, remote IRR set until EOI, re-delivery after
 ; EOI while the line stays high, remote IRR clear after the last EOI), a
 ; masked level delivered on unmask, logical and lowest-priority destinations,
-; NMI delivery mode, a destination that matches nobody, and GSI 0 reaching
-; pin 2 (the interrupt source override).
+; NMI delivery mode, a destination that matches nobody, GSI 0 reaching
+; pin 2 (the interrupt source override), and a PIC interrupt left pending
+; behind an injected NMI that nests as soon as the NMI handler sets IF.
 ;
 ; Needs kvm-run's in-kernel irqchip (guests.ini passes -smp 2; the AP stays
 ; in wait-for-SIPI with its APIC software-disabled and matches nothing).
@@ -45,6 +46,7 @@ start:
         SET_GATE V_LOG, log_handler
         SET_GATE V_PIN2, pin2_handler
         SET_GATE 2, nmi_handler
+        SET_GATE 0x23, pic3_handler
 
         mov eax, 1
         call ioapic_read
@@ -221,6 +223,34 @@ start:
         RTE 2, V_PIN2 | RTE_MASKED, 0
         PUTS "ioapic: gsi 0 reaches pin 2 ok", 10
 
+        ; -- One edge on GSI 3 raises PIC IRQ 3 (LINT0 in ExtINT mode) and
+        ; IOAPIC pin 3 in NMI mode at once, with IF=0: the NMI is injected
+        ; first and the PIC interrupt stays pending.  The NMI handler sets
+        ; IF and spins without exiting: the interrupt must nest in it then
+        ; (the KVM asked for an interrupt window while injecting the NMI),
+        ; not wait for the handler's IRET or some unrelated exit.
+        mov dword [LAPIC_LVT0], LVT_EXTINT
+        mov al, 0xf3                    ; IRQ 3 and the cascade unmasked
+        out 0x21, al
+        RTE 3, RTE_NMI, 0
+        mov dword [count_nmi], 0
+        mov dword [nmi_sti], 1
+        SET_LINE 3, 1
+        SET_LINE 3, 0
+        mov ecx, 1000
+.nmi_pic_wait:
+        dec ecx
+        jnz .nmi_pic_wait
+        mov dword [nmi_sti], 0
+        EXPECT_EQ dword [count_nmi], 1, 0x2c
+        STI_WINDOW                      ; a late PIC interrupt comes in here
+        EXPECT_EQ dword [count_pic3], 1, 0x2d
+        EXPECT_EQ dword [pic3_in_nmi], 1, 0x2e
+        RTE 3, RTE_MASKED, 0
+        call pic_mask_all
+        mov dword [LAPIC_LVT0], LVT_MASKED | LVT_EXTINT
+        PUTS "ioapic: pic interrupt pending behind an injected nmi nests once the nmi handler sets if ok", 10
+
         APIC_BIT LAPIC_ISR, V_LEVEL
         jz .isr_clear
         EXIT_FAIL 0x29
@@ -261,6 +291,29 @@ pin2_handler:
 
 nmi_handler:
         inc dword [count_nmi]
+        cmp dword [nmi_sti], 0
+        je .out
+        push eax
+        push ecx
+        sti
+        mov ecx, 1000
+.spin:
+        dec ecx
+        jnz .spin
+        cli
+        mov eax, [count_pic3]
+        mov [pic3_in_nmi], eax
+        pop ecx
+        pop eax
+.out:
+        iret
+
+pic3_handler:                           ; ExtINT: the EOI goes to the PIC
+        push eax
+        inc dword [count_pic3]
+        mov al, 0x20
+        out 0x20, al
+        pop eax
         iret
 
         LIB32
@@ -274,5 +327,8 @@ level_rirr:     dd 0
 count_log:      dd 0
 count_pin2:     dd 0
 count_nmi:      dd 0
+nmi_sti:        dd 0
+count_pic3:     dd 0
+pic3_in_nmi:    dd 0
 image_end:
 bss_end:

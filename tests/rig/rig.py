@@ -57,6 +57,7 @@ KMSG = re.compile(r"^(<\d+>)?\[\s*\d+\.\d+\]")  # printk.time prefix
 REFERENCE_MODULES = ["irqbypass", "kvm", "ccp", "kvm-amd", "kvm-intel"]
 REFERENCE_NEEDS = {"svm": ["irqbypass", "kvm", "ccp", "kvm-amd"],
                    "vmx": ["irqbypass", "kvm", "kvm-intel"]}
+DEFAULT_ACCEL = "tcg,thread=multi"  # L0's accelerator unless a scenario or --accel says
 BOOT_MARGIN = 90  # seconds on top of the scenario timeouts for boot/teardown
 
 
@@ -252,7 +253,7 @@ def read_guests_ini(path):
 
 def scenario_meta(name):
     path = os.path.join(RIG, "scenarios", name + ".sh")
-    meta = {"default": "no", "needs": "", "timeout": "600", "modargs": ""}
+    meta = {"default": "no", "needs": "", "timeout": "600", "modargs": "", "accel": ""}
     with open(path) as f:
         for line in f:
             if line.startswith("# rig:"):
@@ -265,6 +266,8 @@ def scenario_meta(name):
     # modargs=a=1,b=0: module arguments for this scenario's boot, loaded
     # after the run-wide --modargs so that they win on both KVMs
     meta["modargs"] = [a for a in meta["modargs"].split(",") if a]
+    # accel=tcg,thread=single: the L0 accelerator for this scenario's boots
+    # unless --accel names one (see the scenarios that use it for why)
     return meta
 
 
@@ -559,7 +562,11 @@ class Boot:
         return " ".join(parts)
 
     def command(self):
-        cmd = [self.args.qemu, "-accel", self.args.accel, "-cpu", "max",
+        accel = self.args.accel
+        if not accel:
+            wanted = {scenario_meta(s)["accel"] for s in self.scenarios if s != "shell"}
+            accel = wanted.pop() if len(wanted) == 1 and "" not in wanted else DEFAULT_ACCEL
+        cmd = [self.args.qemu, "-accel", accel, "-cpu", "max",
                "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
                "-kernel", self.inp.vmlinuz, "-initrd", self.initrd,
                "-append", self.cmdline(),
@@ -1015,8 +1022,8 @@ def main():
     ap.add_argument("--boot-timeout", type=int, default=0, help="host timeout per boot (s)")
     ap.add_argument("--stall-timeout", type=int, default=60,
                     help="L1 counts as frozen after S seconds without its 5 s heartbeat")
-    ap.add_argument("--accel", default="tcg,thread=multi",
-                    help="L0 accelerator (default tcg,thread=multi; try tcg,thread=single)")
+    ap.add_argument("--accel", default="",
+                    help="L0 accelerator (default: the scenario's accel=, else %s)" % DEFAULT_ACCEL)
     ap.add_argument("--start-timeout", type=int, default=60,
                     help="kill and retry a boot whose L1 init has not started after S seconds")
     ap.add_argument("--freeze-retries", type=int, default=2,
@@ -1045,9 +1052,10 @@ def main():
     if args.list:
         for s in all_scenarios():
             m = scenario_meta(s)
-            print("%-18s default=%-3s needs=%s timeout=%ds%s" % (
+            print("%-18s default=%-3s needs=%s timeout=%ds%s%s" % (
                 s, m["default"], ",".join(m["needs"]) or "-", m["timeout"],
-                " modargs=" + ",".join(m["modargs"]) if m["modargs"] else ""))
+                " modargs=" + ",".join(m["modargs"]) if m["modargs"] else "",
+                " accel=" + m["accel"] if m["accel"] else ""))
         return 0
 
     scenarios = args.scenario or [s for s in all_scenarios() if scenario_meta(s)["default"] == "yes"]

@@ -329,6 +329,34 @@ TEST_F(LapicFixture, LintThroughLvt) {
   EXPECT_EQ(lapic_has_interrupt(b), 0x93);
 }
 
+// The PIT's NMI-watchdog wire: an NMI-mode LINT0 marks the VM as wanting it, and each tick
+// goes to every LAPIC through its own LVT0 (masked: nothing; ExtINT: left to the PIC's INTR).
+TEST_F(LapicFixture, PitTickThroughLint0) {
+  struct lapic* b = &m.cpu[1].apic;
+  struct lapic* c = &m.cpu[2].apic;
+  struct lapic* d = &m.cpu[3].apic;
+  EXPECT_FALSE(lapic_lvt0_nmi_mode(a));  // BSP: ExtINT at reset
+  EXPECT_FALSE(lapic_lvt0_nmi_mode(b));  // APs: masked at reset
+  Wr(b, LAPIC_LVT0, 0x10400);            // NMI, masked
+  EXPECT_FALSE(lapic_lvt0_nmi_mode(b));
+  Wr(b, LAPIC_LVT0, 0x400);              // NMI
+  EXPECT_TRUE(lapic_lvt0_nmi_mode(b));
+  Wr(c, LAPIC_LVT0, 0x55);               // fixed 0x55
+  for (auto& cpu : m.cpu) lapic_pit_tick_lint0(&cpu.apic);
+  EXPECT_EQ(b->nmi_pending, 1u);
+  EXPECT_EQ(lapic_has_interrupt(c), 0x55);
+  EXPECT_FALSE(a->extint_pending);
+  EXPECT_EQ(a->nmi_pending, 0u);
+  EXPECT_EQ(d->nmi_pending, 0u);
+  EXPECT_EQ(lapic_has_interrupt(d), -1);
+  // A hardware-disabled APIC takes nothing, whatever its LVT0 says.
+  Wr(d, LAPIC_LVT0, 0x400);
+  ASSERT_EQ(lapic_set_base(d, 0xfee00000, true), 0);
+  EXPECT_FALSE(lapic_hw_enabled(d));
+  lapic_pit_tick_lint0(d);
+  EXPECT_EQ(d->nmi_pending, 0u);
+}
+
 // ---- timer ----
 
 TEST_F(LapicFixture, OneShotTimer) {

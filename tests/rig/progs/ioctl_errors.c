@@ -1241,6 +1241,27 @@ static void test_pit_reinject(void)
 	CHECK_RES(IOP(vm, KVM_REINJECT_CONTROL, &rc), 0,
 		  "KVM_REINJECT_CONTROL ignores the reserved bytes");
 	close(vm);
+
+	/*
+	 * Upstream 6.1 makes a PIT without an in-kernel irqchip (later
+	 * kernels refuse with ENOENT): its state and policy ioctls work, the
+	 * irqchip ioctls still want KVM_CREATE_IRQCHIP, which may follow.
+	 */
+	struct kvm_pit_state2 ps;
+	struct kvm_irq_level irq = { .irq = 0, .level = 1 };
+
+	vm = create_vm();
+	memset(&rc, 0, sizeof rc);
+	CHECK_RES(IOP(vm, KVM_CREATE_PIT2, &pc), 0, "KVM_CREATE_PIT2 before KVM_CREATE_IRQCHIP");
+	CHECK_RES(IOP(vm, KVM_CREATE_PIT2, &pc), -EEXIST, "KVM_CREATE_PIT2 again, no irqchip");
+	CHECK_RES(IOP(vm, KVM_GET_PIT2, &ps), 0, "KVM_GET_PIT2 with a PIT and no irqchip");
+	CHECK_RES(IOP(vm, KVM_SET_PIT2, &ps), 0, "KVM_SET_PIT2 with a PIT and no irqchip");
+	CHECK_RES(IOP(vm, KVM_REINJECT_CONTROL, &rc), 0, "KVM_REINJECT_CONTROL with a PIT and no irqchip");
+	CHECK_RES(IOP(vm, KVM_IRQ_LINE, &irq), -ENXIO, "KVM_IRQ_LINE with a PIT and no irqchip");
+	CHECK_RES(IOP(vm, KVM_CREATE_IRQCHIP, 0), 0, "KVM_CREATE_IRQCHIP after KVM_CREATE_PIT2");
+	CHECK_RES(IOP(vm, KVM_IRQ_LINE, &irq), 0, "KVM_IRQ_LINE once the irqchip exists");
+	CHECK_RES(IOP(vm, KVM_CREATE_IRQCHIP, 0), -EEXIST, "KVM_CREATE_IRQCHIP again");
+	close(vm);
 }
 
 int main(void)

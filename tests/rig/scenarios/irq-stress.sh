@@ -1,11 +1,28 @@
-# rig: default=no needs=kvm-run,stress timeout=500
-# Not in the default set while an unexplained L2 triple fault (about one run
-# in three, seen on both KVMs, once with a guest RIP in L1's module space)
-# makes it fail now and then even with its one retry.
+# rig: default=yes needs=kvm-run,stress timeout=400 accel=tcg,thread=single
 # Interrupt stress (tests/guest/irq_stress.asm, listed in stress.ini): four
 # vCPUs hammer IPIs and LAPIC timers for 60 s and the payload proves that no
 # interrupt was lost; then no kernel warning since the module loaded, and the
 # module unloads.  SKIP when the KVM offers no in-kernel irqchip.
+#
+# L0 runs single-threaded TCG for this scenario (accel= above).  Under
+# QEMU 7.2's multi-threaded TCG, about one run in three to one in two died
+# on BOTH KVMs (kvm_hold running, so not the text-patching freeze): L0
+# sometimes takes a second #VMEXIT after the real one has already loaded
+# L1's state, a nested page fault with exit_info_1 0x200000006 (a fault
+# while walking guest page tables, write, user) at L1's own CR3 + 0xff8,
+# which overwrites the guest state in the VMCB with L1's.  irq_stress runs
+# with paging off, so such an exit cannot come from the guest.  Evidence:
+#  - reference, ftrace kvm:kvm_exit, 6 runs, 3 failed (two L2 triple
+#    faults, one "unexpected interrupt"); before one triple fault:
+#    "kvm_exit: vcpu 1 reason npf rip 0xffffffffc035120c info1
+#    0x0000000200000006 info2 0x0000000005c20ff8" (rip in L1's module
+#    space, info2 = L1's CR3 + 0xff8);
+#  - ours stops such a vCPU ("VMCB save area holds the host's state after
+#    #VMEXIT", kernel/svm/svm.c): "exit 400 info 200000006 8196ff8" with
+#    cr3 8196000 in the save area;
+#  - single-threaded L0: 5 of 5 runs passed on the reference, 4 of 4 on
+#    ours (~66 s per boot).
+# A retry remains for either signature, loudly, in case it still shows up.
 . /rig/lib.sh
 requires kvm-run
 dmesg_mark
@@ -21,14 +38,21 @@ for p in $(ls /rig/stress); do
 		timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >$out 2>$out.err
 		rc=$?
 		secs=$(($(date +%s) - t0))
-		# An L2 triple fault some tens of seconds in, without a cause in
-		# the payload, was seen about once in three runs on the reference
-		# and on ours alike (the rig's TCG SVM under load?): retry once,
-		# loudly.  A lost interrupt is a FAIL code, never a triple fault.
-		[ $rc -eq 2 ] && grep -q "guest triple fault" $out.err && [ $try -eq 1 ] || break
-		echo "irq-stress: RETRY: $p ended in an L2 triple fault after ${secs}s:"
+		# The L0 bug above: an L2 triple fault on the reference, the
+		# internal error on ours (its reason is in the kernel log; kvm-run
+		# shows the suberror only).  Retry once, loudly.  A lost interrupt
+		# is a FAIL code, never one of these.
+		[ $try -eq 1 ] || break
+		if [ $rc -eq 2 ] && grep -q "guest triple fault" $out.err; then
+			why="an L2 triple fault"
+		elif [ $rc -eq 3 ] && dmesg_new | grep -q "VMCB save area holds the host's state"; then
+			why="L0's second #VMEXIT"
+		else
+			break
+		fi
+		echo "irq-stress: RETRY: $p ended in $why after ${secs}s:"
 		cat $out $out.err
-		retried=" (retried after an L2 triple fault at ${secs}s)"
+		retried=" (retried after $why at ${secs}s)"
 	done
 	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
 		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
