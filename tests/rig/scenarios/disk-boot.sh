@@ -113,6 +113,10 @@ disk_boot() {
 	fi
 	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 	boot_end
+	# Always in the log, pass or fail: how the CPUs came up (a rare
+	# nproc=1 boot needs these lines to be explained).
+	grep -E 'Memory: [0-9]+ MiB|CPUs: only|smpboot: (CPU|do_boot|.*fail)|smp: Brought up|CPU[0-9]+ (failed|is stuck)' \
+		/tmp/$p-write.out | head -n 8 | sed "s/^/$p-write| /"
 	expect $p-banner "$banner"
 	expect $p-extlinux-prompt '(^|[^a-z])boot:'
 	expect $p-linux-boots 'DISK-INIT cmd=write nproc=2 '

@@ -23,21 +23,45 @@ fi
 qemu_bios() {  # OUTFILE DISK EXTRA...
 	local out=$1 disk=$2
 	shift 2
-	local rc
-	timeout -k 5 200 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
-		-bios $BIOS -display none -vga none -monitor none -nic none -no-reboot \
+	local rc pid i
+	# The monitor reads a fifo: a guest still running after 190 s gets its
+	# registers dumped into /tmp/qemu.log (where it stalled: the BIOS's F
+	# segment, the boot loader, Linux) before QEMU is told to quit.
+	rm -f /tmp/qmon.in
+	mkfifo /tmp/qmon.in
+	qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
+		-bios $BIOS -display none -vga none -monitor stdio -nic none -no-reboot \
 		-serial "file:$out.raw" -drive "file=$disk,format=raw,if=ide" "$@" \
-		</dev/null >/tmp/qemu.log 2>&1
-	rc=$?
-	# QEMU ends with status 0 on timeout's SIGTERM: call that what it is.
-	grep -q 'terminating on signal.*(timeout)' /tmp/qemu.log && rc=124
+		</tmp/qmon.in >/tmp/qemu.log 2>&1 &
+	pid=$!
+	exec 5>/tmp/qmon.in
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 1900 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 $pid 2>/dev/null; then
+		echo "--- QEMU still running after 190 s: its registers" >>/tmp/qemu.log
+		printf 'info registers\n' >&5
+		sleep 3
+		printf 'quit\n' >&5
+		sleep 3
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		rc=124
+	else
+		wait $pid
+		rc=$?
+	fi
+	exec 5>&-
+	rm -f /tmp/qmon.in
 	tr -d '\r' <"$out.raw" >"$out"   # the guest's tty ends lines in CR LF
 	return $rc
 }
 
 show() {  # OUTFILE RC
-	echo "--- qemu exit $2; stderr:"
-	cat /tmp/qemu.log
+	echo "--- qemu exit $2; stderr and monitor:"
+	tr -d '\r' </tmp/qemu.log | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
 	echo "--- guest console (tail):"
 	tail -n 40 "$1"
 }
