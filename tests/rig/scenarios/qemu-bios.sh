@@ -2,8 +2,9 @@
 # Our BIOS (build/bios/bios.bin, packed as /usr/share/kvm-run/bios.bin)
 # under Debian's QEMU on the chosen KVM,
 # the real i440FX/PIIX3/IDE machine:
-#  1. bios/test/disk.asm's test disk: int 10h/13h/15h/1Ah services, and the
-#     sector it writes through int 13h AH=43h is in the image file;
+#  1. bios/test/disk.asm's test disk: int 10h/13h/15h/1Ah services, $PIR,
+#     and the sectors it writes through int 13h AH=43h and AH=03h are in
+#     the image file;
 #  2. the scripts/mkimage disk (make image): our banner, extlinux's boot:
 #     prompt, Linux, whose init mounts the partition through ata_piix,
 #     appends line N to /disk-test.txt and powers off; a second boot finds
@@ -71,11 +72,13 @@ qemu_bios /tmp/bt.out /rig/disk/biostest.img -m 64 \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 rc=$?
 written=$(dd if=/rig/disk/biostest.img bs=512 skip=40 count=1 2>/dev/null | tr -d W | wc -c)
-if [ $rc -eq 1 ] && grep -q '^BIOSTEST PASS' /tmp/bt.out && [ "$written" -eq 0 ]; then
+chs=$(dd if=/rig/disk/biostest.img bs=512 skip=41 count=2 2>/dev/null | tr -d C | wc -c)
+if [ $rc -eq 1 ] && grep -q '^BIOSTEST PASS' /tmp/bt.out && [ "$written" -eq 0 ] &&
+   [ "$chs" -eq 0 ]; then
 	result bios-services PASS "sig=$(grep -c '^BIOSTEST ok' /tmp/bt.out)-checks"
 else
 	show /tmp/bt.out $rc
-	result bios-services FAIL "exit $rc, $(grep '^BIOSTEST FAIL' /tmp/bt.out), sector 40 has $written bytes not written"
+	result bios-services FAIL "exit $rc, $(grep '^BIOSTEST FAIL' /tmp/bt.out), sector 40 has $written bytes not written (AH=43h), 41-42 $chs (AH=03h)"
 fi
 
 # 2. BIOS -> extlinux -> Linux -> ata_piix, twice
