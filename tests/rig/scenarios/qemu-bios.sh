@@ -21,11 +21,11 @@ if ! load_kvm; then
 	exit 1
 fi
 
-qemu_bios() {  # OUTFILE DISK EXTRA...
-	local out=$1 disk=$2
-	shift 2
+qemu_bios() {  # SECONDS OUTFILE DISK EXTRA...
+	local limit=$1 out=$2 disk=$3
+	shift 3
 	local rc pid i
-	# The monitor reads a fifo: a guest still running after 190 s gets its
+	# The monitor reads a fifo: a guest still running after SECONDS gets its
 	# registers dumped into /tmp/qemu.log (where it stalled: the BIOS's F
 	# segment, the boot loader, Linux) before QEMU is told to quit.
 	rm -f /tmp/qmon.in
@@ -37,12 +37,12 @@ qemu_bios() {  # OUTFILE DISK EXTRA...
 	pid=$!
 	exec 5>/tmp/qmon.in
 	i=0
-	while kill -0 $pid 2>/dev/null && [ $i -lt 1900 ]; do
+	while kill -0 $pid 2>/dev/null && [ $i -lt $((limit * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	if kill -0 $pid 2>/dev/null; then
-		echo "--- QEMU still running after 190 s: its registers" >>/tmp/qemu.log
+		echo "--- QEMU still running after $limit s: its registers" >>/tmp/qemu.log
 		printf 'info registers\n' >&5
 		sleep 3
 		printf 'quit\n' >&5
@@ -68,7 +68,7 @@ show() {  # OUTFILE RC
 }
 
 # 1. the BIOS test disk
-qemu_bios /tmp/bt.out /rig/disk/biostest.img -m 64 \
+qemu_bios 60 /tmp/bt.out /rig/disk/biostest.img -m 64 \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 rc=$?
 written=$(dd if=/rig/disk/biostest.img bs=512 skip=40 count=1 2>/dev/null | tr -d W | wc -c)
@@ -85,7 +85,7 @@ fi
 first=
 for n in 1 2; do
 	start=$(date +%s)
-	qemu_bios /tmp/l2-$n.out /rig/disk/disk.img -m 256
+	qemu_bios 120 /tmp/l2-$n.out /rig/disk/disk.img -m 256
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	if [ $n -eq 1 ]; then
