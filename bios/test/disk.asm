@@ -502,11 +502,40 @@ stage2:
 	jmp fail
 .pir_done:
 
-	; int 16h AH=01h: no key waiting
+	; int 16h AH=01h: no key waiting; AH=05h stores one, AH=01h shows it
+	; without taking it, AH=00h takes it, and the buffer is empty again
 	mov ah, 0x01
 	int 0x16
 	mov al, 0x28
 	jnz fail
+	mov ah, 0x05
+	mov cx, 0x1e61          ; 'a'
+	int 0x16
+	test al, al
+	mov al, 0x29
+	jnz fail
+	mov ah, 0x01
+	int 0x16
+	mov bl, 0x2a
+	jz .kbd_bad
+	cmp ax, 0x1e61
+	jne .kbd_bad
+	mov ah, 0x00
+	int 0x16
+	mov bl, 0x2b
+	cmp ax, 0x1e61
+	jne .kbd_bad
+	mov ah, 0x01
+	int 0x16
+	mov bl, 0x2c
+	jnz .kbd_bad
+	mov si, msg_kbd
+	call print
+	jmp .kbd_done
+.kbd_bad:
+	mov al, bl
+	jmp fail
+.kbd_done:
 
 	mov si, msg_pass
 	call print
@@ -542,6 +571,7 @@ msg_big: db "BIOSTEST ok int 13h AH=42h 40 sectors", 13, 10, 0
 msg_mem2: db "BIOSTEST ok int 15h 88h, C0h", 13, 10, 0
 msg_pcicfg: db "BIOSTEST ok int 1Ah PCI config B108h-B10Bh", 13, 10, 0
 msg_pir: db "BIOSTEST ok $PIR", 13, 10, 0
+msg_kbd: db "BIOSTEST ok int 16h AH=01h/05h/00h", 13, 10, 0
 msg_pass: db "BIOSTEST PASS", 13, 10, 0
 
 	times 5 * 512 - ($ - $$) db 0
