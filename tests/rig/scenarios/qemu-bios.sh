@@ -60,6 +60,19 @@ qemu_bios() {  # SECONDS OUTFILE DISK EXTRA...
 	return $rc
 }
 
+# qemu_bios_once_more SECONDS OUTFILE DISK EXTRA...: qemu_bios, and once more
+# when L0's SVM bug (lib.sh, l0_svm_bug_since) spoilt the first boot (then
+# L0_RETRIED=1: the spoilt boot may have written its line already).
+qemu_bios_once_more() {
+	local mark rc
+	mark=$(dmesg | wc -l)
+	qemu_bios "$@"
+	rc=$?
+	l0_svm_bug_since $mark || return $rc
+	L0_RETRIED=1
+	qemu_bios "$@"
+}
+
 show() {  # OUTFILE RC
 	echo "--- qemu exit $2; stderr and monitor:"
 	tr -d '\r' </tmp/qemu.log | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
@@ -68,7 +81,7 @@ show() {  # OUTFILE RC
 }
 
 # 1. the BIOS test disk
-qemu_bios 60 /tmp/bt.out /rig/disk/biostest.img -m 64 \
+qemu_bios_once_more 60 /tmp/bt.out /rig/disk/biostest.img -m 64 \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 rc=$?
 written=$(dd if=/rig/disk/biostest.img bs=512 skip=40 count=1 2>/dev/null | tr -d W | wc -c)
@@ -85,7 +98,7 @@ fi
 first=
 for n in 1 2; do
 	start=$(date +%s)
-	qemu_bios 120 /tmp/l2-$n.out /rig/disk/disk.img -m 256
+	qemu_bios_once_more 120 /tmp/l2-$n.out /rig/disk/disk.img -m 256
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	if [ $n -eq 1 ]; then
@@ -98,7 +111,8 @@ for n in 1 2; do
 	line=$(sed -n 's/^DISK-TEST wrote \/disk-test.txt line \([0-9]*\)$/\1/p' /tmp/l2-$n.out)
 	[ $n -eq 1 ] && first=$line
 	if [ $rc -eq 0 ] && [ -n "$line" ] && grep -q '^DISK-DONE' /tmp/l2-$n.out &&
-	   { [ $n -eq 1 ] || [ "$line" = $((first + 1)) ]; }; then
+	   { [ $n -eq 1 ] || [ "$line" = $((first + 1)) ] ||
+	     { [ -n "$L0_RETRIED" ] && [ "$line" -gt "$first" ]; }; }; then
 		result linux-disk-write-$n PASS "${secs}s line $line"
 	else
 		show /tmp/l2-$n.out $rc
