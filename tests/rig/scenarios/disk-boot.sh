@@ -39,15 +39,29 @@ CR=$(printf '\r')
 
 # boot NAME CMD...: runs CMD (kvm-run or qemu) with the console on
 # /tmp/NAME.out (carriage returns dropped), stderr on /tmp/NAME.err, input
-# from the fifo /tmp/NAME.in (open on fd 4), in the background.
+# from the fifo /tmp/NAME.in (open on fd 4), in the background.  After
+# BOOT_TIMEOUT it is stopped (SIGTERM, then SIGKILL); kvm-run first gets a
+# SIGUSR2, so a hung guest's registers are in NAME.err.
 boot() {
 	local name=$1
 	shift
 	rm -f /tmp/$name.*
 	mkfifo /tmp/$name.in
 	(
-		timeout -k 2 $BOOT_TIMEOUT "$@" </tmp/$name.in 2>/tmp/$name.err
+		"$@" </tmp/$name.in 2>/tmp/$name.err &
+		pid=$!
+		(
+			sleep $((BOOT_TIMEOUT - 6))
+			kill -USR2 $pid 2>/dev/null
+			sleep 4
+			kill -TERM $pid 2>/dev/null
+			sleep 2
+			kill -KILL $pid 2>/dev/null
+		) &
+		watchdog=$!
+		wait $pid
 		echo $? >/tmp/$name.rc
+		{ kill $watchdog; wait $watchdog; } 2>/dev/null
 	) | tr -d "$CR" >/tmp/$name.out &
 	BOOT_PIPE=$!
 	exec 4>/tmp/$name.in
