@@ -37,12 +37,15 @@ qemu_bios() {  # SECONDS OUTFILE DISK EXTRA...
 	pid=$!
 	exec 5>/tmp/qmon.in
 	i=0
-	while kill -0 $pid 2>/dev/null && [ $i -lt $((limit * 10)) ]; do
+	# (QEMU stops a guest whose KVM reports an internal error and waits:
+	# no use waiting with it.)
+	while kill -0 $pid 2>/dev/null && [ $i -lt $((limit * 10)) ] &&
+	      ! grep -q 'KVM internal error' /tmp/qemu.log; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	if kill -0 $pid 2>/dev/null; then
-		echo "--- QEMU still running after $limit s: its registers" >>/tmp/qemu.log
+		echo "--- QEMU still running after $((i / 10)) s: its registers" >>/tmp/qemu.log
 		printf 'info registers\n' >&5
 		sleep 3
 		printf 'quit\n' >&5
