@@ -11,7 +11,9 @@
 #              powering off (kvm-run status 0), the file in the image after
 #              the run, and, booted again, the guest finding that line in the
 #              file (it appends line 2)
-#   ours-*     the same with kvm-run's own BIOS (the default, no -bios)
+#   ours-*     the same with kvm-run's own BIOS (the default, no -bios); at
+#              extlinux's prompt kvm-run gets a SIGUSR2 and must print both
+#              vCPUs' registers on stderr and go on
 #   reset-*    with no bootable disk, SeaBIOS resets the machine after
 #              -boot reboot-timeout, which re-enters the firmware (a second
 #              banner), and -no-reboot turns that reset into status 0
@@ -50,6 +52,7 @@ boot() {
 	(
 		"$@" </tmp/$name.in 2>/tmp/$name.err &
 		pid=$!
+		echo $pid >/tmp/$name.pid
 		(
 			sleep $((BOOT_TIMEOUT - 6))
 			kill -USR2 $pid 2>/dev/null
@@ -127,6 +130,9 @@ disk_boot() {
 		# prompt's 2 s boots the same label without it.
 		if wait_for '(^|[^a-z])boot:'; then
 			printf 'write noxsave\r' >&4
+			# kvm-run's SIGUSR2: both vCPUs print their registers, the
+			# boot goes on (checked below)
+			[ $p = ours ] && kill -USR2 $(cat /tmp/$p-write.pid)
 		fi
 		wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 		boot_end
@@ -150,6 +156,15 @@ disk_boot() {
 		SHOW=1
 	fi
 	[ -n "$SHOW" ] && show
+	if [ $p = ours ]; then
+		n=$(grep -cE 'registers of vCPU [01] \(on request\)' /tmp/$p-write.err)
+		if [ "$n" = 2 ] && grep -q 'rip=' /tmp/$p-write.err; then
+			result ours-sigusr2-registers PASS
+		else
+			result ours-sigusr2-registers FAIL "$n register dumps on stderr after SIGUSR2, want 2 (one per vCPU)"
+			head -n 30 /tmp/$p-write.err | sed 's/^/err| /'
+		fi
+	fi
 	# The line the guest wrote is in the image's ext4 data blocks.
 	if grep -q 'disk-test write 1: written by the guest through ata_piix' /tmp/$p.img; then
 		result $p-file-in-image PASS
