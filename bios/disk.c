@@ -275,11 +275,9 @@ static u8 disk_rw(struct disk *d, u64 lba, u32 count, u8 *buf, int write, u32 *d
 		u32 before = *done;
 
 		ret = d->dma ? ata_dma_chunk(d, lba, n, buf, write, done) : USE_PIO;
-		if (ret == DISK_TIMEOUT) {
-			d->dma = 0;             /* DMA never finished: PIO from now on */
+		if (ret == DISK_TIMEOUT || ret == DISK_CONTROLLER) {
+			d->dma = 0;             /* DMA misbehaves: PIO from now on */
 			ret = USE_PIO;
-		} else if (ret == DISK_CONTROLLER) {
-			ret = USE_PIO;          /* e.g. a buffer the engine could not reach */
 		}
 		if (ret == USE_PIO)
 			ret = ata_rw_chunk(d, lba, n, buf, write, done);
