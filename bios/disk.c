@@ -202,18 +202,30 @@ static void bm_clear(struct disk *d)
 
 static u8 ata_dma_chunk(struct disk *d, u64 lba, u32 count, u8 *buf, int write, u32 *done)
 {
-	u32 addr = (u32)(uintptr_t)buf, len = count * 512, pause = 2;
+	volatile u32 *prd = lin(PRD_TABLE);
+	u32 addr = (u32)(uintptr_t)buf, left = count * 512, n = 0, pause = 2;
 	int ext = lba + count > 0x0fffffff;
 	u8 dir = write ? 0 : BM_TO_MEMORY, bst;
 	struct deadline t;
 	int s, expired = 0;
 
-	if (addr < 0x100000 && addr + len > EBDA_BASE)
-		return USE_PIO;          /* the EBDA, video memory or ROMs */
+	if ((addr & 1) || (addr < 0x100000 && addr + left > EBDA_BASE) || addr + left < addr)
+		return USE_PIO;
 	if (ext && !d->lba48)
 		return DISK_NOT_FOUND;
-	if (ide_build_prd(lin(PRD_TABLE), PRD_MAX, addr, len) < 0)
-		return USE_PIO;
+	while (left) {
+		u32 len = 0x10000 - (addr & 0xffff);
+
+		if (len > left)
+			len = left;
+		if (n == PRD_MAX)
+			return USE_PIO;
+		prd[2 * n] = addr;
+		prd[2 * n + 1] = (len & 0xffff) | (len == left ? 0x80000000u : 0);  /* 0: 64 KiB */
+		addr += len;
+		left -= len;
+		n++;
+	}
 	if (ata_wait(d, 0, 2000) < 0)
 		return DISK_TIMEOUT;
 	outb((u16)(d->bm + BM_CMD), 0);
@@ -336,8 +348,15 @@ static void probe(u16 cmd, u16 ctl, u8 channel, u8 slave)
 	d->dma = 0;
 	d->bm = 0;
 	if (ide_bm && (id[49] & (1 << 8))) {
-		u8 mode = ata_dma_mode(id[53], id[63], id[88], ide_udma_max);
+		/* the fastest mode both have: UDMA (word 88, valid if word 53 bit 2), else MWDMA */
+		u8 mode = 0;
 
+		for (i = ide_udma_max; i >= 0 && !mode; i--)
+			if ((id[53] & 4) && (id[88] & (1 << i)))
+				mode = (u8)(0x40 | i);
+		for (i = 2; i >= 0 && !mode; i--)
+			if (id[63] & (1 << i))
+				mode = (u8)(0x20 | i);
 		if (mode) {
 			ata_select(d, 0);
 			outb((u16)(cmd + 1), 0x03);   /* SET FEATURES: transfer mode */

@@ -1,5 +1,4 @@
-/* The CHS view int 13h gives of an LBA disk, and how it moves sectors: the
- * DRQ block size (PIO), the DMA mode and the PRD table (DMA). */
+/* The CHS view int 13h gives of an LBA disk, and the DRQ block size it reads in. */
 #include "tables.h"
 
 struct chs bios_geometry(struct chs id, uint64_t total)
@@ -44,39 +43,4 @@ unsigned ata_multiple_sectors(uint16_t id47)
 	while (m > max)
 		m >>= 1;
 	return m;
-}
-
-uint8_t ata_dma_mode(uint16_t id53, uint16_t id63, uint16_t id88, int udma_max)
-{
-	int i;
-
-	for (i = udma_max > 6 ? 6 : udma_max; i >= 0; i--)
-		if ((id53 & 4) && (id88 & (1u << i)))
-			return (uint8_t)(0x40 | i);
-	for (i = 2; i >= 0; i--)
-		if (id63 & (1u << i))
-			return (uint8_t)(0x20 | i);
-	return 0;
-}
-
-int ide_build_prd(uint32_t *prd, int max, uint32_t addr, uint32_t len)
-{
-	int n = 0;
-
-	if (!len || (addr & 1) || (len & 1) || addr + len < addr)
-		return -1;
-	while (len) {
-		uint32_t take = 0x10000 - (addr & 0xffff);
-
-		if (take > len)
-			take = len;
-		if (n == max)
-			return -1;
-		prd[2 * n] = addr;
-		prd[2 * n + 1] = (take & 0xffff) | (take == len ? 0x80000000u : 0);
-		addr += take;
-		len -= take;
-		n++;
-	}
-	return n;
 }

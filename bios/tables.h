@@ -8,8 +8,8 @@
  *   pirq.c        i440FX/PIIX3 INTx swizzle and the $PIR routing table
  *   acpi_loader.c QEMU's etc/table-loader interpreter (ALLOCATE,
  *                 ADD_POINTER, ADD_CHECKSUM, WRITE_POINTER)
- *   geometry.c    the CHS geometry int 13h presents for an LBA disk, its
- *                 READ/WRITE MULTIPLE block size, DMA mode and PRD tables
+ *   geometry.c    the CHS geometry int 13h presents for an LBA disk, and
+ *                 its READ/WRITE MULTIPLE block size
  */
 #ifndef BIOS_TABLES_H
 #define BIOS_TABLES_H
@@ -149,17 +149,6 @@ int64_t chs_to_lba(struct chs g, uint32_t cyl, uint32_t head, uint32_t sector);
  * word 47 (low byte: the most sectors per block the drive allows): the
  * largest power of two up to that and 16; 0 (multiple mode off) below 2. */
 unsigned ata_multiple_sectors(uint16_t id47);
-/* The SET FEATURES transfer mode for DMA (40h|n UDMA n, 20h|n multiword
- * DMA n) from IDENTIFY words 53, 63 and 88: the fastest UDMA mode up to
- * udma_max (the controller's; -1: none) if word 88 is valid, else the
- * fastest multiword mode; 0 if the drive has neither. */
-uint8_t ata_dma_mode(uint16_t id53, uint16_t id63, uint16_t id88, int udma_max);
-/* Fills a bus-master IDE PRD table for `len` bytes at physical `addr`:
- * {address, byte count (0 = 64 KiB) | end-of-table in bit 31} per entry,
- * none longer than 64 KiB or crossing a 64 KiB boundary.  Returns the
- * number of entries, or -1 (odd address or length, nothing to move, a
- * wrap past 4 GiB, more than `max` entries). */
-int ide_build_prd(uint32_t *prd, int max, uint32_t addr, uint32_t len);
 
 #ifdef __cplusplus
 }

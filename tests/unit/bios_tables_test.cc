@@ -421,37 +421,3 @@ TEST(BiosGeometry, MultipleModeBlockFromIdentifyWord47) {
   EXPECT_EQ(ata_multiple_sectors(0x8001), 0u);   // 1 sector per block: plain READ SECTORS
   EXPECT_EQ(ata_multiple_sectors(0x0000), 0u);   // not supported
 }
-
-TEST(BiosGeometry, DmaModeBothTheDriveAndTheControllerHave) {
-  // kvm-run's and QEMU's drive: MWDMA 0-2, UDMA 0-5 (word 88 valid: word 53 bit 2)
-  EXPECT_EQ(ata_dma_mode(0x0007, 0x0007, 0x003f, -1), 0x22);  // PIIX3: no UDMA
-  EXPECT_EQ(ata_dma_mode(0x0007, 0x0007, 0x003f, 2), 0x42);   // PIIX4: UDMA 2
-  EXPECT_EQ(ata_dma_mode(0x0007, 0x0007, 0x0003, 5), 0x41);   // the drive's UDMA 1
-  EXPECT_EQ(ata_dma_mode(0x0003, 0x0007, 0x003f, 5), 0x22);   // word 88 not valid
-  EXPECT_EQ(ata_dma_mode(0x0007, 0x0001, 0x0000, 5), 0x20);
-  EXPECT_EQ(ata_dma_mode(0x0007, 0x0000, 0x0000, 5), 0x00);   // no DMA at all
-}
-
-TEST(BiosGeometry, PrdTableSplitsAt64KiBBoundaries) {
-  uint32_t prd[16];
-  // 1 sector: one entry, end of table
-  ASSERT_EQ(ide_build_prd(prd, 8, 0x7c00, 512), 1);
-  EXPECT_EQ(prd[0], 0x7c00u);
-  EXPECT_EQ(prd[1], 0x80000200u);
-  // 128 KiB from 0x9000: to the boundary, a whole 64 KiB (count 0), the rest
-  ASSERT_EQ(ide_build_prd(prd, 8, 0x9000, 0x20000), 3);
-  EXPECT_EQ(prd[0], 0x9000u);
-  EXPECT_EQ(prd[1], 0x7000u);
-  EXPECT_EQ(prd[2], 0x10000u);
-  EXPECT_EQ(prd[3], 0x0000u);
-  EXPECT_EQ(prd[4], 0x20000u);
-  EXPECT_EQ(prd[5], 0x80009000u);
-  // exactly 64 KiB at a boundary: one entry of count 0
-  ASSERT_EQ(ide_build_prd(prd, 8, 0x100000, 0x10000), 1);
-  EXPECT_EQ(prd[1], 0x80000000u);
-  // what DMA cannot do
-  EXPECT_EQ(ide_build_prd(prd, 8, 0x7c01, 512), -1);          // odd address
-  EXPECT_EQ(ide_build_prd(prd, 8, 0x7c00, 0), -1);
-  EXPECT_EQ(ide_build_prd(prd, 8, 0xffffff00u, 512), -1);     // wraps past 4 GiB
-  EXPECT_EQ(ide_build_prd(prd, 2, 0x9000, 0x20000), -1);      // needs 3 entries
-}
