@@ -50,7 +50,6 @@ struct disk {
 static struct disk disks[MAX_DISKS];
 int ndisks;
 static u16 ide_bm;         /* the IDE function's bus-master ports (BAR4), 0: none */
-static int ide_udma_max;   /* the fastest UDMA mode the controller has, -1: none */
 
 static u8 ata_status(struct disk *d)
 {
@@ -348,10 +347,10 @@ static void probe(u16 cmd, u16 ctl, u8 channel, u8 slave)
 	d->dma = 0;
 	d->bm = 0;
 	if (ide_bm && (id[49] & (1 << 8))) {
-		/* the fastest mode both have: UDMA (word 88, valid if word 53 bit 2), else MWDMA */
+		/* the fastest mode it has: UDMA (word 88, valid if word 53 bit 2), else MWDMA */
 		u8 mode = 0;
 
-		for (i = ide_udma_max; i >= 0 && !mode; i--)
+		for (i = 6; i >= 0 && !mode; i--)
 			if ((id[53] & 4) && (id[88] & (1 << i)))
 				mode = (u8)(0x40 | i);
 		for (i = 2; i >= 0 && !mode; i--)
@@ -398,7 +397,6 @@ void disk_setup(void)
 
 	ndisks = 0;
 	ide_bm = 0;
-	ide_udma_max = -1;
 	for (bdf = 0; bdf < 256; bdf++) {
 		u32 bar4;
 
@@ -408,9 +406,6 @@ void disk_setup(void)
 		bar4 = pci_read32((u16)bdf, 0x20);
 		if ((bar4 & 1) && (bar4 & 0xfff0))
 			ide_bm = (u16)(bar4 & 0xfff0);
-		/* PIIX3 IDE: multiword DMA 2 at most; PIIX4: UDMA 2 (33) */
-		ide_udma_max = pci_read16((u16)bdf, 0) == 0x8086 &&
-			pci_read16((u16)bdf, 2) == 0x7111 ? 2 : -1;
 		break;
 	}
 	for (ch = 0; ch < 2; ch++)
