@@ -1,10 +1,8 @@
 /*
- * Hard disks: an ATA driver for the two legacy IDE channels (0x1F0/0x3F6,
- * 0x170/0x376, polled with interrupts off through nIEN): bus-master DMA
- * through the PIIX IDE function when the drive has a DMA mode, else (and
- * for buffers DMA cannot reach) PIO, READ/WRITE MULTIPLE in blocks of up
- * to 16 sectors when the drive has multiple mode; and int 13h on top of it
- * for BIOS drives 80h.. in probe order.
+ * Hard disks: an ATA PIO driver for the two legacy IDE channels (0x1F0/
+ * 0x3F6, 0x170/0x376, polled with interrupts off through nIEN; READ/WRITE
+ * MULTIPLE in blocks of up to 16 sectors when the drive has multiple mode)
+ * and int 13h on top of it for BIOS drives 80h.. in probe order.
  *
  * int 13h: 00h reset, 01h status, 02h/03h CHS read/write, 04h verify,
  * 08h parameters, 0Ch seek, 0Dh reset, 10h ready, 11h recalibrate, 15h
@@ -40,8 +38,6 @@ struct disk {
 	u8 lba48;
 	u64 sectors;
 	u8 multiple;       /* sectors per DRQ block (READ/WRITE MULTIPLE), 0: off */
-	u16 bm;            /* its channel's bus-master ports (PIIX BAR4), 0: none */
-	u8 dma;            /* DMA mode set: reads and writes go by bus-master DMA */
 	struct chs geom;   /* what int 13h presents */
 	char model[41];
 	u8 channel;
@@ -49,7 +45,6 @@ struct disk {
 
 static struct disk disks[MAX_DISKS];
 int ndisks;
-static u16 ide_bm;         /* the IDE function's bus-master ports (BAR4), 0: none */
 
 static u8 ata_status(struct disk *d)
 {
@@ -170,98 +165,6 @@ static u8 ata_rw_chunk(struct disk *d, u64 lba, u32 count, u8 *buf, int write, u
 	return DISK_OK;
 }
 
-/*
- * Bus-master DMA (PIIX IDE BAR4, 8 ports per channel): one PRD table in our
- * EBDA, each entry at most 64 KiB without crossing a 64 KiB boundary.  A
- * transfer of up to 256 sectors is then a dozen port accesses and a few
- * status polls, where PIO costs a string I/O per block (every one a VM
- * exit).  Buffers DMA cannot reach as given (odd addresses, or in the
- * 0x9FC00-0xFFFFF holes) go by PIO.
- */
-#define BM_CMD 0
-#define BM_STATUS 2
-#define BM_PRD 4
-#define BM_START 0x01
-#define BM_TO_MEMORY 0x08
-#define BM_ACTIVE 0x01
-#define BM_ERROR 0x02
-#define BM_IRQ 0x04
-#define PRD_TABLE (EBDA_BASE + 0x100)
-#define PRD_MAX 8
-#define USE_PIO 0xff       /* not a DISK_* code: this one cannot go by DMA */
-
-/* Clears the interrupt and error bits (write 1 to clear), keeping the
- * drive-DMA-capable bits 5 and 6 that POST set. */
-static void bm_clear(struct disk *d)
-{
-	u16 p = (u16)(d->bm + BM_STATUS);
-
-	outb(p, (u8)((inb(p) & 0x60) | BM_IRQ | BM_ERROR));
-}
-
-static u8 ata_dma_chunk(struct disk *d, u64 lba, u32 count, u8 *buf, int write, u32 *done)
-{
-	volatile u32 *prd = lin(PRD_TABLE);
-	u32 addr = (u32)(uintptr_t)buf, left = count * 512, n = 0, pause = 2;
-	int ext = lba + count > 0x0fffffff;
-	u8 dir = write ? 0 : BM_TO_MEMORY, bst;
-	struct deadline t;
-	int s, expired = 0;
-
-	if ((addr & 1) || (addr < 0x100000 && addr + left > EBDA_BASE) || addr + left < addr)
-		return USE_PIO;
-	if (ext && !d->lba48)
-		return DISK_NOT_FOUND;
-	while (left) {
-		u32 len = 0x10000 - (addr & 0xffff);
-
-		if (len > left)
-			len = left;
-		if (n == PRD_MAX)
-			return USE_PIO;
-		prd[2 * n] = addr;
-		prd[2 * n + 1] = (len & 0xffff) | (len == left ? 0x80000000u : 0);  /* 0: 64 KiB */
-		addr += len;
-		left -= len;
-		n++;
-	}
-	if (ata_wait(d, 0, 2000) < 0)
-		return DISK_TIMEOUT;
-	outb((u16)(d->bm + BM_CMD), 0);
-	bm_clear(d);
-	outl((u16)(d->bm + BM_PRD), PRD_TABLE);
-	outb((u16)(d->bm + BM_CMD), dir);
-	ata_setup_lba(d, lba, count, ext);
-	outb((u16)(d->cmd + 7), write ? (ext ? 0x35 : 0xca) : (ext ? 0x25 : 0xc8));
-	outb((u16)(d->bm + BM_CMD), dir | BM_START);
-	/* nIEN is set: the interrupt bit may stay clear; the engine going idle ends it too */
-	deadline_start(&t, 10000);
-	for (;;) {
-		bst = inb((u16)(d->bm + BM_STATUS));
-		if (!(bst & BM_ACTIVE) || (bst & (BM_IRQ | BM_ERROR)))
-			break;
-		if (deadline_expired(&t)) {
-			expired = 1;
-			break;
-		}
-		udelay(pause);
-		if (pause < 256)
-			pause *= 2;
-	}
-	s = ata_wait(d, 0, 5000);
-	outb((u16)(d->bm + BM_CMD), dir);                       /* stop the engine */
-	bst |= inb((u16)(d->bm + BM_STATUS));
-	bm_clear(d);
-	if (s < 0 || expired)
-		return DISK_TIMEOUT;
-	if (s & (ATA_SR_ERR | ATA_SR_DF))
-		return ata_error_code(d, s);
-	if (bst & BM_ERROR)
-		return DISK_CONTROLLER;
-	*done += count;
-	return DISK_OK;
-}
-
 static u8 ata_flush(struct disk *d)
 {
 	int s;
@@ -285,13 +188,7 @@ static u8 disk_rw(struct disk *d, u64 lba, u32 count, u8 *buf, int write, u32 *d
 		u32 n = count > 256 ? 256 : count;
 		u32 before = *done;
 
-		ret = d->dma ? ata_dma_chunk(d, lba, n, buf, write, done) : USE_PIO;
-		if (ret == DISK_TIMEOUT || ret == DISK_CONTROLLER) {
-			d->dma = 0;             /* DMA misbehaves: PIO from now on */
-			ret = USE_PIO;
-		}
-		if (ret == USE_PIO)
-			ret = ata_rw_chunk(d, lba, n, buf, write, done);
+		ret = ata_rw_chunk(d, lba, n, buf, write, done);
 		lba += *done - before;
 		buf += (*done - before) * 512;
 		count -= *done - before;
@@ -344,33 +241,6 @@ static void probe(u16 cmd, u16 ctl, u8 channel, u8 slave)
 		if (s >= 0 && !(s & (ATA_SR_ERR | ATA_SR_DF)))
 			d->multiple = m;
 	}
-	d->dma = 0;
-	d->bm = 0;
-	if (ide_bm && (id[49] & (1 << 8))) {
-		/* the fastest mode it has: UDMA (word 88, valid if word 53 bit 2), else MWDMA */
-		u8 mode = 0;
-
-		for (i = 6; i >= 0 && !mode; i--)
-			if ((id[53] & 4) && (id[88] & (1 << i)))
-				mode = (u8)(0x40 | i);
-		for (i = 2; i >= 0 && !mode; i--)
-			if (id[63] & (1 << i))
-				mode = (u8)(0x20 | i);
-		if (mode) {
-			ata_select(d, 0);
-			outb((u16)(cmd + 1), 0x03);   /* SET FEATURES: transfer mode */
-			outb((u16)(cmd + 2), mode);
-			outb((u16)(cmd + 7), 0xef);
-			s = ata_wait(d, 0, 1000);
-			if (s >= 0 && !(s & (ATA_SR_ERR | ATA_SR_DF))) {
-				d->bm = (u16)(ide_bm + 8 * channel);
-				d->dma = 1;
-				/* "drive N is DMA capable": what a BIOS tells the OS */
-				outb((u16)(d->bm + BM_STATUS),
-				     (u8)((inb((u16)(d->bm + BM_STATUS)) & 0x60) | (0x20 << slave)));
-			}
-		}
-	}
 	for (i = 0; i < 20; i++) {
 		d->model[2 * i] = (char)(id[27 + i] >> 8);
 		d->model[2 * i + 1] = (char)id[27 + i];
@@ -384,30 +254,17 @@ static void probe(u16 cmd, u16 ctl, u8 channel, u8 slave)
 		d->geom = bios_geometry(idg, d->sectors);
 	}
 	mb = (u32)(d->sectors >> 11);
-	printf("Disk %02xh: ata%d-%d %s, %u MiB, CHS %u/%u/%u, %s\n", 0x80 + ndisks, channel,
-	       slave, d->model, mb, d->geom.cylinders, d->geom.heads, d->geom.sectors,
-	       d->dma ? "DMA" : "PIO");
+	printf("Disk %02xh: ata%d-%d %s, %u MiB, CHS %u/%u/%u\n", 0x80 + ndisks, channel, slave,
+	       d->model, mb, d->geom.cylinders, d->geom.heads, d->geom.sectors);
 	ndisks++;
 }
 
 void disk_setup(void)
 {
 	static const u16 cmds[2] = { 0x1f0, 0x170 }, ctls[2] = { 0x3f6, 0x376 };
-	int ch, dev, bdf;
+	int ch, dev;
 
 	ndisks = 0;
-	ide_bm = 0;
-	for (bdf = 0; bdf < 256; bdf++) {
-		u32 bar4;
-
-		if (pci_read16((u16)bdf, 0) == 0xffff || pci_read16((u16)bdf, 0x0a) != 0x0101 ||
-		    !(pci_read8((u16)bdf, 0x09) & 0x80) || (pci_read16((u16)bdf, 0x04) & 0x05) != 0x05)
-			continue;               /* not a bus-mastering IDE function with I/O on */
-		bar4 = pci_read32((u16)bdf, 0x20);
-		if ((bar4 & 1) && (bar4 & 0xfff0))
-			ide_bm = (u16)(bar4 & 0xfff0);
-		break;
-	}
 	for (ch = 0; ch < 2; ch++)
 		for (dev = 0; dev < 2 && ndisks < MAX_DISKS; dev++)
 			probe(cmds[ch], ctls[ch], (u8)ch, (u8)dev);
