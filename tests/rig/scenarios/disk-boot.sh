@@ -53,6 +53,7 @@ boot() {
 		"$@" </tmp/$name.in 2>/tmp/$name.err &
 		pid=$!
 		echo $pid >/tmp/$name.pid
+		# (not on the pipe to tr: its sleep would hold tr's input open)
 		(
 			sleep $((BOOT_TIMEOUT - 6))
 			kill -USR2 $pid 2>/dev/null
@@ -60,7 +61,7 @@ boot() {
 			kill -TERM $pid 2>/dev/null
 			sleep 2
 			kill -KILL $pid 2>/dev/null
-		) &
+		) </dev/null >/dev/null 2>&1 &
 		watchdog=$!
 		wait $pid
 		echo $? >/tmp/$name.rc
