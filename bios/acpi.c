@@ -248,6 +248,7 @@ static void lapic_virtual_wire(void)
 extern char ap_tramp[], ap_tramp_end[], ap_msr_table[], ap_started[];
 #define AP_START 0x8000         /* SIPI vector 08h */
 #define AP_MSRS_MAX 40
+#define AP_WAIT_MS 3000        /* for every AP to count itself */
 
 static volatile u32 *lapic(void)
 {
@@ -302,12 +303,21 @@ static void smp_setup(void)
 	lapic_icr(0x000c4600 | (AP_START >> 12));   /* SIPI, twice (MP spec) */
 	udelay(200);
 	lapic_icr(0x000c4600 | (AP_START >> 12));
-	deadline_start(&t, 1000);
+	deadline_start(&t, AP_WAIT_MS);
 	while (*started < (u32)ncpus - 1 && !deadline_expired(&t))
 		;
-	if (*started != (u32)ncpus - 1)
-		printf("CPUs: only %u of %d application processors answered INIT-SIPI\n",
-		       *started, ncpus - 1);
+	if (*started != (u32)ncpus - 1) {
+		/*
+		 * An AP that answers later would run the trampoline after the
+		 * boot loader has put its own code at 0x8000 (ldlinux.sys
+		 * loads there), and run it alongside the BSP.  INIT puts every
+		 * AP back to waiting for a SIPI, MTRRs kept (SDM 9.1.1), which
+		 * is where an OS expects to find them.
+		 */
+		lapic_icr(0x000c4500);
+		printf("CPUs: only %u of %d application processors answered INIT-SIPI in %u ms; "
+		       "all wait for the OS's SIPI\n", *started, ncpus - 1, AP_WAIT_MS);
+	}
 }
 
 void cpu_setup(void)

@@ -72,7 +72,7 @@ static inline void insw(u16 port, void *buf, u32 n)
 }
 static inline void outsw(u16 port, const void *buf, u32 n)
 {
-	__asm__ volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port));
+	__asm__ volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
 }
 static inline void insb(u16 port, void *buf, u32 n)
 {

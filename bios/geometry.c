@@ -1,4 +1,4 @@
-/* The CHS view int 13h gives of an LBA disk. */
+/* The CHS view int 13h gives of an LBA disk, and the DRQ block size it reads in. */
 #include "tables.h"
 
 struct chs bios_geometry(struct chs id, uint64_t total)
@@ -32,4 +32,15 @@ int64_t chs_to_lba(struct chs g, uint32_t cyl, uint32_t head, uint32_t sector)
 	if (sector < 1 || sector > g.sectors || head >= g.heads || cyl >= g.cylinders)
 		return -1;
 	return ((int64_t)cyl * g.heads + head) * g.sectors + (sector - 1);
+}
+
+unsigned ata_multiple_sectors(uint16_t id47)
+{
+	unsigned max = id47 & 0xff, m = 16;
+
+	if (max < 2)
+		return 0;
+	while (m > max)
+		m >>= 1;
+	return m;
 }

@@ -8,7 +8,8 @@
  *   pirq.c        i440FX/PIIX3 INTx swizzle and the $PIR routing table
  *   acpi_loader.c QEMU's etc/table-loader interpreter (ALLOCATE,
  *                 ADD_POINTER, ADD_CHECKSUM, WRITE_POINTER)
- *   geometry.c    the CHS geometry int 13h presents for an LBA disk
+ *   geometry.c    the CHS geometry int 13h presents for an LBA disk, and
+ *                 its READ/WRITE MULTIPLE block size
  */
 #ifndef BIOS_TABLES_H
 #define BIOS_TABLES_H
@@ -144,6 +145,10 @@ struct chs {
 struct chs bios_geometry(struct chs identify, uint64_t total_sectors);
 /* LBA of a CHS address (sector counts from 1); -1 if out of the geometry. */
 int64_t chs_to_lba(struct chs g, uint32_t cyl, uint32_t head, uint32_t sector);
+/* The DRQ block size int 13h asks for with SET MULTIPLE MODE, from IDENTIFY
+ * word 47 (low byte: the most sectors per block the drive allows): the
+ * largest power of two up to that and 16; 0 (multiple mode off) below 2. */
+unsigned ata_multiple_sectors(uint16_t id47);
 
 #ifdef __cplusplus
 }

@@ -28,16 +28,24 @@ namespace {
 // Legend (locking): mutex_ guards all fields; it is never taken by a vCPU thread.
 class Session {
  public:
-  void attach(vmm::MachineControl* control) {
+  void attach(machine::Pc* machine) {
     std::lock_guard lock(mutex_);
-    control_ = control;
+    machine_ = machine;
+    control_ = &machine->control();
     if (quit_ && control_) {
       control_->request_exit(quit_status_);
     }
   }
   void detach() {
     std::lock_guard lock(mutex_);
+    machine_ = nullptr;
     control_ = nullptr;
+  }
+  void dump_registers() {
+    std::lock_guard lock(mutex_);
+    if (machine_) {
+      machine_->request_register_dump();
+    }
   }
   void quit(std::uint32_t status) {
     std::lock_guard lock(mutex_);
@@ -57,6 +65,7 @@ class Session {
 
  private:
   std::mutex mutex_;
+  machine::Pc* machine_ = nullptr;
   vmm::MachineControl* control_ = nullptr;
   bool quit_ = false;
   std::uint32_t quit_status_ = 0;
@@ -142,20 +151,27 @@ int main(int argc, char** argv) {
     }
   }
 
-  // SIGINT/SIGTERM/SIGHUP are taken by one thread with sigwait(); every other thread (the vCPU
-  // threads too) inherits them blocked.  SIGPIPE: a closed stdout must not kill us mid-run.
+  // SIGINT/SIGTERM/SIGHUP (stop) and SIGUSR2 (print every vCPU's registers on stderr, and go
+  // on) are taken by one thread with sigwait(); every other thread (the vCPU threads too)
+  // inherits them blocked.  SIGPIPE: a closed stdout must not kill us mid-run.
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
+  sigaddset(&stop_signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto* session = new Session;  // never freed: the detached signal thread may use it to the end
   std::thread([session, stop_signals] {
     for (;;) {
       int sig = 0;
-      if (sigwait(&stop_signals, &sig) == 0) {
+      if (sigwait(&stop_signals, &sig) != 0) {
+        continue;
+      }
+      if (sig == SIGUSR2) {
+        session->dump_registers();
+      } else {
         session->quit(128 + static_cast<std::uint32_t>(sig));
       }
     }
@@ -234,7 +250,7 @@ int main(int argc, char** argv) {
       break;
     }
     machine::Pc& machine = *pc.value();
-    session->attach(&machine.control());
+    session->attach(&machine);
     if (input) {
       input->set_sink([&machine](std::span<const std::uint8_t> bytes) {
         std::size_t n = std::min(bytes.size(), machine.com1().receive_space());

@@ -16,6 +16,7 @@ org 0x7c00
 %define STAGE2 0x7e00        ; right after the boot sector, where org puts it
 %define BUF 0x9000
 %define WRITE_LBA 40
+%define CHS_WRITE_LBA 41    ; int 13h AH=03h writes 'C's to 41-42
 
 start:
 	cli
@@ -227,6 +228,72 @@ stage2:
 	mov si, msg_write
 	call print
 
+	; int 13h 03h: two sectors of 'C's at CHS C0 H0 S42-43 (LBA 41-42),
+	; read back through 42h
+	mov di, BUF
+	mov cx, 1024
+	mov al, 'C'
+	rep stosb
+	mov ax, 0x0302
+	mov cx, 42
+	xor dh, dh
+	mov dl, [boot_drive]
+	mov bx, BUF
+	int 0x13
+	mov bl, al              ; sectors written
+	mov al, 0x30
+	jc fail
+	cmp bl, 2
+	mov al, 0x31
+	jne fail
+	mov di, BUF
+	mov cx, 1024
+	xor al, al
+	rep stosb
+	mov dword [dap_lba], CHS_WRITE_LBA
+	mov word [dap_count], 2
+	mov ah, 0x42
+	mov dl, [boot_drive]
+	mov si, dap
+	int 0x13
+	mov al, 0x32
+	jc fail
+	cmp dword [BUF], "CCCC"
+	jne fail
+	cmp dword [BUF + 1020], "CCCC"
+	jne fail
+	mov si, msg_chs_write
+	call print
+
+	; int 13h 42h: 40 sectors at once (several DRQ blocks), LBA 100-139
+	mov dword [dap_lba], 100
+	mov word [dap_count], 40
+	mov ah, 0x42
+	mov dl, [boot_drive]
+	mov si, dap
+	int 0x13
+	mov al, 0x33
+	jc fail
+	cmp word [dap_count], 40
+	jne fail
+	mov bx, BUF
+	mov eax, 100
+.big:	cmp [bx], eax
+	jne .big_bad
+	cmp [bx + 511], al
+	jne .big_bad
+	add bx, 512
+	inc eax
+	cmp eax, 140
+	jb .big
+	mov si, msg_big
+	call print
+	jmp .big_done
+.big_bad:
+	mov al, 0x34
+	jmp fail
+.big_done:
+
 	; reading past the end fails with CF and a status
 	mov dword [dap_lba], 4096
 	mov word [dap_count], 1
@@ -289,6 +356,39 @@ stage2:
 	mov si, msg_mem
 	call print
 
+	; int 15h 88h: KiB above 1 MiB (64 MiB of RAM: 60 MiB or more, at
+	; most FC00h); C0h: the configuration table says AT (model FCh)
+	mov ah, 0x88
+	int 0x15
+	mov bl, 0x35
+	jc .mem_bad
+	cmp ax, 60 * 1024
+	jb .mem_bad
+	cmp ax, 0xfc00
+	ja .mem_bad
+	push es
+	mov ah, 0xc0
+	int 0x15
+	mov dl, 0x36
+	jc .c0_bad
+	test ah, ah
+	jnz .c0_bad
+	cmp word [es:bx], 8
+	jb .c0_bad
+	cmp byte [es:bx + 2], 0xfc
+	jne .c0_bad
+	pop es
+	mov si, msg_mem2
+	call print
+	jmp .mem2_done
+.c0_bad:
+	pop es
+	mov bl, dl
+.mem_bad:
+	mov al, bl
+	jmp fail
+.mem2_done:
+
 	; int 1Ah: the tick count moves while we wait in hlt
 	xor ah, ah
 	int 0x1a
@@ -328,11 +428,114 @@ stage2:
 	mov si, msg_pci
 	call print
 
-	; int 16h AH=01h: no key waiting
+	; int 1Ah B108h/B10Bh: the IDE function's interrupt line register
+	; (0x3C) takes a byte written through the PCI BIOS; B109h: class 0101h
+	mov ax, 0xb102
+	mov cx, 0x7010
+	mov dx, 0x8086
+	xor si, si
+	int 0x1a
+	mov al, 0x37
+	jc fail
+	mov ax, 0xb109
+	mov di, 0x0a
+	int 0x1a
+	cmp cx, 0x0101
+	mov al, 0x38
+	jne fail
+	mov ax, 0xb108
+	mov di, 0x3c
+	int 0x1a
+	mov [saved_line], cl
+	mov ax, 0xb10b
+	mov cl, 0x5a
+	int 0x1a
+	mov ax, 0xb108
+	int 0x1a
+	cmp cl, 0x5a
+	mov al, 0x39
+	jne fail
+	mov ax, 0xb10b
+	mov cl, [saved_line]
+	int 0x1a
+	mov si, msg_pcicfg
+	call print
+
+	; $PIR in F000h, 16-byte aligned: version 1.0, 32 + 16n bytes, the
+	; PIIX3 (8086:7000) as router, bytes summing to 0
+	push ds
+	mov ax, 0xf000
+	mov ds, ax
+	xor si, si
+.pir:	cmp dword [si], "$PIR"
+	je .pir_found
+	add si, 16
+	jnz .pir
+	pop ds
+	mov al, 0x3a
+	jmp fail
+.pir_found:
+	mov bl, 0x3b
+	cmp word [si + 4], 0x0100
+	jne .pir_bad
+	mov cx, [si + 6]
+	cmp cx, 48
+	jb .pir_bad
+	test cl, 15
+	jnz .pir_bad
+	cmp dword [si + 12], 0x70008086
+	jne .pir_bad
+	xor ah, ah
+.pirsum: lodsb
+	add ah, al
+	loop .pirsum
+	mov bl, 0x3c
+	test ah, ah
+	jnz .pir_bad
+	pop ds
+	mov si, msg_pir
+	call print
+	jmp .pir_done
+.pir_bad:
+	pop ds
+	mov al, bl
+	jmp fail
+.pir_done:
+
+	; int 16h AH=01h: no key waiting; AH=05h stores one, AH=01h shows it
+	; without taking it, AH=00h takes it, and the buffer is empty again
 	mov ah, 0x01
 	int 0x16
 	mov al, 0x28
 	jnz fail
+	mov ah, 0x05
+	mov cx, 0x1e61          ; 'a'
+	int 0x16
+	test al, al
+	mov al, 0x29
+	jnz fail
+	mov ah, 0x01
+	int 0x16
+	mov bl, 0x2a
+	jz .kbd_bad
+	cmp ax, 0x1e61
+	jne .kbd_bad
+	mov ah, 0x00
+	int 0x16
+	mov bl, 0x2b
+	cmp ax, 0x1e61
+	jne .kbd_bad
+	mov ah, 0x01
+	int 0x16
+	mov bl, 0x2c
+	jnz .kbd_bad
+	mov si, msg_kbd
+	call print
+	jmp .kbd_done
+.kbd_bad:
+	mov al, bl
+	jmp fail
+.kbd_done:
 
 	mov si, msg_pass
 	call print
@@ -349,6 +552,7 @@ dap_count: dw 1
 	dw BUF, 0
 dap_lba: dq 0
 ticks: dw 0
+saved_line: db 0
 
 msg_stage2: db "BIOSTEST ok stage 2 loaded by int 13h AH=02h", 13, 10, 0
 msg_edd: db "BIOSTEST ok int 13h AH=41h", 13, 10, 0
@@ -362,6 +566,12 @@ msg_e820: db "BIOSTEST ok int 15h E820h", 13, 10, 0
 msg_mem: db "BIOSTEST ok int 12h, int 15h E801h", 13, 10, 0
 msg_ticks: db "BIOSTEST ok int 1Ah ticks", 13, 10, 0
 msg_pci: db "BIOSTEST ok int 1Ah PCI BIOS", 13, 10, 0
+msg_chs_write: db "BIOSTEST ok int 13h AH=03h", 13, 10, 0
+msg_big: db "BIOSTEST ok int 13h AH=42h 40 sectors", 13, 10, 0
+msg_mem2: db "BIOSTEST ok int 15h 88h, C0h", 13, 10, 0
+msg_pcicfg: db "BIOSTEST ok int 1Ah PCI config B108h-B10Bh", 13, 10, 0
+msg_pir: db "BIOSTEST ok $PIR", 13, 10, 0
+msg_kbd: db "BIOSTEST ok int 16h AH=01h/05h/00h", 13, 10, 0
 msg_pass: db "BIOSTEST PASS", 13, 10, 0
 
 	times 5 * 512 - ($ - $$) db 0

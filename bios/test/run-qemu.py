@@ -4,9 +4,10 @@
     bios/test/run-qemu.py [--bios build/bios/bios.bin] [--build DIR]
 
 1. boots bios/test/disk.asm on 2 CPUs (a boot sector + stage 2 that exercise int 10h,
-   13h 02h/08h/41h/42h/43h/48h, 15h E820h/E801h, 12h, 1Ah and the PCI BIOS,
-   see its header) and expects "BIOSTEST PASS" with debug-exit status 0, and
-   the sector it wrote through int 13h AH=43h in the image file;
+   13h 02h/03h/08h/41h/42h/43h/48h, 15h E820h/E801h/88h/C0h, 12h, 1Ah, the
+   PCI BIOS and $PIR, see its header) and expects "BIOSTEST PASS" with
+   debug-exit status 0, and the sectors it wrote through int 13h AH=43h and
+   AH=03h in the image file;
 2. boots a disk with no boot signature and expects the BIOS's "No bootable
    disk" message.
 Both take seconds.  Exit status 0 pass, 1 fail, 77 skip (no QEMU or nasm).
@@ -27,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SECTORS = 4096
 WRITE_LBA = 40
+CHS_WRITE_LBA = 41   # int 13h AH=03h writes 2 sectors of 'C's here
 
 
 def qemu_run(qemu, bios, disk, until, timeout, smp=1):
@@ -114,6 +116,8 @@ def main():
         with open(disk, "rb") as f:
             f.seek(WRITE_LBA * 512)
             written = f.read(512)
+            f.seek(CHS_WRITE_LBA * 512)
+            chs_written = f.read(1024)
         problems = []
         if status != 1:
             problems.append("QEMU exit status %s, expected 1 (debug-exit 0)" % status)
@@ -125,6 +129,9 @@ def main():
             problems.append("the second CPU was not counted or did not start")
         if written != b"W" * 512:
             problems.append("sector %d in the image is not what int 13h AH=43h wrote" % WRITE_LBA)
+        if chs_written != b"C" * 1024:
+            problems.append("sectors %d-%d in the image are not what int 13h AH=03h wrote"
+                            % (CHS_WRITE_LBA, CHS_WRITE_LBA + 1))
         checks = [l for l in out.splitlines() if l.startswith("BIOSTEST ok")]
         if problems:
             failed += 1

@@ -410,3 +410,14 @@ TEST(BiosGeometry, LargeDiskGetsLbaAssistTranslation) {
 }
 
 }  // namespace
+
+// int 13h reads and writes in DRQ blocks of this many sectors (READ/WRITE
+// MULTIPLE): one status check and one string I/O per block, not per sector.
+TEST(BiosGeometry, MultipleModeBlockFromIdentifyWord47) {
+  EXPECT_EQ(ata_multiple_sectors(0x8010), 16u);  // QEMU and kvm-run: 16
+  EXPECT_EQ(ata_multiple_sectors(0x8080), 16u);  // more allowed: we ask for 16
+  EXPECT_EQ(ata_multiple_sectors(0x800c), 8u);   // not a power of two: round down
+  EXPECT_EQ(ata_multiple_sectors(0x8002), 2u);
+  EXPECT_EQ(ata_multiple_sectors(0x8001), 0u);   // 1 sector per block: plain READ SECTORS
+  EXPECT_EQ(ata_multiple_sectors(0x0000), 0u);   // not supported
+}

@@ -63,6 +63,7 @@ class IdeTest : public ::testing::Test {
   void SetUp() override {
     auto image = backends::RawImage::open(disk.path);
     ASSERT_TRUE(image.ok()) << image.error().message;
+    backend = image.value().get();
     channel.attach(0, std::move(image.value()));
   }
 
@@ -167,6 +168,7 @@ class IdeTest : public ::testing::Test {
   }
 
   Disk disk;
+  backends::RawImage* backend = nullptr;  // owned by the channel
   vmm::GuestMemory ram;
   bool bus_master = true;
   std::vector<bool> irq_changes;
@@ -515,6 +517,38 @@ TEST_F(IdeTest, SetFeaturesAndUnknownCommands) {
   command(0xea);  // FLUSH CACHE EXT
   ASSERT_TRUE(wait_not_busy());
   EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+}
+
+// FLUSH CACHE (EXT) is an fdatasync of the image before the command completes; with the
+// write cache off (SET FEATURES 82h, which flushes too) every written block is flushed.
+TEST_F(IdeTest, FlushCacheReachesTheHostFile) {
+  const std::uint64_t start = backend->flushes();
+  command(0xe7);  // FLUSH CACHE
+  ASSERT_TRUE(wait_not_busy());
+  EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+  EXPECT_EQ(backend->flushes(), start + 1);
+  command(0xea);  // FLUSH CACHE EXT
+  ASSERT_TRUE(wait_not_busy());
+  EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+  EXPECT_EQ(backend->flushes(), start + 2);
+
+  lba28(20, 1);  // write cache on (the default): a write is not flushed
+  command(0x30);
+  write_block(std::vector<std::uint8_t>(512, 0x33));
+  EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+  EXPECT_EQ(backend->flushes(), start + 2);
+
+  out(IdeChannel::kErrorFeatures, 0x82);  // write cache off
+  command(0xef);
+  EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+  EXPECT_EQ(backend->flushes(), start + 3);
+  lba28(21, 2);
+  command(0x30);
+  write_block(std::vector<std::uint8_t>(512, 0x44));
+  write_block(std::vector<std::uint8_t>(512, 0x55));
+  EXPECT_EQ(in(IdeChannel::kStatusCommand), kReady);
+  EXPECT_EQ(backend->flushes(), start + 5);  // one per block
+  EXPECT_EQ(disk.sector(22), std::vector<std::uint8_t>(512, 0x55));
 }
 
 TEST_F(IdeTest, TheAbsentSlaveReadsStatusZeroAndIgnoresCommands) {

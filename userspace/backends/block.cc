@@ -168,7 +168,11 @@ int RawImage::write(std::uint64_t offset, std::span<const std::uint8_t> buffer) 
 }
 
 int RawImage::flush() {
-  return ::fdatasync(fd_.get()) < 0 ? -errno : 0;
+  if (::fdatasync(fd_.get()) < 0) {
+    return -errno;
+  }
+  flushes_.fetch_add(1, std::memory_order_relaxed);
+  return 0;
 }
 
 void RawImage::submit(BlockOp op, std::uint64_t offset, std::vector<iovec> iov, Completion done) {

@@ -23,6 +23,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -67,6 +68,9 @@ class RawImage {
   int read(std::uint64_t offset, std::span<std::uint8_t> buffer);
   int write(std::uint64_t offset, std::span<const std::uint8_t> buffer);
   int flush();
+  // How many flushes (fdatasync) have completed without error: what a guest's FLUSH CACHE
+  // reached on the host.  Any thread.
+  std::uint64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }
 
   // Asynchronous: queues the request and returns at once; done runs on the I/O thread.  The
   // buffers must stay valid until then.  offset and iov are ignored for kFlush.
@@ -84,6 +88,7 @@ class RawImage {
 
   std::string path_;
   vmm::UniqueFd fd_;
+  std::atomic<std::uint64_t> flushes_{0};
   std::uint64_t size_ = 0;
   vmm::UniqueFd request_event_;  // eventfd: the vCPU side queued a request (or asked to stop)
   vmm::UniqueFd aio_event_;      // eventfd: libaio completed an iocb

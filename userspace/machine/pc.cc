@@ -682,6 +682,18 @@ void Pc::kick_vcpus() {
   }
 }
 
+void Pc::request_register_dump() {
+  std::lock_guard lock(threads_mutex_);
+  if (threads_joined_) {
+    return;
+  }
+  for (std::size_t i = 0; i < threads_.size() && i < 64; ++i) {
+    dump_requests_.fetch_or(1ull << i);
+    __atomic_store_n(&vcpus_[i].run_page()->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_kill(threads_[i].native_handle(), kKickSignal);
+  }
+}
+
 RunOutcome Pc::run() {
   install_kick_handler();
   control_.set_stop_listener([this] { kick_vcpus(); });
@@ -753,9 +765,25 @@ void Pc::vcpu_thread(std::size_t index) {
 
 void Pc::vcpu_loop(vmm::Vcpu& vcpu) {
   const vmm::ExitContext context{ports_, mmio_, control_, vcpu.run_size(), vcpu.id()};
+  const std::uint64_t dump_bit = vcpu.id() < 64 ? 1ull << vcpu.id() : 0;
   for (;;) {
     if (control_.stop_requested()) {
       return;
+    }
+    if (dump_requests_.load() & dump_bit) {
+      dump_requests_.fetch_and(~dump_bit);
+      // The kick's immediate_exit is ours to undo, unless a stop came in meanwhile (that
+      // one's kicks repeat until every thread is out).
+      if (!control_.stop_requested()) {
+        __atomic_store_n(&vcpu.run_page()->immediate_exit, 0, __ATOMIC_SEQ_CST);
+      }
+      auto regs = vcpu.get_regs();
+      auto sregs = vcpu.get_sregs();
+      if (regs && sregs) {
+        std::fprintf(stderr, "%s: registers of vCPU %d (on request):\n%s", prefix_.c_str(),
+                     vcpu.id(), vmm::format_registers(regs.value(), sregs.value()).c_str());
+      }
+      continue;
     }
     if (auto s = vcpu.run(); !s) {
       const int err = s.error().sys_errno;

@@ -127,6 +127,9 @@ class Pc {
   RunOutcome run();
 
   vmm::MachineControl& control() { return control_; }
+  // Any thread: every vCPU thread prints its registers on stderr at its next exit (kicked out
+  // of KVM_RUN for it, then the guest goes on).  What SIGUSR2 does: where is a hung guest?
+  void request_register_dump();
   devices::Uart16550& com1() { return com1_; }
   ImageKind image_kind() const { return image_kind_; }
   bool has_irqchip() const { return irqchip_; }
@@ -164,6 +167,7 @@ class Pc {
   bus::Bus ports_{0x10000};
   bus::Bus mmio_{~0ull};
   std::atomic<std::uint64_t> irq_errors_{0};
+  std::atomic<std::uint64_t> dump_requests_{0};  // bit i: vCPU i is to print its registers
 
   devices::Uart16550 com1_;
   devices::PcTestdev testdev_;

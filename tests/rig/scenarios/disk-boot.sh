@@ -11,7 +11,9 @@
 #              powering off (kvm-run status 0), the file in the image after
 #              the run, and, booted again, the guest finding that line in the
 #              file (it appends line 2)
-#   ours-*     the same with kvm-run's own BIOS (the default, no -bios)
+#   ours-*     the same with kvm-run's own BIOS (the default, no -bios); at
+#              extlinux's prompt kvm-run gets a SIGUSR2 and must print both
+#              vCPUs' registers on stderr and go on
 #   reset-*    with no bootable disk, SeaBIOS resets the machine after
 #              -boot reboot-timeout, which re-enters the firmware (a second
 #              banner), and -no-reboot turns that reset into status 0
@@ -39,15 +41,31 @@ CR=$(printf '\r')
 
 # boot NAME CMD...: runs CMD (kvm-run or qemu) with the console on
 # /tmp/NAME.out (carriage returns dropped), stderr on /tmp/NAME.err, input
-# from the fifo /tmp/NAME.in (open on fd 4), in the background.
+# from the fifo /tmp/NAME.in (open on fd 4), in the background.  After
+# BOOT_TIMEOUT it is stopped (SIGTERM, then SIGKILL); kvm-run first gets a
+# SIGUSR2, so a hung guest's registers are in NAME.err.
 boot() {
 	local name=$1
 	shift
 	rm -f /tmp/$name.*
 	mkfifo /tmp/$name.in
 	(
-		timeout -k 2 $BOOT_TIMEOUT "$@" </tmp/$name.in 2>/tmp/$name.err
+		"$@" </tmp/$name.in 2>/tmp/$name.err &
+		pid=$!
+		echo $pid >/tmp/$name.pid
+		# (not on the pipe to tr: its sleep would hold tr's input open)
+		(
+			sleep $((BOOT_TIMEOUT - 6))
+			kill -USR2 $pid 2>/dev/null
+			sleep 4
+			kill -TERM $pid 2>/dev/null
+			sleep 2
+			kill -KILL $pid 2>/dev/null
+		) </dev/null >/dev/null 2>&1 &
+		watchdog=$!
+		wait $pid
 		echo $? >/tmp/$name.rc
+		{ kill $watchdog; wait $watchdog; } 2>/dev/null
 	) | tr -d "$CR" >/tmp/$name.out &
 	BOOT_PIPE=$!
 	exec 4>/tmp/$name.in
@@ -101,18 +119,32 @@ expect() {
 disk_boot() {
 	local p=$1 banner=$2
 	shift 2
+	local try mark
 	SHOW=
-	cp /rig/disk/disk.img /tmp/$p.img
-	boot $p-write kvm-run -m 256 -smp 2 -hda /tmp/$p.img -nographic \
-		-debugcon file:/tmp/$p-write.dbg "$@"
-	# The "write" label, plus noxsave (see linux-boot.sh: XSAVE state goes
-	# stale in a nested guest under L0's TCG).  Missing the prompt's 2 s
-	# boots the same label without it.
-	if wait_for '(^|[^a-z])boot:'; then
-		printf 'write noxsave\r' >&4
-	fi
-	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
-	boot_end
+	for try in 1 2; do
+		cp /rig/disk/disk.img /tmp/$p.img
+		mark=$(dmesg | wc -l)
+		boot $p-write kvm-run -m 256 -smp 2 -hda /tmp/$p.img -nographic \
+			-debugcon file:/tmp/$p-write.dbg "$@"
+		# The "write" label, plus noxsave (see linux-boot.sh: XSAVE state
+		# goes stale in a nested guest under L0's TCG).  Missing the
+		# prompt's 2 s boots the same label without it.
+		if wait_for '(^|[^a-z])boot:'; then
+			printf 'write noxsave\r' >&4
+			# kvm-run's SIGUSR2: both vCPUs print their registers, the
+			# boot goes on (checked below)
+			[ $p = ours ] && kill -USR2 $(cat /tmp/$p-write.pid)
+		fi
+		wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
+		boot_end
+		# L0's SVM bug (lib.sh) spoils a boot on its own: once more.
+		[ $try = 1 ] && l0_svm_bug_since $mark && continue
+		break
+	done
+	# Always in the log, pass or fail: how the CPUs came up (a rare
+	# nproc=1 boot needs these lines to be explained).
+	grep -E 'Memory: [0-9]+ MiB|CPUs: only|smpboot: (CPU|do_boot|.*fail)|smp: Brought up|CPU[0-9]+ (failed|is stuck)' \
+		/tmp/$p-write.out | head -n 8 | sed "s/^/$p-write| /"
 	expect $p-banner "$banner"
 	expect $p-extlinux-prompt '(^|[^a-z])boot:'
 	expect $p-linux-boots 'DISK-INIT cmd=write nproc=2 '
@@ -125,6 +157,15 @@ disk_boot() {
 		SHOW=1
 	fi
 	[ -n "$SHOW" ] && show
+	if [ $p = ours ]; then
+		n=$(grep -cE 'registers of vCPU [01] \(on request\)' /tmp/$p-write.err)
+		if [ "$n" = 2 ] && grep -q 'rip=' /tmp/$p-write.err; then
+			result ours-sigusr2-registers PASS
+		else
+			result ours-sigusr2-registers FAIL "$n register dumps on stderr after SIGUSR2, want 2 (one per vCPU)"
+			head -n 30 /tmp/$p-write.err | sed 's/^/err| /'
+		fi
+	fi
 	# The line the guest wrote is in the image's ext4 data blocks.
 	if grep -q 'disk-test write 1: written by the guest through ata_piix' /tmp/$p.img; then
 		result $p-file-in-image PASS
@@ -135,13 +176,20 @@ disk_boot() {
 	# Boot again: the guest counts the file's lines and appends line 2.
 	part $p-again || { rm -f /tmp/$p.img; return; }
 	SHOW=
-	boot $p-again kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
-	if wait_for '(^|[^a-z])boot:'; then
-		printf 'write noxsave\r' >&4
-	fi
-	wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
-	boot_end
-	expect $p-reads-back 'DISK-TEST wrote /disk-test.txt line 2'
+	local want=2
+	for try in 1 2; do
+		mark=$(dmesg | wc -l)
+		boot $p-again kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
+		if wait_for '(^|[^a-z])boot:'; then
+			printf 'write noxsave\r' >&4
+		fi
+		wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
+		boot_end
+		# (a spoilt try may have written line 2 already)
+		[ $try = 1 ] && l0_svm_bug_since $mark && want=[23] && continue
+		break
+	done
+	expect $p-reads-back "DISK-TEST wrote /disk-test.txt line $want\$"
 	[ -n "$SHOW" ] && show
 	rm -f /tmp/$p.img
 }
