@@ -40,12 +40,16 @@ static u64 FNAME(reserved_bits)(const struct gpt_walker *w, u64 pte,
 	/* Physical address bits at and above MAXPHYADDR, up to bit 51. */
 	for (hi = w->maxphyaddr; hi < 52; hi++)
 		rsvd |= 1ULL << hi;
-	if (w->mode == GPT_PAE && level == 3) {
-		/* PDPTE: no R/W, U/S, A, D, PS; bit 63 reserved too. */
-		rsvd |= (1ULL << 1) | (1ULL << 2) | (0xfULL << 5) |
-			(1ULL << 63);
-		return pte & rsvd;
-	}
+	/*
+	 * PAE PDPTE: its reserved bits (2:1, 8:5, 63:MAXPHYADDR) make the
+	 * load of the PDPTE registers #GP (MOV CR3, CR0/CR4 paging changes:
+	 * kvm_pae_pdptes_ok() for the loads we intercept), never a walk #PF;
+	 * upstream's walker uses the entries as loaded.  With nested paging
+	 * the CPU walks the guest's PDPT itself and L0's QEMU even sets bit
+	 * 5 there, so a walk check would fault where the CPU did not.
+	 */
+	if (w->mode == GPT_PAE && level == 3)
+		return 0;
 	if (!w->nx)
 		rsvd |= 1ULL << 63;
 	if (level >= 4)
