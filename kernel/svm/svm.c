@@ -75,6 +75,15 @@ struct vcpu_svm {
 	unsigned long guest_cr0, guest_cr3, guest_cr4;
 
 	/*
+	 * Nested paging: CR0.CD/NW the guest has set but the CPU runs
+	 * without (caching stays on, as upstream KVM's CD/NW quirk does;
+	 * firmware such as SeaBIOS never clears CD).  While nonzero, CR0
+	 * reads and writes are intercepted so the guest sees its own value.
+	 * Only this vCPU's thread touches it.
+	 */
+	unsigned long cr0_hidden;
+
+	/*
 	 * The last few guest entries and their exits, reported when the
 	 * guest shuts down or VMRUN fails.  Only this vCPU's thread touches
 	 * them.
@@ -337,7 +346,7 @@ static unsigned long svm_get_cr(struct kvm_vcpu *vcpu, int cr)
 		}
 	}
 	switch (cr) {
-	case 0: return vmcb->save.cr0;
+	case 0: return vmcb->save.cr0 | svm->cr0_hidden;
 	case 2: return vmcb->save.cr2;
 	case 3: return vmcb->save.cr3;
 	case 4: return vmcb->save.cr4;
@@ -360,7 +369,8 @@ static void svm_shadow_sync_hw(struct vcpu_svm *svm)
 	u64 efer = svm->vcpu.efer;
 	unsigned long cr4 = svm->guest_cr4 | X86_CR4_PAE;
 
-	s->cr0 = svm->guest_cr0 | X86_CR0_PG | X86_CR0_WP;
+	s->cr0 = (svm->guest_cr0 | X86_CR0_PG | X86_CR0_WP) &
+		 ~(X86_CR0_CD | X86_CR0_NW);	/* as cr0_hidden */
 	if (!(svm->guest_cr0 & X86_CR0_PG))
 		cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PSE);
 	s->cr4 = cr4;
@@ -386,7 +396,13 @@ static void svm_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 	}
 	switch (cr) {
 	case 0:
-		vmcb->save.cr0 = val;
+		/* Caching stays on for the CPU; see cr0_hidden. */
+		svm->cr0_hidden = val & (X86_CR0_CD | X86_CR0_NW);
+		vmcb->save.cr0 = val & ~(X86_CR0_CD | X86_CR0_NW);
+		if (svm->cr0_hidden)
+			vmcb->control.intercept_cr |= INTERCEPT_CR0_RW;
+		else
+			vmcb->control.intercept_cr &= ~INTERCEPT_CR0_RW;
 		break;
 	case 2:
 		vmcb->save.cr2 = val;
@@ -667,6 +683,8 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 	} else {
 		c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 		c->nested_cr3 = __pa(vcpu->kvm->tdp.root);
+		/* A guest setting CD or NW must exit: see cr0_hidden. */
+		c->intercept_misc1 |= INTERCEPT_SEL_CR0;
 	}
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
 
@@ -680,7 +698,8 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 	svm_init_segment(&s->tr, 0, 0x8b, 0);
 	s->gdtr.limit = 0xffff;
 	s->idtr.limit = 0xffff;
-	s->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	svm->cr0_hidden = 0;
+	svm_set_cr(vcpu, 0, X86_CR0_CD | X86_CR0_NW | X86_CR0_ET);
 	s->efer = EFER_SVME;
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;
@@ -689,7 +708,7 @@ static void svm_vcpu_reset(struct kvm_vcpu *vcpu)
 	s->g_pat = 0x0007040600070406ULL;
 	if (kvm_shadow_paging) {
 		/* vcpu->efer is already 0; the root comes at the next entry. */
-		svm->guest_cr0 = s->cr0;
+		svm->guest_cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
 		svm->guest_cr3 = 0;
 		svm->guest_cr4 = 0;
 		svm_shadow_sync_hw(svm);
@@ -969,9 +988,15 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 			return kvm_emulate_instruction(vcpu);
 		return svm_handle_cr4_write(svm);
 	case SVM_EXIT_READ_CR0:
+	case SVM_EXIT_WRITE_CR0:
+	case SVM_EXIT_CR0_SEL_WRITE:
+		/*
+		 * Shadow paging, or nested paging with CD/NW hidden or being
+		 * set (cr0_hidden): emulate, no decode assists needed.
+		 */
+		return kvm_emulate_instruction(vcpu);
 	case SVM_EXIT_READ_CR3:
 	case SVM_EXIT_READ_CR4:
-	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR3:
 	case SVM_EXIT_INVLPG:
 		/* Shadow paging only; no decode assists needed: emulate. */

@@ -127,6 +127,8 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 /* With shadow paging: CR0, CR3, CR4 reads and writes */
 #define INTERCEPT_CR_SHADOW	((1U << 0) | (1U << 3) | (1U << 4) | \
 				 (1U << 16) | (1U << 19) | (1U << 20))
+/* Nested paging, while the guest's CD/NW are hidden: CR0 reads and writes */
+#define INTERCEPT_CR0_RW	((1U << 0) | (1U << 16))
 /* intercept_exceptions: one bit per vector */
 #define INTERCEPT_EXCP_PF	(1U << 14)
 
@@ -140,6 +142,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define INTERCEPT_SMI		(1U << 2)
 #define INTERCEPT_INIT		(1U << 3)
 #define INTERCEPT_VINTR		(1U << 4)
+#define INTERCEPT_SEL_CR0	(1U << 5)	/* CR0 writes changing more than TS/MP */
 #define INTERCEPT_CPUID		(1U << 18)
 #define INTERCEPT_IRET		(1U << 20)
 #define INTERCEPT_INVD		(1U << 22)
@@ -200,6 +203,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 #define SVM_EXIT_SMI		0x062
 #define SVM_EXIT_INIT		0x063
 #define SVM_EXIT_VINTR		0x064
+#define SVM_EXIT_CR0_SEL_WRITE	0x065
 #define SVM_EXIT_CPUID		0x072
 #define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
