@@ -13,6 +13,7 @@
  */
 #include <linux/module.h>
 #include <linux/percpu.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -926,6 +927,14 @@ static void svm_dump(struct vcpu_svm *svm, const char *why)
 	}
 }
 
+/* Whether a saved RSP points into the current thread's kernel stack. */
+static bool svm_rsp_on_host_stack(u64 rsp)
+{
+	unsigned long base = (unsigned long)task_stack_page(current);
+
+	return rsp >= base && rsp < base + THREAD_SIZE;
+}
+
 static int svm_handle_exit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
@@ -950,11 +959,15 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 	 * lost.  Running the host state as the guest used to end in a triple
 	 * fault at a host RIP; stop with the evidence instead.  The upstream
 	 * KVM meets the same exit under the same L0 (multi-threaded TCG
-	 * only; see tests/rig/scenarios/irq-stress.sh).
+	 * only; see tests/rig/scenarios/irq-stress.sh).  The saved RIP is
+	 * either right after our VMRUN or, when the stray NPF hit a few
+	 * instructions later, somewhere on our exit path: then RSP still lies
+	 * on this thread's kernel stack.
 	 */
-	if (unlikely(svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume &&
-		     (svm->vmcb->save.cr3 & CR3_ADDR_MASK) ==
-		     (__read_cr3() & CR3_ADDR_MASK))) {
+	if (unlikely((svm->vmcb->save.cr3 & CR3_ADDR_MASK) ==
+		     (__read_cr3() & CR3_ADDR_MASK) &&
+		     (svm->vmcb->save.rip == (unsigned long)svm_vmrun_resume ||
+		      svm_rsp_on_host_stack(svm->vmcb->save.rsp)))) {
 		svm_dump(svm, "host state in the guest save area");
 		return kvm_exit_internal_error(vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
