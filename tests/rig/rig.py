@@ -440,7 +440,7 @@ L2DIR = os.path.join(RIG, "l2")
 L2_MODULES = ["scsi_common", "scsi_mod", "libata", "ata_piix", "crct10dif_common",
               "crc-t10dif", "crc64", "crc64-rocksoft", "t10-pi", "sd_mod"]
 # build/rig-progs/* that L2 workloads run too (/usr/bin in the L2 initramfs)
-L2_PROGS = ["mmubench"]
+L2_PROGS = ["mmubench", "mmuwork"]
 BIOS_IMAGE = os.path.join(BUILD, "bios", "bios.bin")
 SEABIOS_IMAGE = "/usr/share/seabios/bios.bin"
 
