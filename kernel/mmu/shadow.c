@@ -1514,12 +1514,13 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
 		return;
 	kvm_shadow_vm_stop(kvm);
+	/* with the counters, the audit of what the guest left (no vCPU runs) */
 	if (READ_ONCE(shadow_stats))
-		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu\n",
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, audit problems %lu\n",
 			kvm->shadow.mapped, kvm->shadow.prefetched,
 			kvm->shadow.created, kvm->shadow.hits,
 			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
-			kvm->shadow.pt_writes);
+			kvm->shadow.pt_writes, kvm_shadow_audit(kvm));
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */

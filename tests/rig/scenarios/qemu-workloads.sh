@@ -7,7 +7,8 @@
 # tables than the shadow page cache holds, a page-cache and an anonymous
 # memory workload.  Every answer is a known constant (sig= compares ours
 # with the reference).  On ours the shadow MMU's counters (shadow_stats)
-# must show shadow pages reclaimed, i.e. the cache really overflowed.
+# must show shadow pages reclaimed, i.e. the cache really overflowed, and
+# kvm_shadow_audit no inconsistency in what the guest left.
 # Stress it further on ours with --modargs shadow_cache=0 or a small
 # shadow_max_pages.
 . /rig/lib.sh
@@ -75,5 +76,8 @@ if [ "$RIG_KVM" = ours ]; then
 	n=$(dmesg_new | sed -n 's/.*shadow MMU stats:.* reclaimed \([0-9]*\).*/\1/p' | sort -n | tail -n 1)
 	[ "${n:-0}" -gt 0 ] && result cache-overflowed PASS "reclaimed $n" ||
 		result cache-overflowed FAIL "no shadow pages reclaimed (shadow_stats lines above)"
+	# the reverse map and the shadow pages were consistent when the VM went
+	n=$(dmesg_new | sed -n 's/.*shadow MMU stats:.* audit problems \([0-9]*\).*/\1/p' | sort -n | tail -n 1)
+	[ "$n" = 0 ] && result shadow-audit PASS || result shadow-audit FAIL "audit problems '$n'"
 fi
 dmesg_check
