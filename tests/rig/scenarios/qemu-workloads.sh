@@ -1,4 +1,4 @@
-# rig: default=no needs=qemu,l2linux timeout=600 modargs=npt=0
+# rig: default=yes needs=qemu,l2linux timeout=420 modargs=npt=0
 # Debian's QEMU boots the distro Linux (L2) with -smp 2 and its default
 # machine (the KVM's in-kernel irqchip) with nested paging off (npt=0 on
 # both KVMs: shadow page tables), and L2 runs tests/rig/l2/workloads.sh:
@@ -23,7 +23,7 @@ fi
 boot_l2() {  # -> rc, secs, /tmp/l2.out
 	local start=$(date +%s)
 	rm -f /tmp/l2.out
-	timeout -k 5 480 qemu-system-x86_64 -accel kvm -smp 2 \
+	timeout -k 5 300 qemu-system-x86_64 -accel kvm -smp 2 \
 		-m 256 -display none -monitor none -vga none -nic none -no-reboot \
 		-serial file:/tmp/l2.out \
 		-kernel /rig/l2/vmlinuz -initrd /rig/l2/initrd.cpio \
