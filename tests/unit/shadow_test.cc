@@ -408,6 +408,43 @@ TEST_F(ShadowMmu, WriteToAGuestPteDropsItsShadowEntry) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// Zap on write one level up: the guest points a page-directory entry at another page table.
+// The shadow's table entry goes (the walk from the root stops there), the shadow of the old
+// table loses that parent link and nothing else, and the next fault goes through the new one.
+TEST_F(ShadowMmu, WriteToAGuestPdeDropsItsShadowTableEntry) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x300000));
+  const uint64_t pages = m->kvm.shadow.nr_pages;
+  const uint64_t table2 = new_table();
+  store(table2 + index(kUserVa, 1) * esize(), 0x320000 | kP | kRW | kUS | kD);
+  const int flushes = m->requests[KVM_REQ_TLB_FLUSH];
+  const uint64_t pde = pte_gpa(root, kUserVa, 2);
+  const uint64_t old_pde = load(pde);
+  store(pde, table2 | kP | kRW | kUS);
+  kvm_mmu_track_write(&m->kvm, pde, 8);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_GT(m->requests[KVM_REQ_TLB_FLUSH], flushes);
+  EXPECT_EQ(audit(), 0u);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x320000));
+  // the old table's shadow stays cached (unlinked), the new one was added
+  EXPECT_EQ(m->kvm.shadow.nr_pages, pages + 1);
+  EXPECT_EQ(audit(), 0u);
+  // pointing the entry back finds the old table's shadow in the cache
+  const uint64_t hits = m->kvm.shadow.hits;
+  store(pde, old_pde);
+  kvm_mmu_track_write(&m->kvm, pde, 8);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x300000));
+  EXPECT_EQ(m->kvm.shadow.nr_pages, pages + 1);
+  EXPECT_GT(m->kvm.shadow.hits, hits);
+  EXPECT_EQ(audit(), 0u);
+}
+
 TEST_F(ShadowMmu, ShadowedTableIsWriteProtectedAndItsWritesEmulated) {
   const uint64_t root = new_table();
   map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
