@@ -10,8 +10,8 @@
 # must show shadow pages reclaimed, i.e. the cache really overflowed, and
 # kvm_shadow_audit no inconsistency in what the guest left.
 # Stress it further on ours with --modargs shadow_cache=0 or a small
-# shadow_max_pages.  Runs of this version: both KVMs 3 of 3 with the same
-# answers (L2 runs 37-39 s on the reference, 51-56 s on ours: ours' fork
+# shadow_max_pages.  Runs of this version: both KVMs 4 of 4 with the same
+# answers (L2 runs 36-39 s on the reference, 50-56 s on ours: ours' fork
 # phases take 2-3 times as long); ours also with shadow_max_pages=256
 # shadow_prefetch=0 (64 s) and with shadow_cache=0 (206 s).
 . /rig/lib.sh
