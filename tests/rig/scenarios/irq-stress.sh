@@ -38,7 +38,7 @@ for p in $(ls /rig/stress); do
 	d=/rig/stress/$p out=/tmp/stress.$p.out retried=
 	for try in 1 2; do
 		t0=$(date +%s)
-		timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >$out 2>$out.err
+		run_dumping $out $out.err 200 kvm-run -kernel $d/image $(cat $d/args) -nographic
 		rc=$?
 		secs=$(($(date +%s) - t0))
 		# The L0 bug above: an L2 triple fault on the reference, the
