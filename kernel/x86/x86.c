@@ -571,6 +571,15 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		return 1;
 	}
 
+	/*
+	 * An exit right after the injected event's delivery: a reschedule
+	 * IPI to this CPU stays pending until the guest runs (host IF=0, then
+	 * GIF=0 up to VMRUN), and the INTR intercept turns it into an exit;
+	 * the host takes it once interrupts are on again.
+	 */
+	if (vcpu->immediate_exit)
+		smp_send_reschedule(vcpu->cpu);
+
 	kvm_load_guest_fpu(vcpu);
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
