@@ -29,6 +29,8 @@
 ;   0x51        an NMI was not seen
 ;   0x52        the CPUs did not all check in at the end (5 s after CPU 0)
 ;   0x53        received != sent on a ring link at the end
+;   0x57        a ring IPI was taken twice (more received than sent, seen
+;               by the receiver's handler; it records where it came in)
 ; After a failure CPU 0 prints every CPU's state (1 running, 2 in HLT, 3
 ; waiting for an ack, 4 checked in), counts and whether its timer chain is
 ; still armed, then "irq_stress: dump now" and waits 3 s before exiting, so
@@ -323,6 +325,10 @@ report:
         PUTHEX dword [bcast_recv + ecx * 4]
         PUTS " timer armed "
         PUTHEX dword [timer_armed + ecx * 4]
+        PUTS " ring dups "
+        PUTHEX dword [ring_dups + ecx * 4]
+        PUTS " last at eip "
+        PUTHEX dword [ring_dup_eip + ecx * 4]
         PUTS 10
         inc ecx
         cmp ecx, MAX_CPUS
@@ -339,7 +345,17 @@ report:
         mov eax, [failed]
         jmp fail32
 .no_failure:
-        xor ecx, ecx                    ; every ring link first, then print
+        xor ecx, ecx
+.check_dups:
+        cmp dword [ring_dups + ecx * 4], 0
+        je .no_dups
+        mov dword [failed], 0x57
+        jmp .diagnose
+.no_dups:
+        inc ecx
+        cmp ecx, MAX_CPUS
+        jb .check_dups
+        xor ecx, ecx                    ; every ring link, then print
 .check_link:
         lea edx, [ecx + 3]
         and edx, 3                      ; the CPU that sends to ecx
@@ -374,12 +390,23 @@ report:
         PUTS "irq_stress: no interrupt lost", 10
         EXIT 0
 
-ring_handler:
-        push eax
-        mov eax, [LAPIC_ID]
+ring_handler:                           ; counts, and catches a delivery twice:
+        push eax                        ; the sender counts before it sends,
+        push edx                        ; so more received than sent can
+        mov eax, [LAPIC_ID]             ; only be a duplicate
         shr eax, 24
         lock inc dword [ring_recv + eax * 4]
+        lea edx, [eax + 3]
+        and edx, 3
+        mov edx, [ring_sent + edx * 4]
+        cmp [ring_recv + eax * 4], edx
+        jbe .once
+        lock inc dword [ring_dups + eax * 4]
+        mov edx, [esp + 8]              ; the EIP it interrupted
+        mov [ring_dup_eip + eax * 4], edx
+.once:
         LAPIC_EOI_W
+        pop edx
         pop eax
         iret
 
@@ -449,7 +476,9 @@ ring_recv:      times MAX_CPUS dd 0
 bcast_recv:     times MAX_CPUS dd 0
 timer_count:    times MAX_CPUS dd 0
 timer_seen:     times MAX_CPUS dd 0
-timer_armed:    times MAX_CPUS dd 0     ; 1 while the CPU's timer chain runs
+timer_armed:    times MAX_CPUS dd 0
+ring_dups:      times MAX_CPUS dd 0     ; ring IPIs taken more often than sent
+ring_dup_eip:   times MAX_CPUS dd 0     ; where the last such one came in     ; 1 while the CPU's timer chain runs
 cpu_state:      times MAX_CPUS dd 0     ; 1 running, 2 in HLT, 3 waiting for an ack,
                                         ; 4 checked in
 image_end:
