@@ -270,7 +270,7 @@ std::string usage() {
          "  -name NAME         a name for kvm-run's messages and its main thread\n"
          "  -h, --help         this text;  --version  the version\n"
          "With -serial stdio on a terminal, the terminal is raw: Ctrl-A x quits, Ctrl-A h helps.\n"
-         "SIGUSR2 prints every vCPU's registers on stderr; the guest goes on.\n"
+         "SIGUSR2 prints every vCPU's registers (and in-kernel LAPIC) on stderr; the guest goes on.\n"
          "exit status: 0 on guest power-off (or reset with -no-reboot); the guest's (V << 1) | 1\n"
          "after it writes V to port 0xf4; 2 on a usage error (or a test image's triple fault);\n"
          "3 on a kvm-run or KVM error; 128+N when stopped by signal N\n";

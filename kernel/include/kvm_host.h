@@ -247,6 +247,13 @@ struct kvm_vcpu {
 		unsigned long iret_rip;
 	} nmi;
 
+	/*
+	 * Set before entry when something pending waits only for the event
+	 * being injected to be delivered (x86/events.c): the entry then
+	 * makes the guest exit again at once.
+	 */
+	bool immediate_exit;
+
 	/* The guest's CPUID table, set by KVM_SET_CPUID2. */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	int cpuid_nent;

@@ -53,14 +53,31 @@ void kvm_nmi_after_exit(struct kvm_vcpu *vcpu)
 	}
 }
 
-/* Before entry: hand a pending NMI or queued interrupt to the hardware
- * if nothing else (a re-injected exception, say) occupies the slot. */
+/*
+ * Before entry: hand a pending NMI or queued interrupt to the hardware
+ * if nothing else (a re-injected exception, say) occupies the slot.
+ *
+ * An NMI that could be taken but for the occupied slot must not wait for
+ * the next unrelated exit (a guest spinning on memory may not make one
+ * for a long time): as upstream does, ask for an exit right after the
+ * entry has delivered the slot's event (immediate_exit: the run loop
+ * sends its own CPU an IPI with interrupts off, so the guest exits on
+ * its first instruction boundary, the event delivered), and the NMI goes
+ * in at the next entry.  An NMI held back by NMI blocking waits for the
+ * IRET intercept instead; one held back by an interrupt shadow for the
+ * next exit (an immediate exit would come before the shadow's
+ * instruction and make no progress).
+ */
 void kvm_inject_pending_events(struct kvm_vcpu *vcpu)
 {
 	u32 err;
 
-	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID)
+	vcpu->immediate_exit = false;
+	if (kvm_x86_ops.get_injected_event(vcpu, &err) & KVM_EVENT_VALID) {
+		if (vcpu->nmi.pending && !vcpu->nmi.masked)
+			vcpu->immediate_exit = true;
 		return;
+	}
 	if (vcpu->nmi.pending && !vcpu->nmi.masked &&
 	    !kvm_x86_ops.get_interrupt_shadow(vcpu)) {
 		kvm_x86_ops.set_injected_event(vcpu, 2 | KVM_EVENT_TYPE_NMI |

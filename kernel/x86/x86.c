@@ -532,9 +532,24 @@ static int kvm_process_requests(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * The instruction at @rip, where the guest exited, has been emulated or
+ * skipped when RIP moved on: an interrupt shadow (STI, MOV SS) it sat in
+ * is over, as upstream clears it on every skip.  Left set, it would hold
+ * off the next interrupt for one more instruction: after "STI; HLT" the
+ * interrupt that ends the HLT went through an interrupt window instead
+ * of being injected at once.
+ */
+static void kvm_end_shadow_if_moved(struct kvm_vcpu *vcpu, unsigned long rip)
+{
+	if (kvm_rip(vcpu) != rip && kvm_x86_ops.get_interrupt_shadow(vcpu))
+		kvm_x86_ops.set_interrupt_shadow(vcpu, false);
+}
+
 /* Enter the guest once; returns handle_exit's verdict. */
 static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
+	unsigned long exit_rip;
 	int r = kvm_process_requests(vcpu);
 
 	if (r)
@@ -571,6 +586,15 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		return 1;
 	}
 
+	/*
+	 * An exit right after the injected event's delivery: a reschedule
+	 * IPI to this CPU stays pending until the guest runs (host IF=0, then
+	 * GIF=0 up to VMRUN), and the INTR intercept turns it into an exit;
+	 * the host takes it once interrupts are on again.
+	 */
+	if (vcpu->immediate_exit)
+		smp_send_reschedule(vcpu->cpu);
+
 	kvm_load_guest_fpu(vcpu);
 	kvm_x86_ops.vcpu_run(vcpu);
 	kvm_put_guest_fpu(vcpu);
@@ -584,7 +608,10 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	preempt_enable();
 
 	kvm_lapic_vapic_sync(vcpu, false);
-	return kvm_x86_ops.handle_exit(vcpu);
+	exit_rip = kvm_rip(vcpu);
+	r = kvm_x86_ops.handle_exit(vcpu);
+	kvm_end_shadow_if_moved(vcpu, exit_rip);
+	return r;
 }
 
 int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
@@ -609,12 +636,18 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu)
 
 	/* Finish the exit userspace just handled before anything else. */
 	if (vcpu->pio.pending) {
+		unsigned long rip = kvm_rip(vcpu);
+
 		r = kvm_complete_pio(vcpu);
+		kvm_end_shadow_if_moved(vcpu, rip);
 		if (r <= 0)
 			goto out;
 	}
 	if (vcpu->mmio.read_pending) {
+		unsigned long rip = kvm_rip(vcpu);
+
 		r = kvm_complete_mmio_read(vcpu);
+		kvm_end_shadow_if_moved(vcpu, rip);
 		if (r <= 0)
 			goto out;
 	}

@@ -307,3 +307,23 @@ l0_svm_bug_since() {
 	echo "$lines" | sed 's/^/l0| /'
 	return 0
 }
+
+# run_dumping OUT ERR SECS COMMAND...: run COMMAND (kvm-run) with stdout to OUT
+# and stderr to ERR under "timeout SECS"; when the guest prints "dump now" on
+# OUT (irq_stress does after a failure, then waits), send kvm-run SIGUSR2 once
+# so that every vCPU's registers and in-kernel LAPIC land in ERR.  Returns
+# COMMAND's status.  Only one kvm-run may run meanwhile (it is found by name).
+run_dumping() {
+	local out=$1 err=$2 secs=$3 pid dumped=
+	shift 3
+	timeout -k 2 "$secs" "$@" <&- >"$out" 2>"$err" &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		if [ -z "$dumped" ] && grep -qs "dump now" "$out"; then
+			kill -USR2 $(pidof kvm-run) 2>/dev/null
+			dumped=yes
+		fi
+		sleep 1
+	done
+	wait $pid
+}

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "vmm/error.h"
 #include "vmm/guest_memory.h"
 #include "vmm/kvm_device.h"
+#include "vmm/vcpu.h"
 
 namespace {
 
@@ -89,6 +91,29 @@ TEST(VmmError, InvalidArgumentNamesTheDetailWhenThereIsOne) {
             "KVM_SET_MSRS (an MSR was refused): invalid argument (0x2ff)");
   EXPECT_EQ(vmm::describe({vmm::Errc::kInvalidArgument, 0, "guest RAM size"}),
             "guest RAM size: invalid argument");
+}
+
+TEST(VcpuDump, LapicSummaryShowsStateTimerAndVectorBitmaps) {
+  kvm_lapic_state lapic{};
+  auto put = [&](std::size_t offset, std::uint32_t value) {
+    std::memcpy(lapic.regs + offset, &value, sizeof(value));
+  };
+  put(0x20, 2u << 24);     // APIC ID 2
+  put(0x80, 0x20);         // TPR
+  put(0xa0, 0x20);         // PPR
+  put(0x320, 0x10070);     // LVTT masked, vector 0x70
+  put(0x380, 300000);      // TMICT
+  put(0x200 + 0x30, 1);    // IRR: vector 0x60
+  put(0x100 + 0x70, 1u << 31);  // ISR: vector 0xff
+  const std::string text = vmm::format_lapic(lapic, KVM_MP_STATE_HALTED);
+  EXPECT_NE(text.find("mp_state=halted"), std::string::npos) << text;
+  EXPECT_NE(text.find("apic id=02 tpr=20 ppr=20"), std::string::npos) << text;
+  EXPECT_NE(text.find("lvtt=10070 tmict=000493e0"), std::string::npos) << text;
+  // Vector 255 first: IRR word 3 is the fifth of eight, ISR word 7 the first.
+  EXPECT_NE(text.find("irr=" + std::string(32, '0') + "00000001" + std::string(24, '0') + "\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("isr=80000000"), std::string::npos) << text;
+  EXPECT_EQ(vmm::format_lapic(lapic, 99).find("mp_state=?"), 2u);
 }
 
 }  // namespace

@@ -780,8 +780,18 @@ void Pc::vcpu_loop(vmm::Vcpu& vcpu) {
       auto regs = vcpu.get_regs();
       auto sregs = vcpu.get_sregs();
       if (regs && sregs) {
+        std::string text = vmm::format_registers(regs.value(), sregs.value());
+        // With the in-kernel irqchip, what the LAPIC holds: a halted vCPU with a deliverable
+        // vector in its IRR is a lost wake-up, an empty IRR and a stopped timer is the guest's.
+        if (irqchip_) {
+          auto lapic = vcpu.get_lapic();
+          auto mp_state = vcpu.get_mp_state();
+          if (lapic && mp_state) {
+            text += vmm::format_lapic(lapic.value(), mp_state.value());
+          }
+        }
         std::fprintf(stderr, "%s: registers of vCPU %d (on request):\n%s", prefix_.c_str(),
-                     vcpu.id(), vmm::format_registers(regs.value(), sregs.value()).c_str());
+                     vcpu.id(), text.c_str());
       }
       continue;
     }

@@ -82,6 +82,14 @@ VmmResult<std::uint32_t> Vcpu::get_mp_state() const {
   return state.mp_state;
 }
 
+VmmResult<kvm_lapic_state> Vcpu::get_lapic() const {
+  kvm_lapic_state lapic{};
+  if (::ioctl(fd_.get(), KVM_GET_LAPIC, &lapic) < 0) {
+    return Error{Errc::kSyscallFailed, errno, "KVM_GET_LAPIC"};
+  }
+  return lapic;
+}
+
 VmmStatus Vcpu::set_mp_state(std::uint32_t state) {
   kvm_mp_state mp{state};
   if (::ioctl(fd_.get(), KVM_SET_MP_STATE, &mp) < 0) {
@@ -109,7 +117,50 @@ std::string format_segment(const char* name, const kvm_segment& s) {
   return line;
 }
 
+std::uint32_t lapic_reg(const kvm_lapic_state& lapic, std::size_t offset) {
+  std::uint32_t value = 0;
+  std::memcpy(&value, lapic.regs + offset, sizeof(value));
+  return value;
+}
+
+// The eight 32-bit words of IRR/ISR/TMR (one per 0x10 bytes), vector 255 first, as hex.
+std::string lapic_bits(const kvm_lapic_state& lapic, std::size_t base) {
+  std::string out;
+  char word[12];
+  for (int i = 7; i >= 0; --i) {
+    std::snprintf(word, sizeof(word), "%08x", lapic_reg(lapic, base + 0x10 * i));
+    out += word;
+  }
+  return out;
+}
+
+const char* mp_state_name(std::uint32_t mp_state) {
+  switch (mp_state) {
+    case KVM_MP_STATE_RUNNABLE: return "runnable";
+    case KVM_MP_STATE_UNINITIALIZED: return "uninitialized";
+    case KVM_MP_STATE_INIT_RECEIVED: return "init-received";
+    case KVM_MP_STATE_HALTED: return "halted";
+    case KVM_MP_STATE_SIPI_RECEIVED: return "sipi-received";
+    default: return "?";
+  }
+}
+
 }  // namespace
+
+std::string format_lapic(const kvm_lapic_state& lapic, std::uint32_t mp_state) {
+  char buf[320];
+  std::snprintf(buf, sizeof(buf),
+                "  mp_state=%s apic id=%02x tpr=%02x ppr=%02x svr=%03x lvtt=%05x tmict=%08x "
+                "tmcct=%08x esr=%x\n",
+                mp_state_name(mp_state), lapic_reg(lapic, 0x20) >> 24, lapic_reg(lapic, 0x80),
+                lapic_reg(lapic, 0xa0), lapic_reg(lapic, 0xf0), lapic_reg(lapic, 0x320),
+                lapic_reg(lapic, 0x380), lapic_reg(lapic, 0x390), lapic_reg(lapic, 0x280));
+  std::string out = buf;
+  out += "  irr=" + lapic_bits(lapic, 0x200) + "\n";
+  out += "  isr=" + lapic_bits(lapic, 0x100) + "\n";
+  out += "  tmr=" + lapic_bits(lapic, 0x180) + "\n";
+  return out;
+}
 
 std::string format_registers(const kvm_regs& r, const kvm_sregs& s) {
   char buf[1024];

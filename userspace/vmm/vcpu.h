@@ -31,6 +31,8 @@ class Vcpu {
   // KVM_GET_MP_STATE / KVM_SET_MP_STATE (KVM_MP_STATE_*).
   VmmResult<std::uint32_t> get_mp_state() const;
   VmmStatus set_mp_state(std::uint32_t state);
+  // KVM_GET_LAPIC (in-kernel irqchip only): the local APIC's register page.
+  VmmResult<kvm_lapic_state> get_lapic() const;
 
   // One KVM_RUN.  On success the exit is described by run_page().  EINTR/EAGAIN come back as
   // errors with that sys_errno; the caller decides to re-enter.
@@ -48,5 +50,9 @@ class Vcpu {
 
 // Multi-line register dump for error reports; pure so tests can call it.
 std::string format_registers(const kvm_regs& regs, const kvm_sregs& sregs);
+// One-line summary of an in-kernel local APIC and the vCPU's KVM_MP_STATE_* for the same
+// reports: where a halted vCPU waits, what it has requested (IRR) and in service (ISR), its
+// TPR/PPR and its timer; pure so tests can call it.
+std::string format_lapic(const kvm_lapic_state& lapic, std::uint32_t mp_state);
 
 }  // namespace vmm

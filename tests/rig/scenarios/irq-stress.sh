@@ -1,4 +1,4 @@
-# rig: default=no needs=kvm-run,stress timeout=400 accel=tcg,thread=single
+# rig: default=yes needs=kvm-run,stress timeout=400 accel=tcg,thread=single
 # Interrupt stress (tests/guest/irq_stress.asm, listed in stress.ini): four
 # vCPUs hammer IPIs and LAPIC timers for 60 s and the payload proves that no
 # interrupt was lost; then no kernel warning since the module loaded, and the
@@ -22,10 +22,24 @@
 #    cr3 8196000 in the save area;
 #  - single-threaded L0: 5 of 5 runs passed on the reference, 4 of 4 on
 #    ours (~66 s per boot).
-# Out of the default set again: with single-threaded L0, ours then failed
-# 1 of 6 runs with FAIL 0x52 (one vCPU never checked in at the end: a lost
-# wake-up or interrupt, cause not found yet); the reference 6 of 6 passed.
-# A retry remains for either signature, loudly, in case it still shows up.
+# FAIL 0x52 (ours 1 of 6 single-threaded runs: one vCPU never checked in)
+# was the payload's own race, not a lost wake-up: a CPU could halt after
+# its last timer interrupt, whose handler had seen [stop] and ended the
+# chain, and nothing woke it again.  With the payload halting every round
+# (-DSECONDS=10 -DHALT_MASK=0) the old code failed 3 of 3 runs on ours,
+# the stuck CPU in HLT with its chain ended (the payload now prints both).
+# It now halts only with [stop] checked under IF=0 (STI; HLT).  Then, with
+# the fixed payload and single-threaded L0: ours 5 of 5, the reference 5 of
+# 5 (zz-stress-trace, rig.stress_loops=5, ~61 s each); with the interrupt
+# shadow fix on top, ours 5 of 5 again (this scenario once, zz-stress-trace
+# 4 times) and the reference 1 of 1 here: default again.
+#
+# The payload also counts ring-handler runs that found more IPIs received
+# than sent (only a duplicate delivery explains one).  They show on both
+# KVMs at the same rate: ours 1176 in 43580 ring IPIs, the reference 2496
+# in 98294 (one run each), and in every run with CPUs halting every round;
+# the final counts still match.  Cause open (L0?), so they are reported
+# in the PASS detail, not failed.
 . /rig/lib.sh
 requires kvm-run
 dmesg_mark
@@ -38,7 +52,7 @@ for p in $(ls /rig/stress); do
 	d=/rig/stress/$p out=/tmp/stress.$p.out retried=
 	for try in 1 2; do
 		t0=$(date +%s)
-		timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >$out 2>$out.err
+		run_dumping $out $out.err 200 kvm-run -kernel $d/image $(cat $d/args) -nographic
 		rc=$?
 		secs=$(($(date +%s) - t0))
 		# The L0 bug above: an L2 triple fault on the reference, the
@@ -60,13 +74,13 @@ for p in $(ls /rig/stress); do
 	if grep -qF "$KVM_NO_IRQCHIP_RE" $out.err; then
 		result "$p" SKIP "needs the in-kernel irqchip (KVM_CAP_IRQCHIP), which this KVM does not offer"
 	elif [ $rc -eq "$(cat $d/exit)" ] && grep -q "no interrupt lost" $out; then
-		timers=0 ipis=0
-		while read -r _ _ _ _ _ t _ _ i; do
-			timers=$((timers + 0x$t)) ipis=$((ipis + 0x$i))
+		timers=0 ipis=0 ahead=0
+		while read -r _ _ _ _ _ t _ _ i _ a; do
+			timers=$((timers + 0x$t)) ipis=$((ipis + 0x$i)) ahead=$((ahead + 0x${a:-0}))
 		done <<EOF
 $(grep 'timer interrupts' $out)
 EOF
-		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus, $timers timer interrupts, $ipis ring ipis$retried"
+		result "$p" PASS "${secs}s $(grep -c 'timer interrupts' $out) cpus, $timers timer interrupts, $ipis ring ipis, $ahead handler runs ahead of the sender$retried"
 	else
 		cat $out $out.err
 		result "$p" FAIL "kvm-run exit $rc (want $(cat $d/exit)) after ${secs}s; $(grep -m1 FAIL $out)$retried"

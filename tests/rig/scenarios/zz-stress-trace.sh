@@ -29,7 +29,7 @@ while [ $i -lt $loops ]; do
 	i=$((i + 1))
 	[ $tracing = yes ] && echo > $T/trace
 	t0=$(date +%s)
-	timeout -k 2 200 kvm-run -kernel $d/image $(cat $d/args) -nographic <&- >/tmp/s.out 2>/tmp/s.err
+	run_dumping /tmp/s.out /tmp/s.err 200 kvm-run -kernel $d/image $(cat $d/args) -nographic
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	if [ $rc -eq 1 ] && grep -q "no interrupt lost" /tmp/s.out; then
