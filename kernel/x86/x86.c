@@ -550,6 +550,7 @@ static void kvm_end_shadow_if_moved(struct kvm_vcpu *vcpu, unsigned long rip)
 static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	unsigned long exit_rip;
+	bool exit_shadow;
 	int r = kvm_process_requests(vcpu);
 
 	if (r)
@@ -609,8 +610,15 @@ static int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 
 	kvm_lapic_vapic_sync(vcpu, false);
 	exit_rip = kvm_rip(vcpu);
+	exit_shadow = kvm_x86_ops.get_interrupt_shadow(vcpu);
 	r = kvm_x86_ops.handle_exit(vcpu);
-	kvm_end_shadow_if_moved(vcpu, exit_rip);
+	/*
+	 * Only a shadow the guest exited in ends here: one the handler set
+	 * (VMX's real-mode STI done for a vm86 guest) covers the next
+	 * instruction.
+	 */
+	if (exit_shadow)
+		kvm_end_shadow_if_moved(vcpu, exit_rip);
 	return r;
 }
 
