@@ -15,7 +15,7 @@
 #     monitor),
 #   - the console's tail and the kernel lines logged meanwhile.
 # On the reference, every boot also counts L0's stray #VMEXIT (l0=N): NPF
-# exits during a guest page-table walk whose RIP is in L1's kvm_amd.
+# exits during a guest page-table walk at L1's __svm_vcpu_run (lib.sh).
 . /rig/lib.sh
 requires kvm-run qemu /rig/disk/disk.img /usr/share/kvm-run/bios.bin
 dmesg_mark
@@ -34,26 +34,9 @@ EVENTS="kvm/kvm_exit kvm/kvm_entry kvm/kvm_inj_virq kvm/kvm_apic_accept_irq kvm/
 	kvm/kvm_eoi kvm/kvm_userspace_exit kvm/kvm_vcpu_wakeup kvm/kvm_apic"
 tracing=no
 [ -d $T/events/kvm/kvm_exit ] && echo 2048 > $T/buffer_size_kb && tracing=yes
-# L0's stray #VMEXIT (irq-stress.sh) on the reference: an NPF "while walking
-# the guest's page tables" whose guest RIP is in L1's kvm_amd (where L1 was,
-# not L2).  Such exits are recorded all the time (few: L2's own page-table
-# walks are the rest); per boot, the ones at a kvm_amd RIP are counted.
-kvm_amd=$(awk '$1 == "kvm_amd" { print $6, $2 }' /proc/modules)
-if [ $tracing = yes ] && [ -n "$kvm_amd" ]; then
-	echo 'exit_reason == 1024 && info1 & 0x200000000' > $T/events/kvm/kvm_exit/filter
-	echo 1 > $T/events/kvm/kvm_exit/enable
-fi
-l0_hits() {  # kvm_exit lines in the trace whose RIP is inside kvm_amd
-	[ -n "$kvm_amd" ] && [ $tracing = yes ] || return 0
-	grep 'kvm_exit:' $T/trace | awk -v base=${kvm_amd% *} -v size=${kvm_amd#* } '
-		function hex(s,   i, c, v) { v = 0; s = tolower(s); sub(/^0x/, "", s)
-			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-			return v }
-		{ for (i = 1; i < NF; i++) if ($i == "rip") r = hex($(i + 1))
-		  if (r >= hex(base) && r < hex(base) + size) print }'
-}
-echo "disk-boot loop: $loops boots, vmm $vmm, bios $bios, stall after ${stall}s quiet, tracing $tracing"
-
+# L0's stray #VMEXIT on the reference: lib.sh's l0_trace_start (counted
+# per boot as l0=N).
+l0_trace_start
 # The VMM's threads: where each one is.
 threads() {
 	local t
@@ -67,14 +50,14 @@ threads() {
 trace_for() {  # SECONDS: the KVM tracepoints for that long, the last 150 lines
 	local e
 	[ $tracing = yes ] || { echo "(no KVM tracepoints: our module)"; return; }
-	l0_hits >/tmp/l0hits   # (the trace is about to be cleared)
+	l0_ref_hits >/tmp/l0hits   # (the trace is about to be cleared)
 	echo > $T/trace
 	echo 0 > $T/events/kvm/kvm_exit/filter
 	for e in $EVENTS; do echo 1 > $T/events/$e/enable 2>/dev/null; done
 	sleep $1
 	for e in $EVENTS; do echo 0 > $T/events/$e/enable 2>/dev/null; done
 	echo 'exit_reason == 1024 && info1 & 0x200000000' > $T/events/kvm/kvm_exit/filter
-	[ -n "$kvm_amd" ] && echo 1 > $T/events/kvm/kvm_exit/enable
+	[ -n "$L0_VMRUN" ] && echo 1 > $T/events/kvm/kvm_exit/enable
 	echo "trace: $(grep -vc '^#' $T/trace) events in $1 s; per event:"
 	grep -v '^#' $T/trace | sed -n 's/.*: \(kvm_[a-z_]*\):.*/\1/p' | sort | uniq -c
 	echo "exit reasons:"
@@ -87,7 +70,7 @@ while [ $i -lt $loops ]; do
 	i=$((i + 1))
 	m0=$(dmesg | wc -l)
 	cp /rig/disk/disk.img /tmp/loop.img
-	[ $tracing = yes ] && echo > $T/trace
+	l0_trace_mark
 	rm -f /tmp/l0hits
 	rm -f /tmp/loop.in /tmp/loop.out /tmp/loop.raw /tmp/loop.err /tmp/loop.pid /tmp/loop.rc /tmp/qmon.*
 	mkfifo /tmp/loop.in
@@ -171,10 +154,10 @@ while [ $i -lt $loops ]; do
 		rc=$(cat /tmp/loop.rc 2>/dev/null || echo none)
 	fi
 	tr -d "$CR" </tmp/loop.raw >/tmp/loop.out 2>/dev/null
-	[ -e /tmp/l0hits ] || l0_hits >/tmp/l0hits
+	[ -e /tmp/l0hits ] || l0_ref_hits >/tmp/l0hits
 	l0=$(wc -l </tmp/l0hits)
 	if [ $l0 -gt 0 ]; then
-		echo "--- boot $i: $l0 NPF exit(s) at a kvm_amd RIP (L0's stray #VMEXIT):"
+		echo "--- boot $i: $l0 NPF exit(s) at L1's __svm_vcpu_run (L0's stray #VMEXIT):"
 		head -n 5 /tmp/l0hits
 	fi
 	if [ -z "$stalled" ] && [ $rc = 0 ] && grep -q 'DISK-TEST wrote /disk-test.txt line 1' /tmp/loop.out &&
