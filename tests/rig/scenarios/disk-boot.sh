@@ -32,6 +32,7 @@ if ! load_kvm; then
 	result load FAIL "could not load the $RIG_KVM KVM"
 	exit 1
 fi
+l0_trace_start  # the reference's view of L0's SVM bug (lib.sh)
 
 BOOT_TIMEOUT=240
 ONLY=$(cmdline_get disk.only seabios,ours,ours-again,reset)
@@ -42,8 +43,9 @@ CR=$(printf '\r')
 # boot NAME CMD...: runs CMD (kvm-run or qemu) with the console on
 # /tmp/NAME.out (carriage returns dropped), stderr on /tmp/NAME.err, input
 # from the fifo /tmp/NAME.in (open on fd 4), in the background.  After
-# BOOT_TIMEOUT it is stopped (SIGTERM, then SIGKILL); kvm-run first gets a
-# SIGUSR2, so a hung guest's registers are in NAME.err.
+# BOOT_TIMEOUT it is stopped (SIGTERM, then SIGKILL); first its threads'
+# kernel stacks go to NAME.threads and kvm-run gets a SIGUSR2, so a hung
+# guest's registers are in NAME.err.
 boot() {
 	local name=$1
 	shift
@@ -56,6 +58,13 @@ boot() {
 		# (not on the pipe to tr: its sleep would hold tr's input open)
 		(
 			sleep $((BOOT_TIMEOUT - 6))
+			# where each of the VMM's threads is (in KVM_RUN, or
+			# blocked in the VMM itself?), then its register dump
+			for t in /proc/$pid/task/*; do
+				echo "thread ${t##*/} $(cat $t/comm): state" \
+					"$(awk '{ print $3 }' $t/stat), wchan $(cat $t/wchan)"
+				sed 's/^/    /' $t/stack
+			done >/tmp/$name.threads 2>&1
 			kill -USR2 $pid 2>/dev/null
 			sleep 4
 			kill -TERM $pid 2>/dev/null
@@ -99,6 +108,10 @@ show() {
 	grep -E 'smpboot|smp:|CPU ?[0-9]|APIC|MP-table|ACPI: MADT' /tmp/$BOOT_NAME.out | head -n 20 | sed 's/^/con| /'
 	echo "--- console, last 40 lines:"
 	tail -n 40 /tmp/$BOOT_NAME.out | sed 's/^/con| /'
+	if [ -s /tmp/$BOOT_NAME.threads ]; then
+		echo "--- the VMM's threads at the boot's limit:"
+		sed 's/^/thr| /' /tmp/$BOOT_NAME.threads
+	fi
 	if [ -s /tmp/$BOOT_NAME.dbg ]; then
 		echo "--- firmware debug log, last 30 lines:"
 		tail -n 30 /tmp/$BOOT_NAME.dbg | sed 's/^/dbg| /'
@@ -124,6 +137,7 @@ disk_boot() {
 	for try in 1 2; do
 		cp /rig/disk/disk.img /tmp/$p.img
 		mark=$(dmesg | wc -l)
+		l0_trace_mark
 		boot $p-write kvm-run -m 256 -smp 2 -hda /tmp/$p.img -nographic \
 			-debugcon file:/tmp/$p-write.dbg "$@"
 		# The "write" label, plus noxsave (see linux-boot.sh: XSAVE state
@@ -138,7 +152,7 @@ disk_boot() {
 		wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 		boot_end
 		# L0's SVM bug (lib.sh) spoils a boot on its own: once more.
-		[ $try = 1 ] && l0_svm_bug_since $mark && continue
+		[ $try = 1 ] && { l0_svm_bug_since $mark || l0_ref_bug_seen; } && continue
 		break
 	done
 	# Always in the log, pass or fail: how the CPUs came up (a rare
@@ -179,6 +193,7 @@ disk_boot() {
 	local want=2
 	for try in 1 2; do
 		mark=$(dmesg | wc -l)
+		l0_trace_mark
 		boot $p-again kvm-run -m 256 -hda /tmp/$p.img -nographic "$@"
 		if wait_for '(^|[^a-z])boot:'; then
 			printf 'write noxsave\r' >&4
@@ -186,7 +201,7 @@ disk_boot() {
 		wait_for 'DISK-DONE|DISK-FAIL|Kernel panic'
 		boot_end
 		# (a spoilt try may have written line 2 already)
-		[ $try = 1 ] && l0_svm_bug_since $mark && want=[23] && continue
+		[ $try = 1 ] && { l0_svm_bug_since $mark || l0_ref_bug_seen; } && want=[23] && continue
 		break
 	done
 	expect $p-reads-back "DISK-TEST wrote /disk-test.txt line $want\$"

@@ -1,4 +1,4 @@
-# rig: default=no needs=qemu,disk,bios timeout=420
+# rig: default=yes needs=qemu,disk,bios timeout=420 accel=tcg,thread=single
 # Our BIOS (build/bios/bios.bin, packed as /usr/share/kvm-run/bios.bin)
 # under Debian's QEMU on the chosen KVM,
 # the real i440FX/PIIX3/IDE machine:
@@ -9,6 +9,11 @@
 #     prompt, Linux, whose init mounts the partition through ata_piix,
 #     appends line N to /disk-test.txt and powers off; a second boot finds
 #     that line (so it reached the image file) and writes line N+1.
+# L0 runs single-threaded TCG here (accel= above): under its multi-threaded
+# TCG, L0's stray #VMEXIT (irq-stress.sh, lib.sh l0_svm_bug_since) hit about
+# one run in three on ours, in the BIOS's int 13h loads; single-threaded,
+# ours passed 3 of 3 runs and the reference 2 of 2 (63-68 s each, as fast
+# as before: the L2 has one vCPU).  The retry below stays for either KVM.
 # QEMU uses its own interrupt controllers (kernel_irqchip=off), so the same
 # run works on ours without irqchip=1, and no VGA: in L2 under TCG every
 # text-buffer write is an MMIO exit, which made POST take minutes.
