@@ -1,4 +1,4 @@
-# rig: default=yes needs=qemu,disk,bios timeout=420 accel=tcg,thread=single
+# rig: default=no needs=qemu,disk,bios timeout=420 accel=tcg,thread=single
 # Our BIOS (build/bios/bios.bin, packed as /usr/share/kvm-run/bios.bin)
 # under Debian's QEMU on the chosen KVM,
 # the real i440FX/PIIX3/IDE machine:
