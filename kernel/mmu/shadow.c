@@ -28,6 +28,22 @@
  * lifts the protection.  An instruction the emulator cannot do also
  * unshadows the page and runs again natively.
  *
+ * Out-of-sync leaf tables.  A last-level guest table the guest writes
+ * (fork's copy-on-write setup, exec, munmap) would cost one emulated
+ * write per entry.  Instead, when a write faults on such a table and
+ * every shadow of it is a leaf page (level 1; a table with a shadow one
+ * level up always stays protected), its shadows are marked unsync and the
+ * guest gets a writable mapping: its writes go straight to memory and the
+ * shadow entries may go stale, as a TLB may.  At the guest's next TLB
+ * flush (CR3 write, INVLPG, a CR0/CR4/EFER paging change: all exits),
+ * before it runs again, kvm_shadow_sync() protects every unsync table
+ * again, flushes every vCPU (no stale writable mapping of the table is
+ * left), then reads the guest entries and drops or narrows the shadow
+ * entries that no longer match.  A shadow of the table found in the
+ * cache for a new parent is synced first; a new shadow one level up of
+ * an unsync table zaps its unsync shadows (module parameter
+ * shadow_unsync=0 turns all this off, to measure it).
+ *
  * Reverse map.  gfn -> every shadow leaf mapping it (an xarray of lists),
  * for write protection, dirty logging, and the MMU notifier: guest pages
  * are not pinned; when the host unmaps, migrates or swaps a page of the
@@ -94,6 +110,10 @@ static bool shadow_prefetch = true;
 module_param(shadow_prefetch, bool, 0644);
 MODULE_PARM_DESC(shadow_prefetch, "Shadow paging: a fault also maps the accessed neighbours of its page (default 1)");
 
+static bool shadow_unsync = true;
+module_param(shadow_unsync, bool, 0444);
+MODULE_PARM_DESC(shadow_unsync, "Shadow paging: let last-level guest page tables the guest writes go out of sync until its next TLB flush, instead of emulating each write (default 1)");
+
 static bool shadow_stats;
 module_param(shadow_stats, bool, 0644);
 MODULE_PARM_DESC(shadow_stats, "Shadow paging: log each VM's shadow MMU counters when it is destroyed (default 0)");
@@ -136,6 +156,15 @@ struct shadow_page {
 	int root_count;			/* vCPUs using it as a root */
 	bool invalid;			/* zapped, waiting for root_count 0 */
 	unsigned int write_flooding;
+	/*
+	 * Out of sync (level 1 only): its guest table is not write-protected
+	 * and the guest writes it natively; the entries are read again at
+	 * the guest's next TLB flush (kvm_shadow_sync).  need_sync: protected
+	 * again, its entries not yet read.  On kvm->shadow.unsync while
+	 * either is set.
+	 */
+	bool unsync, need_sync;
+	struct list_head sync_link;
 	struct shadow_link *parents;	/* entries pointing at this table */
 	/*
 	 * Its guest table was writable in some leaf when it was shadowed:
@@ -305,6 +334,16 @@ static bool drop_spte(struct kvm *kvm, u64 *sptep)
 	return true;
 }
 
+/* Take @sp off the unsync list (it is zapped). */
+static void sp_forget_sync(struct kvm *kvm, struct shadow_page *sp)
+{
+	if (!list_empty(&sp->sync_link)) {
+		list_del_init(&sp->sync_link);
+		kvm->shadow.nr_unsync--;
+	}
+	sp->unsync = sp->need_sync = false;
+}
+
 static void free_page_sp(struct kvm *kvm, struct shadow_page *sp)
 {
 	list_del(&sp->lru);
@@ -334,6 +373,7 @@ static void zap_page(struct kvm *kvm, struct shadow_page *sp)
 	for (i = 0; i < 512; i++)
 		drop_spte(kvm, &sp->spt[i]);
 	hlist_del_init(&sp->hash_link);
+	sp_forget_sync(kvm, sp);
 	sp->invalid = true;
 	kvm->shadow.need_flush = true;
 	if (sp->root_count)
@@ -427,15 +467,59 @@ static bool write_protect_gfn(struct kvm *kvm, gfn_t gfn)
 	return changed;
 }
 
-/* Does some shadow page shadow the guest table at @gfn? */
-static bool gfn_is_shadowed(struct kvm *kvm, gfn_t gfn)
+/*
+ * Must the guest table at @gfn be write-protected: does a shadow of it
+ * follow it entry by entry (any shadow but an unsync one)?
+ */
+static bool gfn_write_protected(struct kvm *kvm, gfn_t gfn)
 {
 	struct shadow_page *sp;
 
 	hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link)
-		if (sp->gfn == gfn && !sp->role.direct)
+		if (sp->gfn == gfn && !sp->role.direct && !sp->unsync)
 			return true;
 	return false;
+}
+
+/* May the guest table at @gfn go out of sync: are all its shadows leaves? */
+static bool gfn_can_unsync(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_page *sp;
+
+	if (!shadow_unsync)
+		return false;
+	hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link)
+		if (sp->gfn == gfn && !sp->role.direct && sp->role.level > 1)
+			return false;
+	return true;
+}
+
+/* Let every shadow of the guest table at @gfn go out of sync. */
+static void unsync_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_page *sp;
+
+	hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link) {
+		if (sp->gfn != gfn || sp->role.direct || sp->unsync)
+			continue;
+		sp->unsync = true;
+		if (list_empty(&sp->sync_link)) {
+			list_add_tail(&sp->sync_link, &kvm->shadow.unsync);
+			kvm->shadow.nr_unsync++;
+		}
+		kvm->shadow.unsynced++;
+	}
+}
+
+/* Zap the unsync shadows of @gfn: it gets a shadow one level up. */
+static void zap_unsync_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_page *sp;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(sp, tmp, sp_bucket(kvm, gfn), hash_link)
+		if (sp->gfn == gfn && sp->unsync)
+			zap_page(kvm, sp);
 }
 
 /* Zap every shadow of the guest table at @gfn: it is not one any more. */
@@ -465,6 +549,162 @@ static void reclaim(struct kvm *kvm, unsigned long room)
 	}
 }
 
+/* Entries of a shadow's guest table read at a time by sync_sp. */
+#define SHADOW_SYNC_CHUNK	32
+
+/*
+ * Read the guest table of the leaf page @sp again and make its shadow
+ * entries agree: an entry the guest made not present, not accessed,
+ * reserved or pointing at another frame is dropped (the next access
+ * faults and walks); one whose rights shrank (read-only, supervisor,
+ * no-execute, or clean again) loses them.  Rights that grew are left to
+ * the next fault.  A table that cannot be read now (host page gone)
+ * loses all its entries.  mmu_lock held.
+ */
+static void sync_sp(struct kvm *kvm, struct shadow_page *sp)
+{
+	struct kvm_memory_slot *slot = kvm_gfn_to_slot(kvm, sp->gfn);
+	unsigned int size = sp->role.gpte8 ? 8 : 4, i, j;
+	u64 gptes[SHADOW_SYNC_CHUNK], rsvd = 0;
+	unsigned long hva = 0;
+
+	kvm->shadow.synced++;
+	/* A fault that walked the table before now reads its walk again. */
+	kvm->shadow.pt_writes++;
+	if (slot) {
+		hva = slot->userspace_addr +
+		      ((sp->gfn - slot->base_gfn) << PAGE_SHIFT);
+		/* A 32-bit guest table: this shadow has half of it. */
+		if (!sp->role.gpte8)
+			hva += sp->role.quadrant * 512 * size;
+	}
+	if (sp->role.gpte8) {
+		int hi;
+
+		for (hi = kvm->shadow.maxphyaddr; hi < 52; hi++)
+			rsvd |= 1ULL << hi;
+		if (!sp->role.nxe)
+			rsvd |= 1ULL << 63;
+	}
+	for (i = 0; i < 512; i += SHADOW_SYNC_CHUNK) {
+		bool any = false, readable;
+
+		for (j = 0; j < SHADOW_SYNC_CHUNK; j++)
+			any |= sp->spt[i + j] & SPTE_P;
+		if (!any)
+			continue;
+		readable = false;
+		if (slot) {
+			pagefault_disable();
+			readable = !__copy_from_user_inatomic(gptes,
+				(void __user *)(hva + i * size),
+				SHADOW_SYNC_CHUNK * size);
+			pagefault_enable();
+		}
+		for (j = 0; j < SHADOW_SYNC_CHUNK; j++) {
+			u64 *e = &sp->spt[i + j], gpte, now;
+			unsigned int acc;
+			gfn_t gfn;
+
+			if (!(*e & SPTE_P))
+				continue;
+			if (!readable) {
+				drop_spte(kvm, e);
+				kvm->shadow.sync_dropped++;
+				continue;
+			}
+			gpte = size == 8 ? gptes[j] : ((u32 *)gptes)[j];
+			gfn = size == 8 ? (gpte & 0x000ffffffffff000ULL) >> PAGE_SHIFT :
+			      (gpte & 0xfffff000ULL) >> PAGE_SHIFT;
+			/* Present and accessed, as a fault or prefetch maps. */
+			if ((gpte & 0x21) != 0x21 || (gpte & rsvd) ||
+			    gfn != sp->gfns[i + j]) {
+				drop_spte(kvm, e);
+				kvm->shadow.sync_dropped++;
+				continue;
+			}
+			acc = SHADOW_ACC_EXEC;
+			if (gpte & 2)
+				acc |= SHADOW_ACC_WRITE;
+			if (gpte & 4)
+				acc |= SHADOW_ACC_USER;
+			if (sp->role.gpte8 && sp->role.nxe && (gpte >> 63))
+				acc &= ~SHADOW_ACC_EXEC;
+			acc &= sp->role.access;
+			now = *e;
+			/* Clean again: the next write must set D. */
+			if (!(acc & SHADOW_ACC_WRITE) || !(gpte & 0x40))
+				now &= ~SPTE_RW;
+			if (!(acc & SHADOW_ACC_USER))
+				now &= ~SPTE_US;
+			if (!(acc & SHADOW_ACC_EXEC))
+				now |= SPTE_NX;
+			if (now != *e) {
+				WRITE_ONCE(*e, now);
+				kvm->shadow.need_flush = true;
+			}
+		}
+	}
+}
+
+/*
+ * The guest flushes its TLB (CR3 write, INVLPG, paging mode change): the
+ * shadow must agree with its tables before it runs again.  Every unsync
+ * page is protected again first, and every vCPU flushed, so that no vCPU
+ * can still write the table through a stale mapping; then its entries
+ * are read (sync_sp).  One vCPU at a time (sync_lock): one that comes
+ * while another syncs waits for it to finish.  Called with no lock held.
+ */
+void kvm_shadow_sync(struct kvm *kvm)
+{
+	struct shadow_page *sp, *tmp;
+	unsigned long gen;
+	bool any = false;
+
+	if (!READ_ONCE(kvm->shadow.nr_unsync))
+		return;
+	mutex_lock(&kvm->shadow.sync_lock);
+	spin_lock(&kvm->mmu_lock);
+	/* The first flush to begin after the protection below. */
+	gen = kvm->shadow.flush_started + 1;
+	list_for_each_entry(sp, &kvm->shadow.unsync, sync_link) {
+		if (!sp->unsync)
+			continue;
+		sp->unsync = false;
+		sp->need_sync = true;
+		write_protect_gfn(kvm, sp->gfn);
+		/* prefetch trusts it once the flush below is done */
+		sp->wp_gen = gen;
+		any = true;
+	}
+	/*
+	 * Also a mapping dropped without a flush (INVLPG) may still write:
+	 * flush whatever write_protect_gfn found.  Another thread's
+	 * shadow_flush may take the request and still be under way when
+	 * ours returns: wait for a flush begun after the protection.
+	 */
+	while (any && kvm->shadow.flush_done < gen) {
+		kvm->shadow.need_flush = true;
+		mmu_unlock(kvm);
+		shadow_flush(kvm);
+		spin_lock(&kvm->mmu_lock);
+	}
+	list_for_each_entry_safe(sp, tmp, &kvm->shadow.unsync, sync_link) {
+		if (!sp->need_sync)
+			continue;
+		sp->need_sync = false;
+		sync_sp(kvm, sp);
+		/* Written again meanwhile (out of sync again): it stays. */
+		if (!sp->unsync) {
+			list_del_init(&sp->sync_link);
+			kvm->shadow.nr_unsync--;
+		}
+	}
+	mmu_unlock(kvm);
+	mutex_unlock(&kvm->shadow.sync_lock);
+	shadow_flush(kvm);
+}
+
 /* Find the shadow page for (@gfn, @role), or make one from @p. */
 static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
 				  union shadow_role role,
@@ -478,15 +718,25 @@ static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
 			if (sp->gfn == gfn && sp->role.word == role.word) {
 				list_move(&sp->lru, &kvm->shadow.lru);
 				kvm->shadow.hits++;
+				/*
+				 * A new parent: what its entries map becomes
+				 * reachable elsewhere, with no flush to come.
+				 */
+				if (sp->unsync)
+					sync_sp(kvm, sp);
 				return sp;
 			}
 		}
 	}
 	if (!p->nsp)
 		return NULL;
+	/* A table one level up must stay protected: no unsync leaf of it. */
+	if (!role.direct && role.level > 1)
+		zap_unsync_gfn(kvm, gfn);
 	sp = p->sps[--p->nsp];
 	sp->gfn = gfn;
 	sp->role = role;
+	INIT_LIST_HEAD(&sp->sync_link);
 	if (role.level == 1)
 		sp->gfns = p->gfns[--p->ngfns];
 	hlist_add_head(&sp->hash_link, sp_bucket(kvm, gfn));
@@ -563,6 +813,9 @@ int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 	int i, r;
 
 	kvm_vcpu_init_walker(vcpu, &w);
+	WRITE_ONCE(kvm->shadow.maxphyaddr, w.maxphyaddr);
+	/* A CR3 load or paging change flushes the guest's TLB. */
+	kvm_shadow_sync(kvm);
 	if (w.mode == GPT_PAE &&
 	    kvm_read_guest(kvm, w.cr3 & 0xffffffe0ULL, pdpte, sizeof(pdpte)))
 		memset(pdpte, 0, sizeof(pdpte));
@@ -678,6 +931,8 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 	if (m->root_level == 3)
 		gva = (u32)gva;
 
+	/* The guest may have changed any entry of an unsync table. */
+	kvm_shadow_sync(kvm);
 	spin_lock(&kvm->mmu_lock);
 	/*
 	 * INVLPG is local to this vCPU: others may keep their translation
@@ -842,6 +1097,7 @@ struct shadow_fault {
 	struct gpt_walk_info info;
 	u64 leaf;		/* the shadow leaf to install */
 	gfn_t gfn;
+	bool unsync;		/* a write to a table that may go out of sync */
 };
 
 enum { FAULT_DONE, FAULT_RETRY, FAULT_NOMEM };
@@ -863,7 +1119,7 @@ static u64 prefetch_leaf(struct kvm *kvm, gfn_t gfn, u64 perm)
 	if (!slot)
 		return 0;	/* MMIO: the fault path emulates */
 	if ((slot->flags & KVM_MEM_READONLY) || slot->dirty_bitmap ||
-	    gfn_is_shadowed(kvm, gfn))
+	    gfn_write_protected(kvm, gfn))
 		perm &= ~SPTE_RW;
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 	if (get_user_pages_fast_only(hva, 1, (perm & SPTE_RW) ? FOLL_WRITE : 0,
@@ -924,9 +1180,11 @@ static void prefetch_neighbours(struct kvm *kvm, const struct shadow_fault *f,
 		/*
 		 * Protected just now: other vCPUs may still be writing the
 		 * table natively (the fault checks its own entry again after
-		 * the flush; neighbours read now could go stale unseen).
+		 * the flush; neighbours read now could go stale unseen).  An
+		 * unsync table is read again at the flush that makes a
+		 * change visible: what goes stale now is found then.
 		 */
-		if (!slot || kvm->shadow.flush_done < sp->wp_gen)
+		if (!slot || (!sp->unsync && kvm->shadow.flush_done < sp->wp_gen))
 			return;
 		/* A 32-bit guest table: this shadow has half of it. */
 		if (!sp->role.gpte8)
@@ -1067,11 +1325,16 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 	}
 
 	/*
-	 * The frame became a shadowed guest table since the fault looked
+	 * A write to a protected leaf table lets it go out of sync; else
+	 * the frame became a protected guest table since the fault looked
 	 * (another vCPU, or a table made just above): never writable.
 	 */
-	if ((f->leaf & SPTE_RW) && gfn_is_shadowed(kvm, f->gfn))
-		f->leaf &= ~SPTE_RW;
+	if ((f->leaf & SPTE_RW) && gfn_write_protected(kvm, f->gfn)) {
+		if (f->unsync && gfn_can_unsync(kvm, f->gfn))
+			unsync_gfn(kvm, f->gfn);
+		else
+			f->leaf &= ~SPTE_RW;
+	}
 	/* Dirty logging: recorded with the mapping, under slots_lock. */
 	if (f->leaf & SPTE_RW)
 		kvm_mark_page_dirty(kvm, f->gfn);
@@ -1118,6 +1381,19 @@ static int guest_walk_changed(struct kvm *kvm, struct shadow_fault *f)
 			return level;
 	}
 	return 0;
+}
+
+/* Is the frame written one of the tables of the walk that maps it? */
+static bool walk_uses_gfn(const struct shadow_fault *f)
+{
+	int level;
+
+	if (f->w.mode == GPT_NONE)
+		return false;
+	for (level = f->info.levels; level >= f->info.level; level--)
+		if (f->info.pte_gpa[level] >> PAGE_SHIFT == f->gfn)
+			return true;
+	return false;
 }
 
 /* Drop the shadow entry at @level on the path of @gva. */
@@ -1219,9 +1495,18 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	hva = slot->userspace_addr + ((f.gfn - slot->base_gfn) << PAGE_SHIFT);
 	mutex_unlock(&kvm->slots_lock);
 
-	/* A write to a shadowed guest page table: emulate it. */
+	/*
+	 * A write to a protected guest page table: let it go out of sync
+	 * when it may (a leaf table, not one this very walk goes through),
+	 * else emulate it.
+	 */
 	spin_lock(&kvm->mmu_lock);
-	tracked = writable && gfn_is_shadowed(kvm, f.gfn);
+	tracked = writable && gfn_write_protected(kvm, f.gfn);
+	if (tracked && write && gfn_can_unsync(kvm, f.gfn) &&
+	    !walk_uses_gfn(&f)) {
+		tracked = false;
+		f.unsync = true;
+	}
 	spin_unlock(&kvm->mmu_lock);
 	if (tracked && write) {
 		r = kvm_emulate_pt_write(vcpu);
@@ -1322,6 +1607,7 @@ static void zap_all_locked(struct kvm *kvm)
 			sp->parents = l->next;
 			kfree(l);
 		}
+		sp_forget_sync(kvm, sp);
 		for (i = 0; i < 512; i++) {
 			if (sp->role.level == 1 && (sp->spt[i] & SPTE_P))
 				rmap_del(kvm, sp->gfns[i], &sp->spt[i]);
@@ -1483,6 +1769,9 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 		INIT_HLIST_HEAD(&kvm->shadow.hash[i]);
 	INIT_LIST_HEAD(&kvm->shadow.lru);
 	INIT_LIST_HEAD(&kvm->shadow.zapped);
+	INIT_LIST_HEAD(&kvm->shadow.unsync);
+	mutex_init(&kvm->shadow.sync_lock);
+	kvm->shadow.maxphyaddr = 52;
 	xa_init(&kvm->shadow.rmap);
 	kvm->shadow.max_pages = shadow_auto_max(kvm);
 	kvm->shadow.mn.ops = &shadow_mn_ops;
@@ -1516,11 +1805,15 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	kvm_shadow_vm_stop(kvm);
 	/* with the counters, the audit of what the guest left (no vCPU runs) */
 	if (READ_ONCE(shadow_stats))
-		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, audit problems %lu\n",
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, audit problems %lu\n",
 			kvm->shadow.mapped, kvm->shadow.prefetched,
 			kvm->shadow.created, kvm->shadow.hits,
 			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
-			kvm->shadow.pt_writes, kvm_shadow_audit(kvm));
+			/* pt_writes also counts each sync */
+			kvm->shadow.pt_writes - kvm->shadow.synced,
+			kvm->shadow.unsynced,
+			kvm->shadow.synced, kvm->shadow.sync_dropped,
+			kvm_shadow_audit(kvm));
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */
@@ -1533,18 +1826,37 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
  * Consistency check of the shadow pages (for tests and debugging): every
  * present leaf is in the reverse map under its frame, every reverse-map
  * entry is a present leaf of that frame, every table entry's child lists
- * it as a parent, every shadow of a guest table leaves no writable leaf
- * on that table's frame.  Returns the number of problems found.
+ * it as a parent, every shadow of a guest table that is not out of sync
+ * leaves no writable leaf on that table's frame; an unsync shadow is a
+ * leaf page on the unsync list, of a table with no shadow one level up.
+ * Returns the number of problems found.
  */
 unsigned long kvm_shadow_audit(struct kvm *kvm)
 {
-	unsigned long bad = 0, idx;
+	unsigned long bad = 0, idx, listed = 0;
 	struct shadow_page *sp;
 	struct shadow_link *l;
 	int i;
 
 	spin_lock(&kvm->mmu_lock);
+	list_for_each_entry(sp, &kvm->shadow.unsync, sync_link) {
+		listed++;
+		if (!sp->unsync && !sp->need_sync)
+			bad++;	/* listed for nothing */
+	}
+	bad += listed != kvm->shadow.nr_unsync;
 	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
+		if (sp->unsync) {
+			struct shadow_page *o;
+
+			if (sp->role.level != 1 || sp->role.direct ||
+			    list_empty(&sp->sync_link))
+				bad++;
+			hlist_for_each_entry(o, sp_bucket(kvm, sp->gfn), hash_link)
+				if (o->gfn == sp->gfn && !o->role.direct &&
+				    o->role.level > 1)
+					bad++;	/* must be protected */
+		}
 		for (i = 0; i < 512; i++) {
 			u64 e = sp->spt[i];
 			bool found = false;
@@ -1555,8 +1867,9 @@ unsigned long kvm_shadow_audit(struct kvm *kvm)
 				for (l = xa_load(&kvm->shadow.rmap, sp->gfns[i]); l;
 				     l = l->next)
 					found |= l->sptep == &sp->spt[i];
-				if ((e & SPTE_RW) && gfn_is_shadowed(kvm, sp->gfns[i]))
-					bad++;	/* a shadowed table left writable */
+				if ((e & SPTE_RW) &&
+				    gfn_write_protected(kvm, sp->gfns[i]))
+					bad++;	/* a protected table left writable */
 			} else {
 				struct shadow_page *child = sp_of(__va(e & SPTE_ADDR));
 

@@ -51,9 +51,24 @@ struct kvm_shadow_vm {
 	bool need_reload;	/* a root was zapped */
 	bool orphans;		/* cache off: pages with no parent to free */
 	bool dying;		/* VM destruction: no vCPU to ask for flushes */
+	/*
+	 * Leaf shadow pages out of sync with their guest table (the guest
+	 * writes it natively), or being synced: kvm_shadow_sync().
+	 */
+	struct list_head unsync;
+	unsigned long nr_unsync;	/* pages on that list */
+	int maxphyaddr;			/* the guest's, for reserved bits */
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
+	unsigned long unsynced, synced;	/* pages let out of sync, synced */
+	unsigned long sync_dropped;	/* leaves a sync found stale */
+	/*
+	 * Not under mmu_lock: held by the one vCPU syncing the unsync pages
+	 * (protect, flush, then read the guest tables), across both mmu_lock
+	 * sections and the flush between them.  Taken before mmu_lock.
+	 */
+	struct mutex sync_lock;
 };
 
 #endif /* KVM_MMU_SHADOW_TYPES_H */

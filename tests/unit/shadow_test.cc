@@ -24,6 +24,7 @@ extern "C" {
 #include "shadow.h"
 void* shim_param_shadow_cache(void);
 void* shim_param_shadow_max_pages(void);
+void* shim_param_shadow_unsync(void);
 }
 
 // ---- the stand-ins' implementations ---------------------------------------------------------
@@ -215,6 +216,7 @@ class ShadowMmu : public ::testing::Test {
   void SetUp() override {
     *static_cast<bool*>(shim_param_shadow_cache()) = true;
     *static_cast<unsigned*>(shim_param_shadow_max_pages()) = 0;
+    *static_cast<bool*>(shim_param_shadow_unsync()) = true;
     m = new Machine;
     m->mem = static_cast<uint8_t*>(std::aligned_alloc(PAGE_SIZE, kMemSize));
     std::memset(m->mem, 0, kMemSize);
@@ -446,6 +448,7 @@ TEST_F(ShadowMmu, WriteToAGuestPdeDropsItsShadowTableEntry) {
 }
 
 TEST_F(ShadowMmu, ShadowedTableIsWriteProtectedAndItsWritesEmulated) {
+  *static_cast<bool*>(shim_param_shadow_unsync()) = false;  // leaf tables too
   const uint64_t root = new_table();
   map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
   const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
@@ -464,6 +467,7 @@ TEST_F(ShadowMmu, ShadowedTableIsWriteProtectedAndItsWritesEmulated) {
   EXPECT_EQ(shadow_leaf(kUserVa), 0u);
   ASSERT_EQ(fault(kUserVa, kRead), 1);
   EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(m->kvm.shadow.unsynced, 0u);
   EXPECT_EQ(audit(), 0u);
 }
 
@@ -708,6 +712,208 @@ TEST_F(ShadowMmu, LeafDroppedByInvlpgIsFlushedEverywhereBeforeTheHostReusesItsPa
   ops->invalidate_range_start(&m->kvm.shadow.mn, &range);  // nothing stale left
   EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before + 1);
   ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+}
+
+// ---- out-of-sync leaf tables --------------------------------------------------------------
+
+// A write to a shadowed last-level table is not emulated: the table goes out of sync and the
+// guest writes it natively.  Its shadow may hold the old entry (as a TLB may) until the guest
+// flushes; the flush (here a CR3 load) protects the table again and drops the stale entry.
+TEST_F(ShadowMmu, LeafTableWriteGoesOutOfSyncUntilTheNextFlush) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  const uint64_t pte = pte_gpa(root, kUserVa);
+  const uint64_t alias = 0x0000000000600000ull;  // the guest maps its page table
+  map(root, alias, pte & ~0xfffull, kP | kRW | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);  // protected while in sync
+  ASSERT_EQ(fault(alias + (pte & 0xfff), kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 0);
+  EXPECT_TRUE(shadow_leaf(alias) & kRW);  // the guest now writes it natively
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_EQ(m->kvm.shadow.unsynced, 1u);
+  EXPECT_EQ(audit(), 0u);
+  store(pte, 0x310000 | kP | kRW | kUS | kD);
+  // No flush yet: the old translation may still be used, like a TLB entry.
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x300000));
+  const int flushes = m->requests[KVM_REQ_TLB_FLUSH];
+  switch_cr3(root);  // the guest's flush
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);  // protected again...
+  EXPECT_GT(m->requests[KVM_REQ_TLB_FLUSH], flushes);  // ...everywhere
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(m->kvm.shadow.synced, 1u);
+  EXPECT_EQ(audit(), 0u);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x310000));
+  // The next write lets it out of sync again, still without emulation.
+  ASSERT_EQ(fault(alias + (pte & 0xfff), kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 0);
+  EXPECT_EQ(m->kvm.shadow.unsynced, 2u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// The sync at INVLPG (of any address) reads every entry of the unsync table: rights taken away
+// natively (copy-on-write, clean again, supervisor-only, execute-disable) are taken from the
+// shadow; an entry no longer accessed, present, or pointing at the same frame is dropped.
+TEST_F(ShadowMmu, SyncNarrowsRightsAndDropsStaleEntries) {
+  const uint64_t root = new_table();
+  const uint64_t base = 0x400000;
+  const uint64_t all = kP | kRW | kUS | kA | kD;
+  for (int i = 0; i < 8; ++i) map(root, base + i * 0x1000, 0x300000 + i * 0x1000, all);
+  const uint64_t pt = pte_gpa(root, base) & ~0xfffull;
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pt, all);
+  switch_cr3(root);
+  ASSERT_EQ(fault(base, kRead), 1);  // maps all 8 (prefetch)
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(shadow_leaf(base + i * 0x1000) & kRW) << i;
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pt + 1 * 8, 0x301000 | kP | kUS | kA | kD);          // copy-on-write: read-only
+  store(pt + 2 * 8, 0x302000 | kP | kRW | kUS | kA);         // clean again
+  store(pt + 3 * 8, 0x303000 | kP | kRW | kUS | kD);         // accessed bit cleared
+  store(pt + 4 * 8, 0x304000 | kP | kRW | kA | kD);          // supervisor
+  store(pt + 5 * 8, 0x305000 | all | (1ull << 63));          // execute-disable
+  store(pt + 6 * 8, 0);                                      // unmapped
+  store(pt + 7 * 8, 0x3f7000 | all);                         // another frame
+  kvm_mmu_invlpg(&m->vcpu, 0x7000000);  // anywhere
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(shadow_leaf(base) & ~0xfffull & kSpteAddr, host_frame(0x300000));
+  EXPECT_TRUE(shadow_leaf(base) & kRW);  // unchanged
+  for (int i : {1, 2}) {
+    EXPECT_EQ(shadow_leaf(base + i * 0x1000) & kSpteAddr, host_frame(0x300000 + i * 0x1000)) << i;
+    EXPECT_FALSE(shadow_leaf(base + i * 0x1000) & kRW) << i;
+  }
+  EXPECT_FALSE(shadow_leaf(base + 0x4000) & kUS);
+  EXPECT_TRUE(shadow_leaf(base + 0x4000) & kP);
+  EXPECT_TRUE(shadow_leaf(base + 0x5000) >> 63);
+  for (int i : {3, 6, 7}) EXPECT_EQ(shadow_leaf(base + i * 0x1000), 0u) << i;
+  EXPECT_EQ(m->kvm.shadow.sync_dropped, 3u);
+  EXPECT_EQ(audit(), 0u);
+  // A write to the copy-on-write page faults; the guest sees it.
+  ASSERT_EQ(fault(base + 0x1000, kWrite | PFERR_USER), 1);
+  ASSERT_EQ(m->injected_pf.size(), 1u);
+}
+
+// A table with a shadow one level up (here: a page directory) always stays protected.
+TEST_F(ShadowMmu, TableShadowedAboveTheLeafLevelStaysProtected) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  const uint64_t pde = pte_gpa(root, kUserVa, 2);
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pde & ~0xfffull, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  m->emul_gpa = pde;
+  m->emul_value = load(pde);
+  ASSERT_EQ(fault(alias + (pde & 0xfff), kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 1);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// A write to the page table that maps the written address itself is emulated.
+TEST_F(ShadowMmu, WriteThroughTheTableItselfIsEmulated) {
+  const uint64_t root = new_table();
+  const uint64_t va = 0x400000;
+  map(root, va, 0x300000, kP | kRW | kUS | kA | kD);
+  const uint64_t pt = pte_gpa(root, va) & ~0xfffull;
+  store(pt + 1 * 8, pt | kP | kRW | kUS | kA | kD);  // entry 1 maps the table
+  switch_cr3(root);
+  ASSERT_EQ(fault(va, kRead), 1);
+  m->emul_gpa = pt + 2 * 8;
+  m->emul_value = 0x302000 | kP | kRW | kUS | kD;
+  ASSERT_EQ(fault(va + 0x1000 + 2 * 8, kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 1);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// An unsync table that gets a shadow one level up (the guest uses it as a page directory
+// too) loses its unsync shadows and is protected again.
+TEST_F(ShadowMmu, NewShadowAboveTheLeafLevelZapsUnsyncShadows) {
+  const uint64_t root = new_table();
+  const uint64_t data = new_table();
+  map(root, kUserVa, data, kP | kRW | kUS | kD);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pt, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  // gva2's page directory is pt: its entry 1 (kUserVa's PTE) points at "table" data.
+  const uint64_t gva2 = 0x0000008000200000ull + 0x5000;  // PML4 1, PDPT 0, PD 1, PT 5
+  const uint64_t pdpt = new_table();
+  store(root + 1 * 8, pdpt | kP | kRW | kUS);
+  store(pdpt, pt | kP | kRW | kUS);
+  store(data + 5 * 8, 0x320000 | kP | kRW | kUS | kD);
+  ASSERT_EQ(fault(gva2, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva2) & kSpteAddr, host_frame(0x320000));
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);  // its leaf shadow went
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);
+  EXPECT_EQ(audit(), 0u);
+  // Now a write to it is emulated.
+  m->emul_gpa = pt + 8;
+  m->emul_value = load(pt + 8);
+  ASSERT_EQ(fault(alias + 8, kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 1);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// A cached unsync table linked under a new parent entry is synced on the spot: no flush will
+// come for a translation the guest just created.
+TEST_F(ShadowMmu, UnsyncTableFoundForANewParentIsSynced) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kA | kD);
+  map(root, kUserVa + 0x1000, 0x301000, kP | kRW | kUS | kA | kD);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pt, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(shadow_leaf(kUserVa + 0x1000) & kSpteAddr, host_frame(0x301000));
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pt + 2 * 8, 0x3f1000 | kP | kRW | kUS | kD);  // natively, no flush (A clear)
+  // The next 2 MiB gets the same page table (an emulated PDE write).
+  const uint64_t pde = pte_gpa(root, kUserVa, 2);
+  store(pde + 8, load(pde));
+  kvm_mmu_track_write(&m->kvm, pde + 8, 8);
+  const unsigned long synced = m->kvm.shadow.synced;
+  ASSERT_EQ(fault(kUserVa + 0x200000, kRead), 1);
+  EXPECT_EQ(m->kvm.shadow.synced, synced + 1);
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x1000), 0u);  // the stale entry, on both paths
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x201000), 0u);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);  // still out of sync
+  EXPECT_EQ(audit(), 0u);
+}
+
+// 32-bit paging: the shadow of the upper half of a guest table syncs from that half.
+TEST_F(ShadowMmu, Paging32UnsyncUpperHalfSyncsFromItsHalf) {
+  m->mode = GPT_32;
+  const uint64_t pd = new_table();
+  const uint64_t gva = 0x80601000;  // PT index 513 (upper half)
+  map(pd, gva, 0x300000, kP | kRW | kUS | kA | kD);
+  const uint64_t pte = pte_gpa(pd, gva);
+  const uint64_t alias = 0x40000000;
+  map(pd, alias, pte & ~0xfffull, kP | kRW | kUS | kA | kD);
+  switch_cr3(pd);
+  ASSERT_EQ(fault(gva, kRead), 1);
+  ASSERT_EQ(fault(alias + (pte & 0xfff), kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 0);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pte, 0x310000 | kP | kRW | kUS | kA | kD);
+  switch_cr3(pd);
+  EXPECT_EQ(shadow_leaf(gva), 0u);
+  EXPECT_FALSE(shadow_leaf(alias) & kRW);
+  ASSERT_EQ(fault(gva, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
 }
 
 }  // namespace

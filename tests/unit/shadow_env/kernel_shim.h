@@ -68,6 +68,7 @@ struct mutex { int unused; };
 #define spin_unlock(l)	do { (void)(l); } while (0)
 #define mutex_lock(l)	do { (void)(l); } while (0)
 #define mutex_unlock(l)	do { (void)(l); } while (0)
+#define mutex_init(l)	do { (void)(l); } while (0)
 
 /* Module parameters: an accessor the test can use. */
 #define module_param(name, type, perm) \
@@ -106,6 +107,15 @@ static inline void list_del(struct list_head *e)
 {
 	e->next->prev = e->prev; e->prev->next = e->next;
 	e->next = e->prev = NULL;
+}
+static inline void list_del_init(struct list_head *e)
+{
+	e->next->prev = e->prev; e->prev->next = e->next;
+	INIT_LIST_HEAD(e);
+}
+static inline void list_add_tail(struct list_head *n, struct list_head *h)
+{
+	__list_add(n, h->prev, h);
 }
 static inline void list_move(struct list_head *e, struct list_head *h)
 {
