@@ -833,6 +833,7 @@ int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 		return r;
 
 	spin_lock(&kvm->mmu_lock);
+	kvm->shadow.reloads++;
 	release_roots(vcpu);
 	reclaim(kvm, SHADOW_FAULT_PAGES);
 	if (w.mode == GPT_LONG4 || w.mode == GPT_LONG5) {
@@ -896,6 +897,8 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 		return;
 	spin_lock(&kvm->mmu_lock);
 	release_roots(vcpu);
+	kvm->shadow.exits += vcpu->stat.exits;
+	kvm->shadow.faults += vcpu->stat.shadow_faults;
 	mmu_unlock(kvm);
 	/* The VM is being destroyed: its zapped pages go in vm_destroy. */
 	free_page((unsigned long)vcpu->shadow.pae_root);
@@ -939,6 +942,7 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 	 * (the page stays mapped), so no flush of theirs is asked for.
 	 */
 	flush_others = kvm->shadow.need_flush;
+	kvm->shadow.invlpgs++;
 	table = m->root_level == 3 ? m->pae_root :
 		m->root ? m->root->spt : NULL;
 	for (level = m->root_level; table && level >= 1; level--) {
@@ -1805,7 +1809,7 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	kvm_shadow_vm_stop(kvm);
 	/* with the counters, the audit of what the guest left (no vCPU runs) */
 	if (READ_ONCE(shadow_stats))
-		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, audit problems %lu\n",
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, exits %lu faults %lu root loads %lu invlpg %lu, audit problems %lu\n",
 			kvm->shadow.mapped, kvm->shadow.prefetched,
 			kvm->shadow.created, kvm->shadow.hits,
 			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
@@ -1813,6 +1817,8 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 			kvm->shadow.pt_writes - kvm->shadow.synced,
 			kvm->shadow.unsynced,
 			kvm->shadow.synced, kvm->shadow.sync_dropped,
+			kvm->shadow.exits, kvm->shadow.faults,
+			kvm->shadow.reloads, kvm->shadow.invlpgs,
 			kvm_shadow_audit(kvm));
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);

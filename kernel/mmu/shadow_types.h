@@ -63,6 +63,8 @@ struct kvm_shadow_vm {
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
 	unsigned long unsynced, synced;	/* pages let out of sync, synced */
 	unsigned long sync_dropped;	/* leaves a sync found stale */
+	unsigned long reloads, invlpgs;	/* root loads (CR3...), INVLPGs */
+	unsigned long exits, faults;	/* of the vCPUs gone, added up */
 	/*
 	 * Not under mmu_lock: held by the one vCPU syncing the unsync pages
 	 * (protect, flush, then read the guest tables), across both mmu_lock

@@ -7,7 +7,9 @@
 #                   a pair of pipes (two context switches, two CR3 writes)
 #   l2.spawn-ns     fork + exec of busybox true + wait
 # On ours both again with shadow_cache=0 (l2.*-ns_nocache), to show what the
-# cache of shadow page tables is worth (fewer ops: see one_run's callers). A row fails only when the workload
+# cache of shadow page tables is worth (fewer ops: see one_run's callers), and
+# with shadow_unsync=0 (l2.*-ns_nounsync: every write to a shadowed guest page
+# table emulated, none let out of sync). A row fails only when the workload
 # did not run (a broken bench), never on a number.
 . /rig/lib.sh
 requires qemu /rig/l2/vmlinuz
@@ -46,6 +48,12 @@ result load PASS "npt=$(kvm_param npt)"
 one_run "" "mmubench.pipe=4000 mmubench.spawn=150"
 check unload unload_kvm
 if [ "$RIG_KVM" = ours ]; then
+	if load_kvm ours $RIG_MODARGS shadow_unsync=0 shadow_stats=1; then
+		one_run _nounsync "mmubench.pipe=4000 mmubench.spawn=150"
+		check unload-nounsync unload_kvm
+	else
+		result load-nounsync FAIL "could not load ours with shadow_unsync=0"
+	fi
 	if load_kvm ours $RIG_MODARGS shadow_cache=0 shadow_stats=1; then
 		# every CR3 switch rebuilds the address space: a few hundred
 		# times slower, so fewer round trips and processes
