@@ -916,8 +916,11 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
  * INVLPG: the guest changed the translation of @gva.  With write
  * protection the shadow already follows every change the guest made to
  * its tables, except for pages that were unshadowed (no longer look like
- * page tables): drop the shadow leaf of @gva, and the whole table when it
- * holds a guest large page (INVLPG drops all of one).
+ * page tables) and leaf tables out of sync: drop the shadow leaf of @gva,
+ * and the whole table when it holds a guest large page (INVLPG drops all
+ * of one).  Tables above the leaves are never out of sync, so that is
+ * all INVLPG asks for: an unsync table stays so, its other entries may
+ * stay stale as other TLB entries may.
  */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 {
@@ -934,8 +937,6 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 	if (m->root_level == 3)
 		gva = (u32)gva;
 
-	/* The guest may have changed any entry of an unsync table. */
-	kvm_shadow_sync(kvm);
 	spin_lock(&kvm->mmu_lock);
 	/*
 	 * INVLPG is local to this vCPU: others may keep their translation
@@ -952,6 +953,12 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 		if (!(*e & SPTE_P))
 			break;
 		if (level == 1) {
+			/*
+			 * A fault that walked the old entry of an unsync
+			 * table before this rechecks (as after a sync).
+			 */
+			if (sp_of(e)->unsync)
+				kvm->shadow.pt_writes++;
 			drop_spte(kvm, e);
 			break;
 		}

@@ -755,7 +755,7 @@ TEST_F(ShadowMmu, LeafTableWriteGoesOutOfSyncUntilTheNextFlush) {
   EXPECT_EQ(audit(), 0u);
 }
 
-// The sync at INVLPG (of any address) reads every entry of the unsync table: rights taken away
+// The sync at a CR3 load reads every entry of the unsync table: rights taken away
 // natively (copy-on-write, clean again, supervisor-only, execute-disable) are taken from the
 // shadow; an entry no longer accessed, present, or pointing at the same frame is dropped.
 TEST_F(ShadowMmu, SyncNarrowsRightsAndDropsStaleEntries) {
@@ -778,7 +778,7 @@ TEST_F(ShadowMmu, SyncNarrowsRightsAndDropsStaleEntries) {
   store(pt + 5 * 8, 0x305000 | all | (1ull << 63));          // execute-disable
   store(pt + 6 * 8, 0);                                      // unmapped
   store(pt + 7 * 8, 0x3f7000 | all);                         // another frame
-  kvm_mmu_invlpg(&m->vcpu, 0x7000000);  // anywhere
+  switch_cr3(root);
   EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
   EXPECT_EQ(shadow_leaf(base) & ~0xfffull & kSpteAddr, host_frame(0x300000));
   EXPECT_TRUE(shadow_leaf(base) & kRW);  // unchanged
@@ -795,6 +795,40 @@ TEST_F(ShadowMmu, SyncNarrowsRightsAndDropsStaleEntries) {
   // A write to the copy-on-write page faults; the guest sees it.
   ASSERT_EQ(fault(base + 0x1000, kWrite | PFERR_USER), 1);
   ASSERT_EQ(m->injected_pf.size(), 1u);
+}
+
+// INVLPG drops the shadow entry of its address only; the table stays out of sync (its other
+// entries may stay stale, as other TLB entries may), with no flush of other vCPUs.
+TEST_F(ShadowMmu, InvlpgInAnUnsyncTableDropsItsEntryOnly) {
+  const uint64_t root = new_table();
+  const uint64_t all = kP | kRW | kUS | kA | kD;
+  map(root, kUserVa, 0x300000, all);
+  map(root, kUserVa + 0x1000, 0x301000, all);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pt, all);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pte_gpa(root, kUserVa), 0x310000 | all);
+  store(pte_gpa(root, kUserVa + 0x1000), 0x311000 | all);
+  const int flushes = m->requests[KVM_REQ_TLB_FLUSH];
+  const unsigned long pt_writes = m->kvm.shadow.pt_writes;
+  kvm_mmu_invlpg(&m->vcpu, kUserVa);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x1000) & kSpteAddr, host_frame(0x301000));  // stale, allowed
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_TRUE(shadow_leaf(alias) & kRW);
+  EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], flushes);
+  EXPECT_GT(m->kvm.shadow.pt_writes, pt_writes);  // racing faults recheck their walk
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
+  switch_cr3(root);  // a full flush: everything read again
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x1000), 0u);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(audit(), 0u);
 }
 
 // A table with a shadow one level up (here: a page directory) always stays protected.
