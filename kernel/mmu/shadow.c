@@ -647,15 +647,46 @@ static void sync_sp(struct kvm *kvm, struct shadow_page *sp)
 	}
 }
 
+/* Bound of the upward search: levels of the deepest shadow tree. */
+#define SHADOW_MAX_DEPTH	5
+
 /*
- * The guest flushes its TLB (CR3 write, INVLPG, paging mode change): the
- * shadow must agree with its tables before it runs again.  Every unsync
- * page is protected again first, and every vCPU flushed, so that no vCPU
- * can still write the table through a stale mapping; then its entries
- * are read (sync_sp).  One vCPU at a time (sync_lock): one that comes
- * while another syncs waits for it to finish.  Called with no lock held.
+ * Can the CPU reach @sp from the roots of @m: is it a root, or below one
+ * through parent entries?  mmu_lock held.
  */
-void kvm_shadow_sync(struct kvm *kvm)
+static bool sp_reachable(struct shadow_page *sp, const struct kvm_shadow_mmu *m,
+			 int depth)
+{
+	struct shadow_link *l;
+	int i;
+
+	if (sp == m->root)
+		return true;
+	for (i = 0; i < 4; i++)
+		if (sp == m->pae_sp[i])
+			return true;
+	if (!depth)
+		return false;
+	for (l = sp->parents; l; l = l->next)
+		if (sp_reachable(sp_of(l->sptep), m, depth - 1))
+			return true;
+	return false;
+}
+
+/*
+ * The guest on @vcpu flushes its TLB (CR3 write, paging mode change): the
+ * shadow it runs on must agree with the guest's tables before it runs
+ * again.  Every unsync page reachable from its roots (@vcpu NULL: every
+ * unsync page) is protected again first, and every vCPU flushed, so that
+ * no vCPU can still write the table through a stale mapping; then its
+ * entries are read (sync_sp).  Unsync pages the vCPU cannot reach stay
+ * so: another vCPU's flush syncs them, or this one's when they become
+ * reachable (a root loaded, or a shadow page with unsync pages below it
+ * linked in by a fault: kvm_shadow_page_fault).  One vCPU at a time
+ * (sync_lock): one that comes while another syncs waits for it to
+ * finish.  Called with no lock held.
+ */
+void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 {
 	struct shadow_page *sp, *tmp;
 	unsigned long gen;
@@ -668,7 +699,8 @@ void kvm_shadow_sync(struct kvm *kvm)
 	/* The first flush to begin after the protection below. */
 	gen = kvm->shadow.flush_started + 1;
 	list_for_each_entry(sp, &kvm->shadow.unsync, sync_link) {
-		if (!sp->unsync)
+		if (!sp->unsync ||
+		    (vcpu && !sp_reachable(sp, &vcpu->shadow, SHADOW_MAX_DEPTH)))
 			continue;
 		sp->unsync = false;
 		sp->need_sync = true;
@@ -814,8 +846,6 @@ int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 
 	kvm_vcpu_init_walker(vcpu, &w);
 	WRITE_ONCE(kvm->shadow.maxphyaddr, w.maxphyaddr);
-	/* A CR3 load or paging change flushes the guest's TLB. */
-	kvm_shadow_sync(kvm);
 	if (w.mode == GPT_PAE &&
 	    kvm_read_guest(kvm, w.cr3 & 0xffffffe0ULL, pdpte, sizeof(pdpte)))
 		memset(pdpte, 0, sizeof(pdpte));
@@ -874,6 +904,11 @@ int kvm_mmu_reload(struct kvm_vcpu *vcpu)
 	}
 	mmu_unlock(kvm);
 	shadow_flush(kvm);
+	/*
+	 * A CR3 load or paging change flushes the guest's TLB: what the
+	 * new roots reach must agree with the guest's tables.
+	 */
+	kvm_shadow_sync(kvm, vcpu);
 
 	kvm_x86_ops.load_mmu_root(vcpu, root_pa);
 	if (kvm_x86_ops.flush_guest_tlb)
@@ -1109,6 +1144,7 @@ struct shadow_fault {
 	u64 leaf;		/* the shadow leaf to install */
 	gfn_t gfn;
 	bool unsync;		/* a write to a table that may go out of sync */
+	bool linked_cached;	/* a cached upper-level page linked in */
 };
 
 enum { FAULT_DONE, FAULT_RETRY, FAULT_NOMEM };
@@ -1330,6 +1366,14 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 		child = get_sp(kvm, gfn, role, p, &created);
 		if (!child)
 			return FAULT_NOMEM;
+		/*
+		 * Unsync pages below it become reachable here: sync them (a
+		 * leaf page get_sp synced; one being synced by another vCPU
+		 * is waited for).
+		 */
+		if (!created && kvm->shadow.nr_unsync &&
+		    (child->role.level > 1 || child->need_sync))
+			f->linked_cached = true;
 		link_add(&child->parents, sptep, p);
 		WRITE_ONCE(*sptep, __pa(child->spt) | SPTE_TABLE);
 		sp = child;
@@ -1585,6 +1629,13 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	xa_release(&kvm->shadow.rmap, f.gfn);
 	put_page(page);
 	shadow_flush(kvm);
+	/*
+	 * Unsync pages that this vCPU's last flush did not reach (they were
+	 * not below its roots then) are now: they must be synced as that
+	 * flush would have, before the guest goes on.
+	 */
+	if (f.linked_cached)
+		kvm_shadow_sync(kvm, vcpu);
 
 	/*
 	 * A table protected just now can have changed unseen, and a shadowed

@@ -38,7 +38,7 @@ void kvm_shadow_vm_stop(struct kvm *kvm);
 void kvm_shadow_vm_destroy(struct kvm *kvm);
 void kvm_mmu_dirty_log_protect(struct kvm *kvm, gfn_t base, unsigned long mask);
 void kvm_mmu_dirty_log_done(struct kvm *kvm);
-void kvm_shadow_sync(struct kvm *kvm);
+void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu);
 unsigned long kvm_shadow_audit(struct kvm *kvm);
 
 #endif

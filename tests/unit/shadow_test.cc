@@ -831,6 +831,55 @@ TEST_F(ShadowMmu, InvlpgInAnUnsyncTableDropsItsEntryOnly) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// A CR3 load syncs the unsync tables its new root reaches, not those of other address spaces;
+// a fault that links a cached table with unsync tables below syncs them before the guest goes on.
+TEST_F(ShadowMmu, SyncIsScopedToWhatTheRootsReach) {
+  const uint64_t a = new_table(), b = new_table();
+  const uint64_t all = kP | kRW | kUS | kA | kD;
+  map(a, kUserVa, 0x300000, all);
+  map(a, kUserVa + 0x1000, 0x301000, all);
+  map(b, kUserVa, 0x310000, all);
+  const uint64_t pt = pte_gpa(a, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x40000000;
+  map(a, alias, pt, all);
+  switch_cr3(a);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pt + 2 * 8, 0x3f1000 | all);  // kUserVa + 0x1000, natively
+  switch_cr3(b);                  // B cannot reach A's table: it stays out of sync
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_EQ(m->kvm.shadow.synced, 0u);
+  EXPECT_EQ(audit(), 0u);
+  switch_cr3(a);  // A's flush: synced
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x1000), 0u);
+  EXPECT_EQ(audit(), 0u);
+
+  // Out of sync again; then B gets A's whole user half (a PML4 entry: an emulated write)
+  // while B runs: its fault links A's cached page-directory-pointer table.
+  ASSERT_EQ(fault(kUserVa + 0x1000, kRead), 1);
+  ASSERT_EQ(shadow_leaf(kUserVa + 0x1000) & kSpteAddr, host_frame(0x3f1000));
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  switch_cr3(b);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);  // B's own page stays
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  store(pt + 2 * 8, 0x3f2000 | all);
+  const uint64_t gva2 = kUserVa + (1ull << 39);  // PML4 entry 1 of B = A's entry 0
+  store(b + 8, load(a));
+  kvm_mmu_track_write(&m->kvm, b + 8, 8);
+  ASSERT_EQ(fault(gva2, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva2) & kSpteAddr, host_frame(0x300000));
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);  // synced before B's guest goes on
+  EXPECT_EQ(shadow_leaf(gva2 + 0x1000), 0u);  // the stale entry went
+  ASSERT_EQ(fault(gva2 + 0x1000, kRead), 1);
+  EXPECT_EQ(shadow_leaf(gva2 + 0x1000) & kSpteAddr, host_frame(0x3f2000));
+  EXPECT_EQ(shadow_leaf(kUserVa + 0x1000), 0u);  // B's own table: nothing there
+  EXPECT_EQ(audit(), 0u);
+}
+
 // A table with a shadow one level up (here: a page directory) always stays protected.
 TEST_F(ShadowMmu, TableShadowedAboveTheLeafLevelStaysProtected) {
   const uint64_t root = new_table();
