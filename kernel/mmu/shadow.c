@@ -34,15 +34,18 @@
  * every shadow of it is a leaf page (level 1; a table with a shadow one
  * level up always stays protected), its shadows are marked unsync and the
  * guest gets a writable mapping: its writes go straight to memory and the
- * shadow entries may go stale, as a TLB may.  At the guest's next TLB
- * flush (CR3 write, INVLPG, a CR0/CR4/EFER paging change: all exits),
- * before it runs again, kvm_shadow_sync() protects every unsync table
- * again, flushes every vCPU (no stale writable mapping of the table is
- * left), then reads the guest entries and drops or narrows the shadow
- * entries that no longer match.  A shadow of the table found in the
- * cache for a new parent is synced first; a new shadow one level up of
- * an unsync table zaps its unsync shadows (module parameter
- * shadow_unsync=0 turns all this off, to measure it).
+ * shadow entries may go stale, as a TLB may.  INVLPG drops the one
+ * shadow entry of its address.  At the guest's next full flush (CR3
+ * write, a CR0/CR4/EFER paging change: all exits), before it runs again,
+ * kvm_shadow_sync() protects again every unsync table the vCPU's new
+ * roots reach, flushes every vCPU (no stale writable mapping of the
+ * table is left), then reads the guest entries and drops or narrows the
+ * shadow entries that no longer match.  A shadow of the table found in
+ * the cache for a new parent is synced first, and a fault that links a
+ * cached table with unsync tables below syncs those before the guest
+ * goes on; a new shadow one level up of an unsync table zaps its unsync
+ * shadows (module parameter shadow_unsync=0 turns all this off, to
+ * measure it).
  *
  * Reverse map.  gfn -> every shadow leaf mapping it (an xarray of lists),
  * for write protection, dirty logging, and the MMU notifier: guest pages
