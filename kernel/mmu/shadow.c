@@ -1071,8 +1071,10 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 			drop_spte(kvm, &sp->spt[(gi & 255) * 2 + 1]);
 		}
 	}
-	if (hit)
+	if (hit) {
 		kvm->shadow.pt_writes++;
+		kvm->shadow.emulated++;
+	}
 	mmu_unlock(kvm);
 	shadow_flush(kvm);
 }
@@ -1874,8 +1876,7 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 			kvm->shadow.mapped, kvm->shadow.prefetched,
 			kvm->shadow.created, kvm->shadow.hits,
 			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
-			/* pt_writes also counts each sync */
-			kvm->shadow.pt_writes - kvm->shadow.synced,
+			kvm->shadow.emulated,
 			kvm->shadow.unsynced,
 			kvm->shadow.synced, kvm->shadow.sync_dropped,
 			kvm->shadow.exits, kvm->shadow.faults,

@@ -63,6 +63,7 @@ struct kvm_shadow_vm {
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
 	unsigned long unsynced, synced;	/* pages let out of sync, synced */
 	unsigned long sync_dropped;	/* leaves a sync found stale */
+	unsigned long emulated;		/* writes to shadowed tables seen */
 	unsigned long reloads, invlpgs;	/* root loads (CR3...), INVLPGs */
 	unsigned long exits, faults;	/* of the vCPUs gone, added up */
 	/*
