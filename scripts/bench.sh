@@ -6,7 +6,7 @@
 # npt=0 both run shadow paging, and ours also runs bench_cr3switch with
 # shadow_cache=0: a *_nocache row, uncached/cached; shadow-bench always
 # runs with npt=0 and gives the L2 Linux rows of the shadow MMU, pipe
-# ping-pong and fork+exec, with *_nocache rows and *_unsync rows (shadow_unsync=1, unsync/default) too). Absolute numbers
+# ping-pong and fork+exec, with *_nocache rows and *_nounsync rows (shadow_unsync=0, no unsync/unsync) too). Absolute numbers
 # under the rig's emulated CPU mean little; the ratio is the result.
 # Exits non-zero when the bench itself is broken (a boot or a bench payload
 # failed, or a row is missing on one side); never because of a number.
@@ -47,13 +47,13 @@ print("%-26s %14s %14s %8s" % ("row (cycles/op; -ms, -kib-s)", "reference", "our
 missing = 0
 for n in names:
     r, o = ref.get(n), ours.get(n)
-    if n.endswith("_nocache") or n.endswith("_unsync"):
-        # ours only (shadow_cache=0, shadow_unsync=1): compared with our default row
+    if n.endswith("_nocache") or n.endswith("_nounsync"):
+        # ours only (shadow_cache=0, shadow_unsync=0): compared with our default row
         sfx = n[n.rindex("_"):]
         cached = ours.get(n[:-len(sfx)])
         ratio = "%.2f" % (o / cached) if isinstance(cached, int) and cached and isinstance(o, int) else "-"
         print("%-24s %14s %14s %8s  (%s)" % (n, "-", o, ratio,
-              "uncached/cached" if sfx == "_nocache" else "unsync/default"))
+              "uncached/cached" if sfx == "_nocache" else "no unsync/unsync"))
         continue
     numbers = isinstance(r, int) and isinstance(o, int)
     ratio = "%.2f" % (o / r) if numbers and r else "-"

@@ -44,8 +44,8 @@
  * the cache for a new parent is synced first, and a fault that links a
  * cached table with unsync tables below syncs those before the guest
  * goes on; a new shadow one level up of an unsync table zaps its unsync
- * shadows (module parameter shadow_unsync=1 turns this on; off by
- * default for now, see there).
+ * shadows (module parameter shadow_unsync=0 turns all this off, to
+ * measure it).
  *
  * Reverse map.  gfn -> every shadow leaf mapping it (an xarray of lists),
  * for write protection, dirty logging, and the MMU notifier: guest pages
@@ -113,14 +113,9 @@ static bool shadow_prefetch = true;
 module_param(shadow_prefetch, bool, 0644);
 MODULE_PARM_DESC(shadow_prefetch, "Shadow paging: a fault also maps the accessed neighbours of its page (default 1)");
 
-/*
- * Off by default: with it, shadow-bench's single-vCPU fork+exec runs about
- * three times as fast, but qemu-workloads' two-vCPU L2 took 141-180 s
- * instead of 50-64 s (not yet understood).
- */
-static bool shadow_unsync;
+static bool shadow_unsync = true;
 module_param(shadow_unsync, bool, 0444);
-MODULE_PARM_DESC(shadow_unsync, "Shadow paging: let last-level guest page tables the guest writes go out of sync until its next TLB flush, instead of emulating each write (default 0)");
+MODULE_PARM_DESC(shadow_unsync, "Shadow paging: let last-level guest page tables the guest writes go out of sync until its next TLB flush, instead of emulating each write (default 1)");
 
 static bool shadow_stats;
 module_param(shadow_stats, bool, 0644);
