@@ -1081,6 +1081,59 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 	g->pat = out->pat;
 }
 
+u32 vmx_pmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw, u32 *guest_ar)
+{
+	static const int data_segs[] = {
+		VMX_SEG_ES, VMX_SEG_DS, VMX_SEG_FS, VMX_SEG_GS
+	};
+	u32 fixed = 0;
+	int i;
+
+	/* Real mode runs as vm86 (vmx_rmode_hw_state); vm86 has no DPLs. */
+	if (g->rflags & RFLAGS_VM)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		const struct vmx_segment *s = &g->seg[data_segs[i]];
+		u32 rpl = s->selector & 3u;
+
+		if ((s->ar & VMX_AR_UNUSABLE) || !(s->ar & VMX_AR_S) ||
+		    (s->ar & VMX_AR_TYPE_MASK) > 11 ||
+		    ((s->ar & VMX_AR_DPL_MASK) >> VMX_AR_DPL_SHIFT) >= rpl)
+			continue;
+		if (!fixed)
+			*hw = *g;
+		fixed |= 1U << data_segs[i];
+		guest_ar[data_segs[i]] = s->ar;
+		hw->seg[data_segs[i]].ar = (s->ar & ~VMX_AR_DPL_MASK) |
+					   (rpl << VMX_AR_DPL_SHIFT);
+	}
+	return fixed;
+}
+
+u32 vmx_pmode_merge(struct vmx_guest_state *g,
+		    const struct vmx_guest_state *put, const u32 *guest_ar,
+		    u32 fixed)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SEGS; i++) {
+		const struct vmx_segment *p = &put->seg[i];
+		struct vmx_segment *s = &g->seg[i];
+
+		if (!(fixed & (1U << i)))
+			continue;
+		/* Reloaded (from a descriptor): the CPU's value is the guest's. */
+		if (s->selector != p->selector || s->base != p->base ||
+		    s->limit != p->limit || s->ar != p->ar) {
+			fixed &= ~(1U << i);
+			continue;
+		}
+		s->ar = guest_ar[i];
+	}
+	return fixed;
+}
+
 bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped)
 {
 	int i;
