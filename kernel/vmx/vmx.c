@@ -82,6 +82,9 @@ void vmx_call_nmi_handler(void (*entry)(void));
 void asm_exc_nmi_noist(void);
 
 #define VMX_NR_VPIDS	(1 << 16)
+/* PAUSE-loop exiting, in TSC cycles (upstream KVM's defaults). */
+#define VMX_PLE_GAP	128
+#define VMX_PLE_WINDOW	4096
 
 struct vmx_cpu_data {
 	void *vmxon_region;
@@ -985,6 +988,15 @@ static void vmx_write_constant_fields(void)
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	/*
+	 * PAUSE-loop exiting (SDM vol. 3C, "Controls for PAUSE-Loop
+	 * Exiting"): PAUSEs at most PLE_GAP TSC cycles apart form a loop,
+	 * which exits once it has spun for PLE_WINDOW cycles.
+	 */
+	if (vmx_cfg.ple) {
+		vmcs_write(VMCS_PLE_GAP, VMX_PLE_GAP);
+		vmcs_write(VMCS_PLE_WINDOW, VMX_PLE_WINDOW);
+	}
 }
 
 /* Host fields that differ between CPUs. */
@@ -1823,6 +1835,17 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		/* The window is open; the run loop tells userspace. */
 		vmx->ctl.proc &= ~PROC_INTR_WINDOW_EXITING;
 		vmx->controls_dirty = true;
+		return 1;
+	case EXIT_REASON_PAUSE:
+		/*
+		 * A PAUSE loop spun for PLE_WINDOW: the vCPU waits for
+		 * something another thread must do (a lock holder's vCPU
+		 * that the host preempted, say).  Let the host run that
+		 * thread first; the PAUSE is done (the exit instruction
+		 * length is valid for PAUSE exits).
+		 */
+		yield();
+		vmx_skip_insn(vmx);
 		return 1;
 	case EXIT_REASON_MONITOR_TRAP_FLAG:
 		/* One instruction of big real mode ran: see the next. */

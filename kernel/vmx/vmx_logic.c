@@ -155,18 +155,22 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 	 * (vmx_proc2_for_guest); with shadow paging never (see there).
 	 * RDTSCP and XSAVES stay off (they #UD in the guest): they need
 	 * TSC_AUX and XSS switching, and KVM_GET_SUPPORTED_CPUID does not
-	 * offer them.
+	 * offer them.  PAUSE-loop exiting, where the CPU has it, turns a
+	 * vCPU spinning on a lock into an exit, and kvm.ko lets the host
+	 * run another thread (the lock holder's vCPU, maybe) in its place.
 	 */
 	if (ept) {
 		if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
 					PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
-					PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
+					PROC2_VPID | PROC2_INVPCID |
+					PROC2_PAUSE_LOOP_EXITING, &cfg->proc2)) {
 			*why = "this CPU lacks EPT or unrestricted guest "
 			       "(shadow paging, ept=0, does without)";
 			return -1;
 		}
 	} else if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
-				       0, PROC2_VPID, &cfg->proc2)) {
+				       0, PROC2_VPID | PROC2_PAUSE_LOOP_EXITING,
+				       &cfg->proc2)) {
 		*why = "secondary processor-based controls unusable";
 		return -1;
 	}
@@ -183,6 +187,7 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 			      VMX_VPID_CAP_INVVPID_ALL))))
 		cfg->proc2 &= ~PROC2_VPID;
 	cfg->vpid = cfg->proc2 & PROC2_VPID;
+	cfg->ple = cfg->proc2 & PROC2_PAUSE_LOOP_EXITING;
 	cfg->invvpid_single = c->ept_vpid & VMX_VPID_CAP_INVVPID_SINGLE;
 
 	if (ept) {

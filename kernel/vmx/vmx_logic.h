@@ -39,6 +39,7 @@ struct vmx_config {
 	bool invept_single;	/* else all-context */
 	bool invvpid_single;	/* else all-context (shadow paging + VPID) */
 	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
+	bool ple;		/* PAUSE-loop exiting (VMCS_PLE_GAP/WINDOW) */
 	u8 ept_levels;		/* 4 */
 	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
 	u64 cr4_fixed0, cr4_fixed1;
