@@ -1095,7 +1095,7 @@ u32 vmx_pmode_hw_state(const struct vmx_guest_state *g,
 	u32 fixed = 0;
 	int i;
 
-	/* Real mode runs as vm86 (vmx_rmode_hw_state); vm86 has no DPLs. */
+	/* vm86 segments follow other rules (vmx_rmode_hw_state). */
 	if (g->rflags & RFLAGS_VM)
 		return 0;
 	for (i = 0; i < 4; i++) {

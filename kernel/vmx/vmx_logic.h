@@ -221,20 +221,19 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 		     const struct vmx_guest_state *out);
 
 /*
- * Protected mode (not real mode: kvm.ko calls it only outside vm86)
- * without unrestricted guest, right after CR0.PE was set:
- * the data segments still hold what real mode loaded (DPL 0, any
- * selector), and entry refuses one whose DPL is below its selector's RPL
- * (SDM vol. 3C 26.3.1.2; GS=FFFF, say).  vmx_pmode_hw_state gives the CPU
- * such a segment with DPL = RPL and returns the 1 << VMX_SEG_x bits of
- * those it changed (0: @hw is not needed), keeping the guest's access
- * rights in @guest_ar.  After the exit vmx_pmode_merge gives a segment
- * the guest did not reload its own access rights back and returns the
- * bits still in effect.  A loaded data segment's DPL takes no part in
- * its accesses (they were checked at the load); it only decides whether
- * a return to an outer ring nulls the register.  CS and SS with a
- * nonzero RPL (their DPL is the CPL) are not changed: such an entry still
- * fails, and says which rule.
+ * Protected mode without unrestricted guest (kvm.ko calls these only
+ * outside vm86), right after CR0.PE was set: the data segments still hold
+ * what real mode loaded (DPL 0, any selector), and entry refuses one whose
+ * DPL is below its selector's RPL (SDM vol. 3C, checks on guest segment
+ * registers; GS=FFFF, say).  vmx_pmode_hw_state gives the CPU such a
+ * segment with DPL = RPL and returns the 1 << VMX_SEG_x bits of those it
+ * changed (0: @hw is not needed), keeping the guest's access rights in
+ * @guest_ar.  After the exit vmx_pmode_merge gives a segment the guest did
+ * not reload its own access rights back and returns the bits still in
+ * effect.  A loaded data segment's DPL takes no part in its accesses (they
+ * were checked at the load); it only decides whether a return to an outer
+ * ring nulls the register.  CS and SS with a nonzero RPL (their DPL is the
+ * CPL) are not changed: such an entry still fails, and says which rule.
  */
 u32 vmx_pmode_hw_state(const struct vmx_guest_state *g,
 		       struct vmx_guest_state *hw, u32 *guest_ar);
