@@ -89,6 +89,8 @@ enum vmcs_field_width {
 #define VMCS_ENTRY_INSN_LEN		0x401a
 #define VMCS_TPR_THRESHOLD		0x401c
 #define VMCS_PROC_CONTROLS2		0x401e
+#define VMCS_PLE_GAP			0x4020	/* TSC cycles between PAUSEs of a loop */
+#define VMCS_PLE_WINDOW			0x4022	/* TSC cycles a PAUSE loop may spin */
 #define VMCS_INSN_ERROR			0x4400	/* exit information */
 #define VMCS_EXIT_REASON		0x4402
 #define VMCS_EXIT_INTR_INFO		0x4404

@@ -82,6 +82,9 @@ void vmx_call_nmi_handler(void (*entry)(void));
 void asm_exc_nmi_noist(void);
 
 #define VMX_NR_VPIDS	(1 << 16)
+/* PAUSE-loop exiting, in TSC cycles (upstream KVM's defaults). */
+#define VMX_PLE_GAP	128
+#define VMX_PLE_WINDOW	4096
 
 struct vmx_cpu_data {
 	void *vmxon_region;
@@ -127,6 +130,15 @@ struct vcpu_vmx {
 	 */
 	bool rmode;
 	struct vmx_guest_state rm_put, rm_out;
+	/*
+	 * Protected mode without unrestricted guest: the data segments the
+	 * CPU holds with DPL = RPL (vmx_pmode_hw_state; 1 << VMX_SEG_x), the
+	 * state last stored with them, and the guest's own access rights.
+	 * vCPU thread only.
+	 */
+	u32 pm_fixed;
+	struct vmx_guest_state pm_put;
+	u32 pm_guest_ar[VMX_NR_SEGS];
 
 	/* Guest registers VMX does not switch (SDM 28.3: no CR2, DR6 field). */
 	unsigned long cr2, dr6;
@@ -976,6 +988,15 @@ static void vmx_write_constant_fields(void)
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	/*
+	 * PAUSE-loop exiting (SDM vol. 3C, "Controls for PAUSE-Loop
+	 * Exiting"): PAUSEs at most PLE_GAP TSC cycles apart form a loop,
+	 * which exits once it has spun for PLE_WINDOW cycles.
+	 */
+	if (vmx_cfg.ple) {
+		vmcs_write(VMCS_PLE_GAP, VMX_PLE_GAP);
+		vmcs_write(VMCS_PLE_WINDOW, VMX_PLE_WINDOW);
+	}
 }
 
 /* Host fields that differ between CPUs. */
@@ -1101,10 +1122,14 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	if (vmx->rmode) {
 		vmx_store_guest_state(&vmcs_hw, &vmx->rm_put, vmx_cfg.ept);
+		vmx->pm_fixed = 0;
 		/* The next entry out of real mode stores g afresh. */
 		vmx->guest_dirty = true;
 	} else if (vmx->guest_dirty) {
-		vmx_store_guest_state(&vmcs_hw, g, vmx_cfg.ept);
+		vmx->pm_fixed = vmx_cfg.unrestricted ? 0 :
+			vmx_pmode_hw_state(g, &vmx->pm_put, vmx->pm_guest_ar);
+		vmx_store_guest_state(&vmcs_hw, vmx->pm_fixed ? &vmx->pm_put : g,
+				      vmx_cfg.ept);
 		vmx->guest_dirty = false;
 	} else {
 		vmcs_write(VMCS_GUEST_RIP, g->rip);
@@ -1208,6 +1233,9 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 			vmx_rmode_merge(g, &vmx->rm_put, &vmx->rm_out);
 		} else {
 			vmx_load_guest_state(&vmcs_hw, g, vmx_cfg.ept);
+			if (vmx->pm_fixed)
+				vmx->pm_fixed = vmx_pmode_merge(g, &vmx->pm_put,
+						vmx->pm_guest_ar, vmx->pm_fixed);
 		}
 		vcpu->regs[VCPU_REGS_RIP] = g->rip;
 		vcpu->regs[VCPU_REGS_RSP] = g->rsp;
@@ -1428,7 +1456,8 @@ static int vmx_handle_nmi_window(struct vcpu_vmx *vmx)
 static int vmx_report_entry_failure(struct vcpu_vmx *vmx, u64 reason)
 {
 	/* What the CPU was given: the vm86 form in real mode. */
-	const struct vmx_guest_state *g = vmx->rmode ? &vmx->rm_put : &vmx->g;
+	const struct vmx_guest_state *g = vmx->rmode ? &vmx->rm_put :
+					  vmx->pm_fixed ? &vmx->pm_put : &vmx->g;
 	enum vmx_check c;
 
 	/* Name the rule we know of that the state breaks, if any. */
@@ -1806,6 +1835,17 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		/* The window is open; the run loop tells userspace. */
 		vmx->ctl.proc &= ~PROC_INTR_WINDOW_EXITING;
 		vmx->controls_dirty = true;
+		return 1;
+	case EXIT_REASON_PAUSE:
+		/*
+		 * A PAUSE loop spun for PLE_WINDOW: the vCPU waits for
+		 * something another thread must do (a lock holder's vCPU
+		 * that the host preempted, say).  Let the host run that
+		 * thread first; the PAUSE is done (the exit instruction
+		 * length is valid for PAUSE exits).
+		 */
+		yield();
+		vmx_skip_insn(vmx);
 		return 1;
 	case EXIT_REASON_MONITOR_TRAP_FLAG:
 		/* One instruction of big real mode ran: see the next. */

@@ -155,18 +155,22 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 	 * (vmx_proc2_for_guest); with shadow paging never (see there).
 	 * RDTSCP and XSAVES stay off (they #UD in the guest): they need
 	 * TSC_AUX and XSS switching, and KVM_GET_SUPPORTED_CPUID does not
-	 * offer them.
+	 * offer them.  PAUSE-loop exiting, where the CPU has it, turns a
+	 * vCPU spinning on a lock into an exit, and kvm.ko lets the host
+	 * run another thread (the lock holder's vCPU, maybe) in its place.
 	 */
 	if (ept) {
 		if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
 					PROC2_EPT | PROC2_UNRESTRICTED_GUEST,
-					PROC2_VPID | PROC2_INVPCID, &cfg->proc2)) {
+					PROC2_VPID | PROC2_INVPCID |
+					PROC2_PAUSE_LOOP_EXITING, &cfg->proc2)) {
 			*why = "this CPU lacks EPT or unrestricted guest "
 			       "(shadow paging, ept=0, does without)";
 			return -1;
 		}
 	} else if (vmx_adjust_controls(vmx_ctl_msr(c, VMX_MSR_PROCBASED_CTLS2),
-				       0, PROC2_VPID, &cfg->proc2)) {
+				       0, PROC2_VPID | PROC2_PAUSE_LOOP_EXITING,
+				       &cfg->proc2)) {
 		*why = "secondary processor-based controls unusable";
 		return -1;
 	}
@@ -183,6 +187,7 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 			      VMX_VPID_CAP_INVVPID_ALL))))
 		cfg->proc2 &= ~PROC2_VPID;
 	cfg->vpid = cfg->proc2 & PROC2_VPID;
+	cfg->ple = cfg->proc2 & PROC2_PAUSE_LOOP_EXITING;
 	cfg->invvpid_single = c->ept_vpid & VMX_VPID_CAP_INVVPID_SINGLE;
 
 	if (ept) {
@@ -1079,6 +1084,59 @@ void vmx_rmode_merge(struct vmx_guest_state *g,
 	g->sysenter_esp = out->sysenter_esp;
 	g->sysenter_eip = out->sysenter_eip;
 	g->pat = out->pat;
+}
+
+u32 vmx_pmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw, u32 *guest_ar)
+{
+	static const int data_segs[] = {
+		VMX_SEG_ES, VMX_SEG_DS, VMX_SEG_FS, VMX_SEG_GS
+	};
+	u32 fixed = 0;
+	int i;
+
+	/* vm86 segments follow other rules (vmx_rmode_hw_state). */
+	if (g->rflags & RFLAGS_VM)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		const struct vmx_segment *s = &g->seg[data_segs[i]];
+		u32 rpl = s->selector & 3u;
+
+		if ((s->ar & VMX_AR_UNUSABLE) || !(s->ar & VMX_AR_S) ||
+		    (s->ar & VMX_AR_TYPE_MASK) > 11 ||
+		    ((s->ar & VMX_AR_DPL_MASK) >> VMX_AR_DPL_SHIFT) >= rpl)
+			continue;
+		if (!fixed)
+			*hw = *g;
+		fixed |= 1U << data_segs[i];
+		guest_ar[data_segs[i]] = s->ar;
+		hw->seg[data_segs[i]].ar = (s->ar & ~VMX_AR_DPL_MASK) |
+					   (rpl << VMX_AR_DPL_SHIFT);
+	}
+	return fixed;
+}
+
+u32 vmx_pmode_merge(struct vmx_guest_state *g,
+		    const struct vmx_guest_state *put, const u32 *guest_ar,
+		    u32 fixed)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SEGS; i++) {
+		const struct vmx_segment *p = &put->seg[i];
+		struct vmx_segment *s = &g->seg[i];
+
+		if (!(fixed & (1U << i)))
+			continue;
+		/* Reloaded (from a descriptor): the CPU's value is the guest's. */
+		if (s->selector != p->selector || s->base != p->base ||
+		    s->limit != p->limit || s->ar != p->ar) {
+			fixed &= ~(1U << i);
+			continue;
+		}
+		s->ar = guest_ar[i];
+	}
+	return fixed;
 }
 
 bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped)

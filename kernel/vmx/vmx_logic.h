@@ -39,6 +39,7 @@ struct vmx_config {
 	bool invept_single;	/* else all-context */
 	bool invvpid_single;	/* else all-context (shadow paging + VPID) */
 	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
+	bool ple;		/* PAUSE-loop exiting (VMCS_PLE_GAP/WINDOW) */
 	u8 ept_levels;		/* 4 */
 	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
 	u64 cr4_fixed0, cr4_fixed1;
@@ -218,6 +219,27 @@ bool vmx_rmode_uses_stepped(const u8 *insn, int n, u32 stepped);
 void vmx_rmode_merge(struct vmx_guest_state *g,
 		     const struct vmx_guest_state *put,
 		     const struct vmx_guest_state *out);
+
+/*
+ * Protected mode without unrestricted guest (kvm.ko calls these only
+ * outside vm86), right after CR0.PE was set: the data segments still hold
+ * what real mode loaded (DPL 0, any selector), and entry refuses one whose
+ * DPL is below its selector's RPL (SDM vol. 3C, checks on guest segment
+ * registers; GS=FFFF, say).  vmx_pmode_hw_state gives the CPU such a
+ * segment with DPL = RPL and returns the 1 << VMX_SEG_x bits of those it
+ * changed (0: @hw is not needed), keeping the guest's access rights in
+ * @guest_ar.  After the exit vmx_pmode_merge gives a segment the guest did
+ * not reload its own access rights back and returns the bits still in
+ * effect.  A loaded data segment's DPL takes no part in its accesses (they
+ * were checked at the load); it only decides whether a return to an outer
+ * ring nulls the register.  CS and SS with a nonzero RPL (their DPL is the
+ * CPL) are not changed: such an entry still fails, and says which rule.
+ */
+u32 vmx_pmode_hw_state(const struct vmx_guest_state *g,
+		       struct vmx_guest_state *hw, u32 *guest_ar);
+u32 vmx_pmode_merge(struct vmx_guest_state *g,
+		    const struct vmx_guest_state *put, const u32 *guest_ar,
+		    u32 fixed);
 
 /*
  * What a #GP in vm86 was about (vmx.c vmx_rmode_gp): the instruction at

@@ -63,6 +63,22 @@ l1_vendor() {
 	if grep -qw vmx /proc/cpuinfo; then echo vmx; else echo svm; fi
 }
 
+# paging_args_for_vendor ARGS...: the module arguments with npt= and ept=
+# (nested paging on or off) named as L1's vendor names it: a scenario
+# written for npt=0 (qemu-linux-shadow, payloads-shadow, ...) runs on shadow
+# paging under Bochs-VMX too, instead of kvm-intel ignoring an unknown npt=
+# (and ours' SVM-only npt=) and running EPT.
+paging_args_for_vendor() {
+	local a want
+	[ "$(l1_vendor)" = vmx ] && want=ept || want=npt
+	for a in "$@"; do
+		case "$a" in
+		npt=*|ept=*) echo "$want=${a#*=}" ;;
+		*) echo "$a" ;;
+		esac
+	done
+}
+
 # load_kvm ours|reference [module args...]
 # ours: our kvm.ko (SVM or VMX inside it); the args go to it.
 # reference: the distro's irqbypass, kvm, then ccp + kvm-amd on SVM or
@@ -71,6 +87,7 @@ load_kvm() {
 	local which=${1:-$RIG_KVM}
 	shift
 	[ $# -eq 0 ] && set -- $RIG_MODARGS
+	set -- $(paging_args_for_vendor "$@")
 	case "$which" in
 	ours)
 		insmod $KVM_OURS/kvm.ko "$@" || return 1

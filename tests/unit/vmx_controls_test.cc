@@ -102,7 +102,8 @@ TEST(VmxControls, SkylakeLikeGetsEverythingWeAskFor) {
   EXPECT_FALSE(cfg.proc & PROC_MSR_BITMAPS) << "all MSR accesses exit";
   EXPECT_FALSE(cfg.proc & PROC_INVLPG_EXITING);
   EXPECT_EQ(cfg.proc2, PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID |
-                           PROC2_INVPCID);
+                           PROC2_INVPCID | PROC2_PAUSE_LOOP_EXITING);
+  EXPECT_TRUE(cfg.ple) << "a vCPU spinning on a lock exits";
   EXPECT_TRUE(cfg.vpid);
   EXPECT_TRUE(cfg.invept_single);
   EXPECT_EQ(cfg.exit & (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER | EXIT_SAVE_EFER |
@@ -124,6 +125,9 @@ TEST(VmxControls, WestmereLikeRunsWithoutInvpcid) {
   ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
   EXPECT_FALSE(cfg.proc2 & PROC2_INVPCID);
   EXPECT_TRUE(cfg.proc2 & PROC2_UNRESTRICTED_GUEST);
+  // Its secondary controls stop at bit 7: no PAUSE-loop exiting either.
+  EXPECT_FALSE(cfg.proc2 & PROC2_PAUSE_LOOP_EXITING);
+  EXPECT_FALSE(cfg.ple);
 }
 
 // INVPCID is enabled per vCPU only when its CPUID lists it (else it must
@@ -137,7 +141,8 @@ TEST(VmxControls, SecondaryControlsFollowTheGuestsCpuid) {
   EXPECT_FALSE(vmx_proc2_for_guest(&cfg, false) & PROC2_INVPCID);
   EXPECT_TRUE(vmx_proc2_for_guest(&cfg, true) & PROC2_INVPCID);
   EXPECT_EQ(vmx_proc2_for_guest(&cfg, false),
-            PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID);
+            PROC2_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_VPID |
+                PROC2_PAUSE_LOOP_EXITING);
   // Even a configuration that had them would not pass them on.
   cfg.proc2 |= PROC2_RDTSCP | PROC2_XSAVES;
   EXPECT_FALSE(vmx_proc2_for_guest(&cfg, true) & (PROC2_RDTSCP | PROC2_XSAVES));
@@ -304,8 +309,8 @@ TEST_F(VmxControlChecks, EptPointer) {
   EXPECT_EQ(Check(), VMX_CHECK_EPTP);
   c_.eptp = vmx_eptp(1ULL << 40, 4);  // beyond 39 physical bits
   EXPECT_EQ(Check(), VMX_CHECK_EPTP);
-  caps_ = vmx_samples::WestmereLike();  // no A/D bits, no INVPCID
-  c_.proc2 &= ~PROC2_INVPCID;
+  caps_ = vmx_samples::WestmereLike();  // no A/D bits, INVPCID, PLE
+  c_.proc2 &= ~(PROC2_INVPCID | PROC2_PAUSE_LOOP_EXITING);
   c_.eptp = vmx_eptp(0x5000, 4) | EPTP_AD_ENABLE;
   EXPECT_EQ(Check(), VMX_CHECK_EPTP);
 }
@@ -324,7 +329,9 @@ TEST(VmxShadowControls, SkylakeLikeWithoutEpt) {
       PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING;
   EXPECT_EQ(cfg.proc & paging_exits, paging_exits);
   EXPECT_TRUE(cfg.proc & PROC_SECONDARY_CONTROLS);
-  EXPECT_EQ(cfg.proc2, u32(PROC2_VPID)) << "no EPT, no unrestricted guest";
+  EXPECT_EQ(cfg.proc2, u32(PROC2_VPID | PROC2_PAUSE_LOOP_EXITING))
+      << "no EPT, no unrestricted guest";
+  EXPECT_TRUE(cfg.ple);
   EXPECT_TRUE(cfg.vpid);
   EXPECT_TRUE(cfg.invvpid_single);
   EXPECT_EQ(cfg.exception_bitmap, (1u << 14) | (1u << 18));

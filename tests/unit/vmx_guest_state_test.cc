@@ -550,6 +550,54 @@ TEST_F(VmxShadowGuestState, BigRealModeBases) {
   EXPECT_EQ(hw.seg[VMX_SEG_DS].selector, 0x100u);
 }
 
+// Right after MOV CR0 set PE (Linux's real-mode setup code, before its far
+// jump): the segments hold real-mode values, GS=FFFF with DPL 0 < RPL 3,
+// which entry refuses without unrestricted guest.  The CPU gets DPL = RPL;
+// the guest keeps its own access rights until it reloads the register.
+TEST_F(VmxShadowGuestState, ProtectedModeEntryWithRealModeSegments) {
+  Guest(kCr0Pe | kCr0Et, 0, 0);
+  for (int i : {VMX_SEG_CS, VMX_SEG_DS, VMX_SEG_ES, VMX_SEG_SS})
+    Seg(i, 0x1000, 0x10000, 0xffff, i == VMX_SEG_CS ? 0x9b : 0x93);
+  Seg(VMX_SEG_FS, 0, 0, 0xffff, 0x93);
+  Seg(VMX_SEG_GS, 0xffff, 0xffff0, 0xffff, 0x93);
+  Seg(VMX_SEG_TR, 0, 0, 0xffff, 0x8b);
+  Seg(VMX_SEG_LDTR, 0, 0, 0xffff, 0x82);
+  EXPECT_EQ(Launch(), VMX_CHECK_SEG_DATA_DPL);
+
+  vmx_guest_state put;
+  u32 guest_ar[VMX_NR_SEGS] = {};
+  u32 fixed = vmx_pmode_hw_state(&g_, &put, guest_ar);
+  ASSERT_EQ(fixed, 1u << VMX_SEG_GS);
+  EXPECT_EQ(put.seg[VMX_SEG_GS].ar, 0xf3u);
+  EXPECT_EQ(put.seg[VMX_SEG_DS].ar, 0x93u) << "RPL 0: left alone";
+  vmx_guest_state guest = g_;
+  std::swap(g_, put);
+  EXPECT_EQ(Launch(), VMX_CHECK_OK);
+  std::swap(g_, put);
+
+  // The exit hands back what the CPU held: the guest's DPL returns.
+  vmx_guest_state out = put;
+  out.rip = 0x1234;
+  EXPECT_EQ(vmx_pmode_merge(&out, &put, guest_ar, fixed), fixed);
+  EXPECT_EQ(out.seg[VMX_SEG_GS].ar, 0x93u);
+  EXPECT_EQ(out.rip, 0x1234u);
+  // Reloaded from the GDT (mov gs, ax): the CPU's value is the guest's.
+  out = put;
+  out.seg[VMX_SEG_GS] = vmx_segment{0, 0xffffffff, 0xc093, 0x18};
+  EXPECT_EQ(vmx_pmode_merge(&out, &put, guest_ar, fixed), 0u);
+  EXPECT_EQ(out.seg[VMX_SEG_GS].ar, 0xc093u);
+
+  // Nothing to change in a state entry accepts (flat protected mode), nor
+  // for CS/SS, whose DPL is the CPL (the entry fails, naming the rule).
+  g_ = guest;
+  ProtectedMode();
+  Guest(kCr0Pe | kCr0Et, 0, 0);
+  EXPECT_EQ(vmx_pmode_hw_state(&g_, &put, guest_ar), 0u);
+  Seg(VMX_SEG_SS, 0x1003, 0x10030, 0xffff, 0x93);
+  EXPECT_EQ(vmx_pmode_hw_state(&g_, &put, guest_ar), 0u);
+  EXPECT_EQ(Launch(), VMX_CHECK_SEG_SS_RPL);
+}
+
 // Which instructions name a stepped segment: only through FS/GS prefixes.
 TEST(VmxRmodeStepped, PrefixesNameTheSegment) {
   const u32 fs = 1u << VMX_SEG_FS;
