@@ -11,8 +11,10 @@
 # every interrupt injected through KVM_INTERRUPT) and under kvm-run (in-kernel
 # PIC and PIT).  One check per VMM: how many runs passed; a failed run's
 # output (the handler entered again: how often, at which EIP) is shown.
-# Ours should pass every run with intr_exit at its default; with
-# --modargs intr_exit=0 it shows what the reference does.
+# Runs (21:20): ours 5 of 5 under QEMU and 5 of 5 under kvm-run; ours with
+# --modargs intr_exit=0 0 of 5 under QEMU (the handler entered again 2 to 4
+# times per run, each time inside its IF=0 spin loop) and 5 of 5 under
+# kvm-run (its in-kernel PIT raises few events on the other L1 vCPU).
 . /rig/lib.sh
 requires qemu kvm-run payloads
 [ -d /rig/payloads/irq_once ] || { result setup SKIP "irq_once not packed"; exit 0; }
@@ -30,7 +32,7 @@ for vmm in qemu kvm-run; do
 		out=/tmp/irq_once.$vmm.$i
 		if [ $vmm = qemu ]; then
 			timeout -k 5 120 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
-				-cpu host -m 128 -display none -monitor none -vga none -nic none \
+				-m 128 -display none -monitor none -vga none -nic none \
 				-no-reboot -serial file:$out -device isa-debug-exit,iobase=0xf4,iosize=4 \
 				-device pc-testdev -kernel $d/image </dev/null >$out.err 2>&1
 		else
