@@ -990,6 +990,50 @@ class Report:
 
 # One rig run at a time per host: two L0 QEMUs on a 2-core machine starve
 # each other's vCPU threads until the heartbeat calls L1 frozen.
+# rig.py packs build/ and kernel/kvm.ko as they are: after a merge or an edit
+# without `make`, a run would test yesterday's code and its results would be
+# misleading.  Each product is compared with the newest source file it is
+# built from (by extension: a README or an .ini changes nothing built);
+# tests/guest/pending holds sources that are not built.
+SOURCE_EXTS = (".c", ".h", ".cc", ".hh", ".hpp", ".asm", ".inc", ".S", ".lds", ".ld")
+BUILT_FROM = [  # (product: a file, or a directory meaning its newest file; sources)
+    (os.path.join(ROOT, "kernel", "kvm.ko"), ["kernel"]),
+    (os.path.join(BUILD, "kvm-run"), ["userspace"]),
+    (os.path.join(BUILD, "bios", "bios.bin"), ["bios"]),
+    (os.path.join(BUILD, "guest"), ["tests/guest"]),
+    (os.path.join(BUILD, "rig-progs"), ["tests/rig/progs"]),
+]
+
+
+def newest_file(top, exts=None, skip=("pending",)):
+    """(mtime, path) of the newest file under top (with one of exts)."""
+    best = (0.0, None)
+    if os.path.isfile(top):
+        return (os.stat(top).st_mtime, top)
+    for d, dirs, files in os.walk(top):
+        dirs[:] = [x for x in dirs if x not in skip]
+        for f in files:
+            if exts and not f.endswith(exts):
+                continue
+            path = os.path.join(d, f)
+            best = max(best, (os.stat(path).st_mtime, path))
+    return best
+
+
+def stale_products():
+    """'<product> is older than <source>' for each built product (that
+    exists) with a newer source: `make` was not run since."""
+    out = []
+    for product, dirs in BUILT_FROM:
+        if not os.path.exists(product):
+            continue  # missing products are Inputs' business
+        built = newest_file(product)[0]
+        src = max(newest_file(os.path.join(ROOT, d), SOURCE_EXTS) for d in dirs)
+        if src[1] and src[0] > built:
+            out.append("%s is older than %s" % (rel(product), rel(src[1])))
+    return out
+
+
 LOCKFILE = "/tmp/kvm-rig.lock"
 
 
@@ -1050,6 +1094,8 @@ def main():
     ap.add_argument("--keep-initramfs", action="store_true",
                     help="keep build/rig/initramfs-<run>.cpio after the run")
     ap.add_argument("--summary", help="write 'passed failed skipped' to this file")
+    ap.add_argument("--stale-ok", action="store_true",
+                    help="run even when a build product is older than its sources")
     ap.add_argument("--no-lock", action="store_true",
                     help="do not wait for other rig runs on this host (%s)" % LOCKFILE)
     args = ap.parse_args()
@@ -1069,6 +1115,12 @@ def main():
             ap.error("no scenario %r (have: %s)" % (s, " ".join(all_scenarios())))
     kvms = ["reference", "ours"] if args.kvm == "both" else [args.kvm]
 
+    stale = stale_products()
+    for line in stale:
+        note("stale build: %s" % line)
+    if stale and not args.stale_ok:
+        print("rig: the build is stale: run `make` first (or pass --stale-ok)", file=sys.stderr)
+        return 2
     os.makedirs(LOGDIR, exist_ok=True)
     if not args.no_lock:
         take_rig_lock()

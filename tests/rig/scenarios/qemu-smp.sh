@@ -43,14 +43,7 @@ boot_l2() {  # -> rc, t_start, t_end, /tmp/l2.out
 boot_l2
 # An L2 that resets (QEMU, -no-reboot, exits 0) before its first console
 # line: the early triple fault above (L0's: the reference has it too).
-# Retried once, loudly; a second one fails.
-retried=
-if [ $rc -eq 0 ] && [ ! -s /tmp/l2.out ]; then
-	echo "qemu-smp: RETRY: L2 reset before printing anything (qemu exit 0, empty console)"
-	cat /tmp/qemu.log
-	retried=" (retried after an early L2 reset)"
-	boot_l2
-fi
+retry_early_l2_reset qemu-smp boot_l2
 
 show() { echo "--- qemu exit $rc; stderr:"; cat /tmp/qemu.log; echo "--- L2 console (tail):"; tail -n 40 /tmp/l2.out; }
 n=$(sed -n 's/^L2-NPROC \([0-9]*\).*/\1/p' /tmp/l2.out)

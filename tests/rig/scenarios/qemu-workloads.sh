@@ -37,14 +37,8 @@ boot_l2() {  # -> rc, secs, /tmp/l2.out
 }
 boot_l2
 # An L2 that resets before its first console line: L0's early triple fault
-# (qemu-smp.sh).  Retried once, loudly.
-retried=
-if [ $rc -eq 0 ] && [ ! -s /tmp/l2.out ]; then
-	echo "qemu-workloads: RETRY: L2 reset before printing anything (qemu exit 0, empty console)"
-	cat /tmp/qemu.log
-	retried=" (retried after an early L2 reset)"
-	boot_l2
-fi
+# (qemu-smp.sh, lib.sh).
+retry_early_l2_reset qemu-workloads boot_l2
 
 # the L2 console has CRLF line ends
 tr -d '\r' </tmp/l2.out >/tmp/l2.txt && mv /tmp/l2.txt /tmp/l2.out
