@@ -18,8 +18,9 @@
 # handler with IF=0; the next boot's BIOS ran off into zeros): L0 delivered
 # an injected interrupt a second time, now prevented by kvm.ko's intr_exit
 # (zz-qemu-bios-loop: ours failed boot 8 before it, 30 of 30 boots passed
-# with it; zz-irq-once shows the L0 behaviour).  Since: ours passed 2 of
-# 2 runs (21:33, 21:44), the reference 1 of 1 (21:33), 76-81 s each.
+# with it; zz-irq-once shows the L0 behaviour).  Since: ours passed 4 of
+# 4 runs (21:33-22:12), the reference 1 of 1 (21:33), 76-112 s each (the
+# slower ones on a busier host).
 # QEMU uses its own interrupt controllers (kernel_irqchip=off), so the same
 # run works on ours without irqchip=1, and no VGA: in L2 under TCG every
 # text-buffer write is an MMIO exit, which made POST take minutes.
