@@ -18,8 +18,8 @@
 # handler with IF=0; the next boot's BIOS ran off into zeros): L0 delivered
 # an injected interrupt a second time, now prevented by kvm.ko's intr_exit
 # (zz-qemu-bios-loop: ours failed boot 8 before it, 30 of 30 boots passed
-# with it; zz-irq-once shows the L0 behaviour).  Since: ours passed 4 of
-# 4 runs (21:33-22:12), the reference 1 of 1 (21:33), 76-112 s each (the
+# with it; zz-irq-once shows the L0 behaviour).  Since: ours passed 5 of
+# 5 runs (21:33-22:20), the reference 1 of 1 (21:33), 76-112 s each (the
 # slower ones on a busier host).
 # QEMU uses its own interrupt controllers (kernel_irqchip=off), so the same
 # run works on ours without irqchip=1, and no VGA: in L2 under TCG every
