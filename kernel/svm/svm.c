@@ -49,6 +49,26 @@ static bool npt = true;
 module_param(npt, bool, 0444);
 MODULE_PARM_DESC(npt, "Use nested paging (NPT) when the CPU has it; 0 selects shadow paging");
 
+/*
+ * QEMU's TCG SVM (our L0 in the rig; 7.2 and later) delivers an external
+ * interrupt that VMRUN injects (EVENTINJ type 0) at once but leaves its
+ * vector as a pending exception of the CPU loop.  The next time that loop
+ * is left by a plain exit request (its round-robin time slice, an event
+ * for another vCPU, I/O) rather than by an exception, interrupt or
+ * #VMEXIT, the guest takes the vector a second time, wherever it is and
+ * whatever its IF: a second timer interrupt inside the first handler's
+ * locked section (a Linux guest deadlocks on the IRQ descriptor's lock), a
+ * second int 08h inside a BIOS's non-reentrant mode switch.  A #VMEXIT
+ * right after the delivery clears that state: such an entry is made with
+ * a self-IPI pending (the INTR intercept then exits before the guest's
+ * first instruction).  intr_exit: -1 (default) does so when the CPU says
+ * it is QEMU's TCG (CPUID 0x40000000 "TCGTCGTCGTCG"), 1 always, 0 never.
+ */
+static int intr_exit = -1;
+module_param(intr_exit, int, 0444);
+MODULE_PARM_DESC(intr_exit, "Exit right after delivering an injected external interrupt (-1: under QEMU's TCG only, 0: never, 1: always)");
+static bool svm_intr_exit;
+
 static struct page *iopm_pages, *msrpm_pages;
 static bool svm_has_nrips;
 
@@ -92,7 +112,7 @@ struct vcpu_svm {
 	struct svm_exit_trace {
 		u64 entry_rip, exit_rip, exit_code, info1, info2;
 		u32 entry_inj, exit_int_info, int_ctl, cpu;
-	} trace[8];
+	} trace[16];
 	unsigned int trace_next;
 };
 
@@ -178,6 +198,12 @@ static int svm_setup(void)
 		sd->next_asid = sd->max_asid + 1;
 		sd->asid_generation = 1;
 	}
+
+	svm_intr_exit = intr_exit > 0 ||
+			(intr_exit < 0 && hypervisor_cpuid_base("TCGTCGTCGTCG", 0));
+	if (svm_intr_exit)
+		pr_info("kvm: an entry that injects an external interrupt exits right after delivering it (intr_exit%s)\n",
+			intr_exit < 0 ? ": L0 is QEMU's TCG" : "=1");
 
 	/* Intercept every port and every MSR; exits decide what is allowed. */
 	iopm_pages = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
@@ -769,6 +795,8 @@ static void svm_prepare_asid(struct vcpu_svm *svm, int cpu)
 	svm->vmcb->control.asid = svm->asid;
 }
 
+static void svm_dump(struct vcpu_svm *svm, const char *why);
+
 static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
@@ -785,6 +813,22 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 	t->entry_rip = vmcb->save.rip;
 	t->entry_inj = vmcb->control.event_inj;
 	t->cpu = smp_processor_id();
+	/*
+	 * An external interrupt goes in only where the guest can take one:
+	 * userspace queues it when ready_for_interrupt_injection said so, and
+	 * a re-injected one was accepted at a point where it could.  One
+	 * going in with IF clear or in an interrupt shadow would run its
+	 * handler where the guest has interrupts off: leave the evidence.
+	 */
+	if ((vmcb->control.event_inj & (SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_MASK)) ==
+	    (SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR)) {
+		if (!(vmcb->save.rflags & X86_EFLAGS_IF) ||
+		    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW))
+			svm_dump(svm, "interrupt injected while the guest cannot take one");
+		/* See intr_exit; interrupts are off, GIF is still set. */
+		if (svm_intr_exit)
+			smp_send_reschedule(smp_processor_id());
+	}
 
 	/*
 	 * GIF=0 holds off every host interrupt and NMI; with host IF=1 a

@@ -182,6 +182,7 @@ static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 /* event_inj / exit_int_info */
 #define SVM_EVTINJ_VEC_MASK	0xffU
 #define SVM_EVTINJ_TYPE_SHIFT	8
+#define SVM_EVTINJ_TYPE_MASK	(7U << 8)
 #define SVM_EVTINJ_TYPE_INTR	(0U << 8)
 #define SVM_EVTINJ_TYPE_NMI	(2U << 8)
 #define SVM_EVTINJ_TYPE_EXEPT	(3U << 8)
