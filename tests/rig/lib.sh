@@ -219,7 +219,13 @@ dmesg_check() {
 }
 
 # payload_list: names of the payloads packed from tests/guest/guests.ini
-payload_list() { ls /rig/payloads 2>/dev/null; }
+# payload_list: the payloads of the default set (guests.ini's set = key)
+payload_list() {
+	local p
+	for p in $(ls /rig/payloads 2>/dev/null); do
+		[ "$(cat /rig/payloads/$p/set 2>/dev/null)" = investigation ] || echo $p
+	done
+}
 
 # run_payload NAME OUTFILE: runs kvm-run on that payload under a timeout;
 # stdout (the guest serial) to OUTFILE, stderr appended to OUTFILE.err.

@@ -421,6 +421,7 @@ def build_base_initramfs(inp, path):
         c.data(d + "output", unescape(kv.get("output", "")))
         c.data(d + "qemu", kv.get("qemu", "no").strip().lower().encode())
         c.data(d + "paging", kv.get("paging", "any").strip().lower().encode())
+        c.data(d + "set", kv.get("set", "default").strip().lower().encode())
     # bench.ini: /rig/bench/<name>/{image,args,exit}; stress.ini: /rig/stress/...
     for top, ini in (("bench", inp.bench), ("stress", inp.stress)):
         for g, kv in ini.items():
