@@ -58,7 +58,9 @@ enum vmcs_field_width {
 #define VMCS_EXIT_MSR_LOAD_ADDR		0x2008
 #define VMCS_ENTRY_MSR_LOAD_ADDR	0x200a
 #define VMCS_TSC_OFFSET			0x2010
-#define VMCS_VIRTUAL_APIC_ADDR		0x2012
+#define VMCS_VIRTUAL_APIC_ADDR		0x2012	/* virtual-APIC page (TPR shadow) */
+/* VTPR: the virtual-APIC page's TPR byte (SDM vol. 3C 30.1.1). */
+#define VMX_VTPR			0x80
 #define VMCS_EPT_POINTER		0x201a
 #define VMCS_GUEST_PHYSICAL_ADDR	0x2400	/* exit information */
 #define VMCS_LINK_POINTER		0x2800

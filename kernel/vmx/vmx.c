@@ -74,6 +74,7 @@
 #include "../x86/x86.h"
 #include "../x86/cpuid.h"
 #include "../x86/guest_mem.h"
+#include "../x86/irq.h"
 #include "vmx_logic.h"
 
 int vmx_vmenter(unsigned long *regs, bool resume);
@@ -142,7 +143,16 @@ struct vcpu_vmx {
 
 	/* Guest registers VMX does not switch (SDM 28.3: no CR2, DR6 field). */
 	unsigned long cr2, dr6;
-	u8 cr8;
+	u8 cr8;		/* without a virtual-APIC page */
+	/*
+	 * TPR shadow (vCPUs with an in-kernel LAPIC, where the CPU has it):
+	 * the virtual-APIC page, whose byte 0x80 (VTPR) is the guest's CR8
+	 * << 4, and the priority class whose masked interrupt waits for the
+	 * guest to lower its TPR (vmx_enable_tpr_window; 0: none), made the
+	 * TPR threshold at the next entry.  vCPU thread only.
+	 */
+	u8 *vapic;
+	u8 tpr_window;
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 
 	/* The last exit, read in vcpu_run. */
@@ -508,7 +518,8 @@ static unsigned long vmx_get_cr(struct kvm_vcpu *vcpu, int cr)
 		return vmx_cr_guest_view(vmx->g.cr4, vmx->g.cr4_shadow,
 					 vmx->ctl.cr4_mask);
 	case 8:
-		return vmx->cr8;
+		return vmx->vapic ? READ_ONCE(vmx->vapic[VMX_VTPR]) >> 4 :
+				    vmx->cr8;
 	default:
 		return 0;
 	}
@@ -610,7 +621,10 @@ static void vmx_set_cr(struct kvm_vcpu *vcpu, int cr, unsigned long val)
 		vmx_load_pdptes(vmx);
 		break;
 	case 8:
-		vmx->cr8 = val & 0xf;
+		if (vmx->vapic)
+			WRITE_ONCE(vmx->vapic[VMX_VTPR], (val & 0xf) << 4);
+		else
+			vmx->cr8 = val & 0xf;
 		return;
 	default:
 		return;
@@ -719,6 +733,17 @@ static void vmx_queue_exception(struct kvm_vcpu *vcpu, u8 vector,
 			       KVM_EVENT_VALID |
 			       (has_error ? KVM_EVENT_HAS_ERROR : 0),
 			       error_code);
+}
+
+/*
+ * An interrupt of priority class @prio waits only for the guest's TPR:
+ * exit when the guest lowers VTPR[7:4] below it (TPR-below-threshold,
+ * SDM vol. 3C 30.1.2), as upstream's update_cr8_intercept does.  Without
+ * the TPR shadow every CR8 write exits anyway.
+ */
+static void vmx_enable_tpr_window(struct kvm_vcpu *vcpu, int prio)
+{
+	to_vmx(vcpu)->tpr_window = prio;
 }
 
 static void vmx_enable_irq_window(struct kvm_vcpu *vcpu)
@@ -867,7 +892,9 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	vmx_reset_guest_state(&vmx->g, &vmx_cfg);
 	memset(c, 0, sizeof(*c));
 	c->pin = vmx_cfg.pin;
-	c->proc = vmx_cfg.proc;
+	c->proc = vmx_proc_for_vcpu(&vmx_cfg, vmx->vapic);
+	if (vmx->vapic)
+		c->vapic_addr = __pa(vmx->vapic);
 	c->proc2 = proc2;
 	c->exit = vmx_cfg.exit;
 	c->entry = vmx_cfg.entry;
@@ -886,6 +913,9 @@ static void vmx_vcpu_reset(struct kvm_vcpu *vcpu)
 	vmx->cr2 = 0;
 	vmx->dr6 = DR6_RESERVED;
 	vmx->cr8 = 0;
+	if (vmx->vapic)
+		WRITE_ONCE(vmx->vapic[VMX_VTPR], 0);
+	vmx->tpr_window = 0;
 	vmx->star = vmx->lstar = vmx->cstar = vmx->sfmask = 0;
 	vmx->kernel_gs_base = 0;
 	if (kvm_shadow_paging) {
@@ -937,6 +967,18 @@ static int vmx_vcpu_create(struct kvm_vcpu **out, struct kvm *kvm)
 	}
 	vmx->vmcs = page_address(page);
 	vmx->vmcs_pa = page_to_phys(page);
+	/*
+	 * The irqchip exists before the first vCPU or never (KVM_CREATE_
+	 * IRQCHIP refuses after one), so this is the vCPU's final word.
+	 */
+	if (vmx_cfg.tpr_shadow && irqchip_in_kernel(kvm)) {
+		vmx->vapic = (u8 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!vmx->vapic) {
+			free_page((unsigned long)vmx->vmcs);
+			kfree(vmx);
+			return -ENOMEM;
+		}
+	}
 	/* SDM 25.2: revision identifier in bits 30:0, bit 31 (shadow) 0. */
 	*(u32 *)vmx->vmcs = VMX_BASIC_REVISION(vmx_caps.basic);
 	vmx->last_cpu = -1;
@@ -959,6 +1001,7 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 	WARN_ON_ONCE(vmx->vmcs_state.active_cpu != -1);
 	vmx_free_vpid(vmx->ctl.vpid);
 	free_page((unsigned long)vmx->vmcs);
+	free_page((unsigned long)vmx->vapic);
 	kfree(vmx);
 }
 
@@ -1115,6 +1158,23 @@ static void vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		if (vmx->rmode)
 			vmx_rmode_hw_state(g, &vmx->rm_put, &stepped);
 		vmx_set_mtf(vmx, stepped);
+	}
+	if (vmx->vapic) {
+		/*
+		 * The threshold asked for before this entry, or 0.  Entry
+		 * needs it <= VTPR[7:4] (27.2.1.1); the common code asks only
+		 * for a class the TPR masks, the min() keeps it so anyway.
+		 */
+		u8 vtpr = READ_ONCE(vmx->vapic[VMX_VTPR]);
+		u32 thr = min_t(u32, vmx->tpr_window, vtpr >> 4);
+
+		vmx->tpr_window = 0;
+		vmx->ctl.vtpr = vtpr;
+		if (thr != vmx->ctl.tpr_threshold) {
+			vmx->ctl.tpr_threshold = thr;
+			if (!vmx->controls_dirty)
+				vmcs_write(VMCS_TPR_THRESHOLD, thr);
+		}
 	}
 	if (vmx->controls_dirty) {
 		vmx_store_entry_controls(&vmcs_hw, &vmx->ctl);
@@ -1836,6 +1896,13 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		vmx->ctl.proc &= ~PROC_INTR_WINDOW_EXITING;
 		vmx->controls_dirty = true;
 		return 1;
+	case EXIT_REASON_TPR_BELOW_THRESHOLD:
+		/*
+		 * The guest lowered CR8 below a masked interrupt's class (an
+		 * exit after the MOV; kvm_lapic_sync_from_guest has the new
+		 * TPR): the next entry delivers it.
+		 */
+		return 1;
 	case EXIT_REASON_PAUSE:
 		/*
 		 * A PAUSE loop spun for PLE_WINDOW: the vCPU waits for
@@ -1953,6 +2020,7 @@ static const struct kvm_x86_ops vmx_x86_ops = {
 	.get_injected_event = vmx_get_injected_event,
 	.set_injected_event = vmx_set_injected_event,
 	.enable_irq_window = vmx_enable_irq_window,
+	.enable_tpr_window = vmx_enable_tpr_window,
 	.set_iret_intercept = vmx_set_iret_intercept,
 	.queue_exception = vmx_queue_exception,
 	.get_msr = vmx_get_msr,

@@ -75,6 +75,19 @@ static bool may_be_1(const struct vmx_caps *c, u32 msr, u32 bits)
 	return ((u32)(vmx_ctl_msr(c, msr) >> 32) & bits) == bits;
 }
 
+static bool may_be_0(const struct vmx_caps *c, u32 msr, u32 bits)
+{
+	return !((u32)vmx_ctl_msr(c, msr) & bits);
+}
+
+u32 vmx_proc_for_vcpu(const struct vmx_config *cfg, bool lapic)
+{
+	if (!lapic || !cfg->tpr_shadow)
+		return cfg->proc;
+	return (cfg->proc | PROC_TPR_SHADOW) &
+	       ~(PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING);
+}
+
 int vmx_derive_config(const struct vmx_caps *c, struct vmx_config *cfg,
 		      const char **why)
 {
@@ -116,9 +129,10 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 	/*
 	 * Primary processor-based.  Every I/O instruction exits (no
 	 * bitmaps: unconditional I/O exiting); without "use MSR bitmaps"
-	 * every RDMSR/WRMSR exits.  CR8 accesses exit (no TPR shadow: CR8
-	 * belongs to userspace through kvm_run).  CR3-load/store exiting
-	 * are left out (EPT); a CPU without TRUE controls forces them on,
+	 * every RDMSR/WRMSR exits.  CR8 accesses exit
+	 * here (without an in-kernel LAPIC CR8 belongs to userspace through
+	 * kvm_run; with one, vmx_proc_for_vcpu swaps in the TPR shadow).
+	 * CR3-load/store exiting are left out (EPT); a CPU without TRUE controls forces them on,
 	 * and the CR-access handler copes.
 	 */
 	/*
@@ -146,6 +160,14 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
 		*why = "no interrupt-window or NMI-window exiting";
 		return -1;
 	}
+	/*
+	 * The TPR shadow, where the CPU has it and lets CR8 exiting be
+	 * cleared: vCPUs with an in-kernel LAPIC use it (vmx_proc_for_vcpu).
+	 */
+	cfg->tpr_shadow = may_be_1(c, VMX_MSR_PROCBASED_CTLS, PROC_TPR_SHADOW) &&
+			  may_be_0(c, VMX_MSR_PROCBASED_CTLS,
+				   PROC_CR8_LOAD_EXITING |
+				   PROC_CR8_STORE_EXITING);
 
 	/*
 	 * Secondary.  With EPT, unrestricted guest is required too (real
@@ -469,6 +491,11 @@ void vmx_store_entry_controls(const struct vmcs_accessor *v,
 	if (c->proc2 & PROC2_VPID)
 		v->write(v->ctx, VMCS_VPID, c->vpid);
 	v->write(v->ctx, VMCS_TSC_OFFSET, c->tsc_offset);
+	/* Only CPUs with the TPR shadow have these fields. */
+	if (c->proc & PROC_TPR_SHADOW) {
+		v->write(v->ctx, VMCS_VIRTUAL_APIC_ADDR, c->vapic_addr);
+		v->write(v->ctx, VMCS_TPR_THRESHOLD, c->tpr_threshold);
+	}
 }
 
 void vmx_load_entry_controls(const struct vmcs_accessor *v,
@@ -488,6 +515,13 @@ void vmx_load_entry_controls(const struct vmcs_accessor *v,
 	c->eptp = (c->proc2 & PROC2_EPT) ? v->read(v->ctx, VMCS_EPT_POINTER) : 0;
 	c->vpid = v->read(v->ctx, VMCS_VPID);
 	c->tsc_offset = v->read(v->ctx, VMCS_TSC_OFFSET);
+	if (c->proc & PROC_TPR_SHADOW) {
+		c->vapic_addr = v->read(v->ctx, VMCS_VIRTUAL_APIC_ADDR);
+		c->tpr_threshold = v->read(v->ctx, VMCS_TPR_THRESHOLD);
+	} else {
+		c->vapic_addr = 0;
+		c->tpr_threshold = 0;
+	}
 }
 
 static void reset_seg(struct vmx_segment *s, u16 sel, u64 base, u32 ar)
@@ -541,6 +575,8 @@ static const char *const vmx_check_names[VMX_CHECK_COUNT] = {
 	[VMX_CHECK_ENTRY_INTR_INFO] = "VM-entry interruption information",
 	[VMX_CHECK_ENTRY_ERROR_CODE] = "VM-entry deliver-error-code bit",
 	[VMX_CHECK_ENTRY_INSN_LEN] = "VM-entry instruction length",
+	[VMX_CHECK_VAPIC_ADDR] = "virtual-APIC address",
+	[VMX_CHECK_TPR_THRESHOLD] = "TPR threshold (bits 31:4, or above VTPR[7:4])",
 	[VMX_CHECK_CR0_FIXED] = "guest CR0 fixed bits",
 	[VMX_CHECK_CR0_PG_WITHOUT_PE] = "guest CR0.PG without CR0.PE",
 	[VMX_CHECK_CR4_FIXED] = "guest CR4 fixed bits",
@@ -664,6 +700,21 @@ enum vmx_check vmx_check_controls(const struct vmx_caps *caps,
 			return VMX_CHECK_EPTP;
 		if ((c->eptp & 0xf80) || (c->eptp >> caps->phys_bits))
 			return VMX_CHECK_EPTP;
+	}
+	/*
+	 * TPR shadow (27.2.1.1): a 4-KByte aligned virtual-APIC page within
+	 * the physical-address width; without virtual-interrupt delivery
+	 * (never used here) TPR threshold bits 31:4 are 0, and without
+	 * virtualize APIC accesses too, the threshold is at most VTPR[7:4].
+	 */
+	if (c->proc & PROC_TPR_SHADOW) {
+		if ((c->vapic_addr & 0xfff) || (c->vapic_addr >> caps->phys_bits))
+			return VMX_CHECK_VAPIC_ADDR;
+		if (c->tpr_threshold >> 4)
+			return VMX_CHECK_TPR_THRESHOLD;
+		if (!(proc2 & PROC2_VIRT_APIC_ACCESSES) &&
+		    c->tpr_threshold > (u32)(c->vtpr >> 4))
+			return VMX_CHECK_TPR_THRESHOLD;
 	}
 
 	/* VM-entry event injection (27.2.1.3) */

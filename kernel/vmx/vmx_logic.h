@@ -40,6 +40,7 @@ struct vmx_config {
 	bool invvpid_single;	/* else all-context (shadow paging + VPID) */
 	bool ins_outs_info;	/* exit instruction info for INS/OUTS */
 	bool ple;		/* PAUSE-loop exiting (VMCS_PLE_GAP/WINDOW) */
+	bool tpr_shadow;	/* "use TPR shadow" usable, CR8 exiting clearable */
 	u8 ept_levels;		/* 4 */
 	u64 cr0_fixed0, cr0_fixed1;	/* with unrestricted guest applied */
 	u64 cr4_fixed0, cr4_fixed1;
@@ -77,6 +78,15 @@ int vmx_derive_config_paging(const struct vmx_caps *c, struct vmx_config *cfg,
  * must not have (instructions its CPUID does not list #UD).
  */
 u32 vmx_proc2_for_guest(const struct vmx_config *cfg, bool cpuid_invpcid);
+
+/*
+ * The primary processor-based controls for a vCPU with (@lapic) or
+ * without an in-kernel LAPIC.  With one, and where cfg->tpr_shadow, MOV
+ * CR8 reads and writes the virtual-APIC page's VTPR (offset 0x80) without
+ * exiting (SDM vol. 3C 30.3): "use TPR shadow" on, CR8-load and -store
+ * exiting off.  Without, CR8 accesses exit (userspace owns CR8).
+ */
+u32 vmx_proc_for_vcpu(const struct vmx_config *cfg, bool lapic);
 
 /*
  * Where a vCPU's VMCS is active and its launch state (SDM vol. 3C 25.1,
@@ -164,6 +174,11 @@ struct vmx_entry_controls {
 	u64 eptp;
 	u16 vpid;
 	u64 tsc_offset;
+	/* With PROC_TPR_SHADOW: VMCS 0x2012 and 0x401c. */
+	u64 vapic_addr;
+	u32 tpr_threshold;
+	/* VTPR (virtual-APIC page byte 0x80) at entry; not a VMCS field. */
+	u8 vtpr;
 };
 
 /*
@@ -291,6 +306,8 @@ enum vmx_check {
 	VMX_CHECK_ENTRY_INTR_INFO,
 	VMX_CHECK_ENTRY_ERROR_CODE,
 	VMX_CHECK_ENTRY_INSN_LEN,
+	VMX_CHECK_VAPIC_ADDR,
+	VMX_CHECK_TPR_THRESHOLD,
 	/* Guest-state area (27.3.1) */
 	VMX_CHECK_CR0_FIXED,
 	VMX_CHECK_CR0_PG_WITHOUT_PE,

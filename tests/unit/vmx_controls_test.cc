@@ -26,6 +26,8 @@ TEST(VmxEncoding, FieldsHaveTheWidthAndTypeTheirNamesClaim) {
       {VMCS_IO_BITMAP_A, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
       {VMCS_MSR_BITMAP, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
       {VMCS_TSC_OFFSET, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_VIRTUAL_APIC_ADDR, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
+      {VMCS_TPR_THRESHOLD, VMCS_WIDTH_32, VMCS_TYPE_CONTROL},
       {VMCS_EPT_POINTER, VMCS_WIDTH_64, VMCS_TYPE_CONTROL},
       {VMCS_GUEST_PHYSICAL_ADDR, VMCS_WIDTH_64, VMCS_TYPE_EXIT_INFO},
       {VMCS_LINK_POINTER, VMCS_WIDTH_64, VMCS_TYPE_GUEST},
@@ -313,6 +315,114 @@ TEST_F(VmxControlChecks, EptPointer) {
   c_.proc2 &= ~(PROC2_INVPCID | PROC2_PAUSE_LOOP_EXITING);
   c_.eptp = vmx_eptp(0x5000, 4) | EPTP_AD_ENABLE;
   EXPECT_EQ(Check(), VMX_CHECK_EPTP);
+}
+
+// TPR shadow (SDM vol. 3C 30.1): derived where the CPU allows "use TPR
+// shadow" and lets CR8-load/store exiting be 0; a vCPU with an in-kernel
+// LAPIC swaps CR8 exiting for it, one without keeps CR8 exiting.
+TEST(VmxTprShadow, DerivedWhereTheCpuHasIt) {
+  for (auto sample : {&vmx_samples::SkylakeLike, &vmx_samples::WestmereLike,
+                      &vmx_samples::NoTrueControls}) {
+    vmx_caps caps = sample();
+    vmx_config cfg;
+    const char* why = nullptr;
+    ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+    EXPECT_TRUE(cfg.tpr_shadow);
+    EXPECT_EQ(cfg.proc & PROC_TPR_SHADOW, 0u);
+    EXPECT_EQ(cfg.proc & (PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING),
+              PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING);
+    EXPECT_EQ(vmx_proc_for_vcpu(&cfg, false), cfg.proc);
+    u32 with = vmx_proc_for_vcpu(&cfg, true);
+    EXPECT_EQ(with, (cfg.proc | PROC_TPR_SHADOW) &
+                        ~(PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING));
+    // Shadow paging derives it the same way.
+    ASSERT_EQ(vmx_derive_config_paging(&caps, &cfg, false, &why), 0) << why;
+    EXPECT_TRUE(cfg.tpr_shadow);
+  }
+}
+
+TEST(VmxTprShadow, AbsentOrCr8ExitingForcedMeansCr8KeepsExiting) {
+  // No "use TPR shadow" in the allowed-1 half (TRUE and plain MSRs).
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  caps.proc &= ~(u64(PROC_TPR_SHADOW) << 32);
+  caps.true_proc &= ~(u64(PROC_TPR_SHADOW) << 32);
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_FALSE(cfg.tpr_shadow);
+  EXPECT_EQ(vmx_proc_for_vcpu(&cfg, true), cfg.proc);
+  EXPECT_NE(cfg.proc & PROC_CR8_LOAD_EXITING, 0u);
+  // CR8-store exiting must be 1 (allowed-0 half): the shadow is useless.
+  caps = vmx_samples::SkylakeLike();
+  caps.true_proc |= PROC_CR8_STORE_EXITING;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_FALSE(cfg.tpr_shadow);
+  EXPECT_EQ(vmx_proc_for_vcpu(&cfg, true), cfg.proc);
+  // Without TRUE controls the plain MSR's allowed-0 half counts.
+  caps = vmx_samples::NoTrueControls();
+  caps.proc |= PROC_CR8_LOAD_EXITING;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  EXPECT_FALSE(cfg.tpr_shadow);
+}
+
+// The entry checks on the TPR-shadow fields (27.2.1.1), through the
+// simulated VMCS: the fields are written only with the control on.
+TEST(VmxTprShadow, EntryChecksVirtualApicAddressAndThreshold) {
+  vmx_caps caps = vmx_samples::SkylakeLike();
+  vmx_config cfg;
+  const char* why = nullptr;
+  ASSERT_EQ(vmx_derive_config(&caps, &cfg, &why), 0) << why;
+  vmx_entry_controls c{};
+  c.pin = cfg.pin;
+  c.proc = vmx_proc_for_vcpu(&cfg, true);
+  c.proc2 = cfg.proc2;
+  c.exit = cfg.exit;
+  c.entry = cfg.entry;
+  c.eptp = vmx_eptp(0x5000, 4);
+  c.vpid = 1;
+  c.vapic_addr = 0x7000;
+  c.tpr_threshold = 0;
+  vmx_guest_state g;
+  vmx_reset_guest_state(&g, &cfg);
+
+  auto launch = [&](u8 vtpr) {
+    SimVmcs vmcs;
+    vmcs_accessor a = vmcs.Accessor();
+    vmx_store_entry_controls(&a, &c);
+    vmx_store_guest_state(&a, &g, true);
+    EXPECT_TRUE(vmcs.bad_writes().empty());
+    if (c.proc & PROC_TPR_SHADOW) {
+      EXPECT_EQ(vmcs.Read(VMCS_VIRTUAL_APIC_ADDR), c.vapic_addr);
+      EXPECT_EQ(vmcs.Read(VMCS_TPR_THRESHOLD), c.tpr_threshold);
+    } else {
+      EXPECT_EQ(vmcs.Read(VMCS_VIRTUAL_APIC_ADDR), 0u);
+    }
+    vmcs.SetVtpr(vtpr);
+    return vmcs.Launch(caps);
+  };
+  EXPECT_EQ(launch(0), VMX_CHECK_OK);
+  // Threshold up to VTPR[7:4]: a class the TPR masks.
+  c.tpr_threshold = 5;
+  EXPECT_EQ(launch(0x50), VMX_CHECK_OK);
+  EXPECT_EQ(launch(0x5f), VMX_CHECK_OK);
+  EXPECT_EQ(launch(0x4f), VMX_CHECK_TPR_THRESHOLD);
+  c.tpr_threshold = 0x10;  // bits 31:4 must be 0
+  EXPECT_EQ(launch(0xff), VMX_CHECK_TPR_THRESHOLD);
+  c.tpr_threshold = 0;
+  c.vapic_addr = 0x7080;  // not 4-KByte aligned
+  EXPECT_EQ(launch(0), VMX_CHECK_VAPIC_ADDR);
+  c.vapic_addr = 1ULL << 39;  // beyond 39 physical bits
+  EXPECT_EQ(launch(0), VMX_CHECK_VAPIC_ADDR);
+  // Without the control none of it applies (CR8 exits instead).
+  c.proc = vmx_proc_for_vcpu(&cfg, false);
+  c.tpr_threshold = 0x10;
+  EXPECT_EQ(launch(0), VMX_CHECK_OK);
+  EXPECT_NE(std::string(vmx_check_name(VMX_CHECK_TPR_THRESHOLD))
+                .find("TPR threshold"),
+            std::string::npos);
+  EXPECT_NE(std::string(vmx_check_name(VMX_CHECK_VAPIC_ADDR))
+                .find("virtual-APIC"),
+            std::string::npos);
 }
 
 // Shadow paging (ept=0): CR3 loads and stores, INVLPG and every #PF exit;

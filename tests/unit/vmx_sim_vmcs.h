@@ -34,6 +34,8 @@ class SimVmcs {
   // The hardware side of an exit: fill an exit-information field.
   void SetExitInfo(u32 field, u64 val) { fields_[field] = Truncate(field, val); }
   const std::set<u32>& bad_writes() const { return bad_writes_; }
+  // The virtual-APIC page's VTPR (byte 0x80) as the entry would read it.
+  void SetVtpr(u8 v) { vtpr_ = v; }
 
   vmcs_accessor Accessor() {
     return vmcs_accessor{
@@ -49,6 +51,7 @@ class SimVmcs {
     vmx_guest_state g{};
     vmx_load_entry_controls(&a, &c);
     vmx_load_guest_state(&a, &g, true);
+    c.vtpr = vtpr_;
     vmx_check r = vmx_check_controls(&caps, &c, &g);
     if (r != VMX_CHECK_OK) return r;
     return vmx_check_guest_state(&caps, &c, &g);
@@ -65,6 +68,7 @@ class SimVmcs {
  private:
   std::map<u32, u64> fields_;
   std::set<u32> bad_writes_;
+  u8 vtpr_ = 0;
 };
 
 namespace vmx_samples {
