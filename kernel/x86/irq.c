@@ -1142,7 +1142,9 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 	/*
 	 * INIT is taken lazily, here, so a SIPI that arrived after it (the
 	 * usual INIT-SIPI sequence sent back to back) is already latched:
-	 * snapshot it before the INIT resets the LAPIC.
+	 * snapshot it before the INIT resets the LAPIC.  With an INIT
+	 * pending, a latched SIPI came after it: the INIT's arrival dropped
+	 * any older one (lapic_accept_interrupt).
 	 */
 	if (apic->sipi_pending) {
 		apic->sipi_pending = false;
