@@ -52,11 +52,25 @@ static int kbd_peek(u16 *key, int remove)
 	return 1;
 }
 
+static int kbd_ring_full(void)
+{
+	u16 next = (u16)(bda16(BDA_KBD_TAIL) + 2);
+
+	if (next >= bda16(BDA_KBD_END))
+		next = bda16(BDA_KBD_START);
+	return next == bda16(BDA_KBD_HEAD);
+}
+
+/*
+ * COM1's received characters into the ring, as many as it has room for:
+ * the rest wait in the UART (whose FIFO holds off the sender) instead of
+ * being dropped, so a line typed faster than it is read arrives whole.
+ */
 static void serial_to_ring(void)
 {
 	int c;
 
-	while ((c = serial_getc()) >= 0) {
+	while (!kbd_ring_full() && (c = serial_getc()) >= 0) {
 		u16 key;
 
 		switch (c) {

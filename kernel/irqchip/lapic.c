@@ -256,7 +256,19 @@ int lapic_accept_interrupt(struct lapic *apic, u8 delivery_mode, u8 vector, bool
 		apic->smi_pending = true;
 		break;
 	case LAPIC_DM_INIT:
+		/*
+		 * A SIPI still latched from before this INIT reached a CPU
+		 * that was not waiting for one (SDM 8.4.4 ignores it): the
+		 * second SIPI of an INIT-SIPI-SIPI sequence that arrived
+		 * after the CPU had started and halted.  Left latched, it
+		 * was taken as the SIPI of this INIT, so the next INIT
+		 * started the CPU at the old vector at once (firmware's AP
+		 * trampoline page, long since overwritten) and the OS's own
+		 * SIPI came too late.  Only a SIPI that arrives after the
+		 * INIT belongs to it.
+		 */
 		apic->init_pending = true;
+		apic->sipi_pending = false;
 		break;
 	case LAPIC_DM_STARTUP:
 		apic->sipi_pending = true;

@@ -105,6 +105,29 @@ void kvm_tdp_destroy(struct kvm *kvm)
 	WARN_ON_ONCE(kvm->tdp.nr_mapped);
 }
 
+/*
+ * The leaf entry that maps @gpa now, or 0 (diagnostics: what a guest's
+ * accesses to @gpa reach).
+ */
+u64 kvm_tdp_lookup(struct kvm *kvm, gpa_t gpa)
+{
+	u64 *table, e = 0;
+	int level;
+
+	spin_lock(&kvm->mmu_lock);
+	table = kvm->tdp.root;
+	for (level = tdp_levels(); table && level >= 1; level--) {
+		e = table[tdp_index(gpa, level)];
+		if (!(e & tdp_fmt()->present)) {
+			e = 0;
+			break;
+		}
+		table = level > 1 ? __va(e & TDP_ADDR_MASK) : NULL;
+	}
+	spin_unlock(&kvm->mmu_lock);
+	return e;
+}
+
 /* Tables for one walk, allocated before taking mmu_lock. */
 struct tdp_prealloc {
 	u64 *tables[TDP_MAX_LEVELS - 1];

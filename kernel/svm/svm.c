@@ -953,9 +953,9 @@ static void svm_dump(struct vcpu_svm *svm, const char *why)
 	pr_info("kvm: vcpu %u: %s: cs %04x/%04x base %llx rip %llx rsp %llx rflags %llx cpl %u\n",
 		svm->vcpu.vcpu_id, why, s->cs.selector, s->cs.attrib,
 		s->cs.base, s->rip, s->rsp, s->rflags, s->cpl);
-	pr_info("kvm:   cr0 %llx cr3 %llx cr4 %llx efer %llx idtr %llx/%x gdtr %llx/%x\n",
-		s->cr0, s->cr3, s->cr4, s->efer, s->idtr.base, s->idtr.limit,
-		s->gdtr.base, s->gdtr.limit);
+	pr_info("kvm:   cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx idtr %llx/%x gdtr %llx/%x\n",
+		s->cr0, s->cr2, s->cr3, s->cr4, s->efer, s->idtr.base,
+		s->idtr.limit, s->gdtr.base, s->gdtr.limit);
 	pr_info("kvm:   exit %llx info %llx %llx exitintinfo %x/%x event_inj %x int_ctl %x int_state %x asid %u vmcb %llx\n",
 		c->exit_code, c->exit_info_1, c->exit_info_2, c->exit_int_info,
 		c->exit_int_info_err, c->event_inj, c->int_ctl, c->int_state,

@@ -230,13 +230,38 @@ enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
 }
 
 /*
+ * Read @len bytes at @gva (within one page) for an instruction fetch,
+ * without queueing a #PF when the page is not mapped: 0, or -1.
+ */
+static int kvm_peek_insn_page(struct kvm_vcpu *vcpu, u64 gva, u8 *buf,
+			      unsigned int len)
+{
+	struct gpt_walker w;
+	u32 access = PFERR_FETCH, error_code;
+	u64 gpa;
+
+	kvm_vcpu_init_walker(vcpu, &w);
+	if (kvm_x86_ops.get_cpl(vcpu) == 3)
+		access |= PFERR_USER;
+	if (gpt_translate(&w, gva, access, &gpa, &error_code) != GPT_OK)
+		return -1;
+	return kvm_read_guest(vcpu->kvm, gpa, buf, len) ? -1 : 0;
+}
+
+/*
  * Fetch up to 15 instruction bytes at CS:RIP into @insn; returns how many
  * (fewer when the next page is not mapped), 0 when none can be fetched.
+ * Only the bytes on RIP's own page may fault (a #PF is then queued, as
+ * the CPU's fetch would raise it): the ones after it on the next page may
+ * not belong to the instruction at all, so an unmapped next page only
+ * shortens the fetch.  Queueing a #PF for it, as this once did, injected
+ * a spurious page fault (with CR2 on the next page) into a guest whose
+ * emulated instruction (MOV to CR4, a string I/O) ended near a page end.
  */
 int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode)
 {
 	struct kvm_segment cs;
-	unsigned int n = 15;
+	unsigned int n;
 	u64 ip;
 
 	kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
@@ -245,10 +270,84 @@ int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode)
 	if (!*long_mode)
 		ip = (u32)ip;
 	memset(insn, 0, 15);
-	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) == KVM_GVA_OK)
-		return n;
-	n = min_t(unsigned int, n, PAGE_SIZE - offset_in_page(ip));
-	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) == KVM_GVA_OK)
-		return n;
-	return 0;
+	n = min_t(unsigned int, 15, PAGE_SIZE - offset_in_page(ip));
+	if (kvm_read_guest_virt(vcpu, ip, insn, n, PFERR_FETCH) != KVM_GVA_OK)
+		return 0;
+	if (n < 15) {
+		u64 next = ip + n;
+
+		if (!*long_mode)
+			next = (u32)next;
+		if (!kvm_peek_insn_page(vcpu, next, insn + n, 15 - n))
+			n = 15;
+	}
+	return n;
+}
+
+/*
+ * Diagnostics for a triple fault: the guest's long-mode walk of @gva as
+ * it stands, per level the entry read through the memory slot (what
+ * userspace and this module see) and, with nested paging, the host page
+ * the nested table maps the page-table page to, and the entry as read
+ * there (what the guest sees).  The two differ only if the nested table
+ * went stale.
+ */
+void kvm_dump_guest_walk(struct kvm_vcpu *vcpu, u64 gva, const char *what)
+{
+	unsigned long cr4 = kvm_x86_ops.get_cr(vcpu, 4);
+	u64 table = kvm_x86_ops.get_cr(vcpu, 3) & 0x000ffffffffff000ULL;
+	int level = (cr4 & X86_CR4_LA57) ? 5 : 4;
+
+	if (!(vcpu->efer & EFER_LMA) ||
+	    !(kvm_x86_ops.get_cr(vcpu, 0) & X86_CR0_PG))
+		return;
+	for (; level >= 1; level--) {
+		u64 gpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
+		u64 e = 0, seen = 0, npt = 0, hpfn = 0;
+		unsigned long hva;
+		struct page *page;
+
+		kvm_read_guest(vcpu->kvm, gpa, &e, 8);
+		mutex_lock(&vcpu->kvm->slots_lock);
+		hva = kvm_gpa_to_hva(vcpu->kvm, gpa, false);
+		mutex_unlock(&vcpu->kvm->slots_lock);
+		if (hva && get_user_pages_fast_only(hva & PAGE_MASK, 1, 0, &page) == 1) {
+			hpfn = page_to_pfn(page);
+			put_page(page);
+		}
+		if (!kvm_shadow_paging) {
+			npt = kvm_tdp_lookup(vcpu->kvm, gpa);
+			if (npt) {
+				u64 *p = kmap_local_pfn((npt & 0x000ffffffffff000ULL) >> PAGE_SHIFT);
+
+				seen = p[offset_in_page(gpa) / 8];
+				kunmap_local(p);
+			}
+		}
+		pr_info("kvm:   %s %llx L%d: entry at gpa %llx = %llx (hpfn %llx); nested %llx -> %llx\n",
+			what, gva, level, gpa, e, hpfn, npt, seen);
+		if (!(e & 1) || (level > 1 && level < 4 && (e & 0x80)))
+			break;
+		table = e & 0x000ffffffffff000ULL;
+	}
+	/*
+	 * The same walk with the guest-physical addresses taken as host
+	 * physical, i.e. what a CPU that lost the nested paging mode would
+	 * find (a not-present entry where the real walk has none points at
+	 * the CPU, not at the guest's tables).
+	 */
+	table = kvm_x86_ops.get_cr(vcpu, 3) & 0x000ffffffffff000ULL;
+	for (level = (cr4 & X86_CR4_LA57) ? 5 : 4; level >= 1; level--) {
+		u64 hpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
+		u64 e;
+
+		if (!pfn_valid(hpa >> PAGE_SHIFT))
+			break;
+		e = *(u64 *)__va(hpa);
+		pr_info("kvm:   %s %llx L%d as host-physical: entry at %llx = %llx\n",
+			what, gva, level, hpa, e);
+		if (!(e & 1) || (level > 1 && level < 4 && (e & 0x80)))
+			break;
+		table = e & 0x000ffffffffff000ULL;
+	}
 }

@@ -37,5 +37,6 @@ enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
 					 u32 access);
 
 int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode);
+void kvm_dump_guest_walk(struct kvm_vcpu *vcpu, u64 gva, const char *what);
 
 #endif

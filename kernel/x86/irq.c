@@ -82,8 +82,15 @@ static int kvm_irq_deliver(struct kvm *kvm, const struct lapic *src,
 static void lapic_op_send_ipi(void *opaque, const struct irq_msg *msg)
 {
 	struct kvm_vcpu *vcpu = opaque;
+	int n = kvm_irq_deliver(vcpu->kvm, vcpu->apic, msg);
 
-	kvm_irq_deliver(vcpu->kvm, vcpu->apic, msg);
+	/* CPU bring-up, for dynamic debug (file irq.c +p) */
+	if (msg->delivery_mode == LAPIC_DM_INIT ||
+	    msg->delivery_mode == LAPIC_DM_STARTUP)
+		pr_debug("kvm: vcpu %u sends %s vector %02x to %x (shorthand %u): %d accepted\n",
+			 vcpu->vcpu_id,
+			 msg->delivery_mode == LAPIC_DM_INIT ? "INIT" : "SIPI",
+			 msg->vector, msg->dest, msg->shorthand, n);
 }
 
 static void lapic_op_eoi_broadcast(void *opaque, u8 vector)
@@ -1135,7 +1142,9 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 	/*
 	 * INIT is taken lazily, here, so a SIPI that arrived after it (the
 	 * usual INIT-SIPI sequence sent back to back) is already latched:
-	 * snapshot it before the INIT resets the LAPIC.
+	 * snapshot it before the INIT resets the LAPIC.  With an INIT
+	 * pending, a latched SIPI came after it: the INIT's arrival dropped
+	 * any older one (lapic_accept_interrupt).
 	 */
 	if (apic->sipi_pending) {
 		apic->sipi_pending = false;
@@ -1149,6 +1158,10 @@ int kvm_lapic_accept_events(struct kvm_vcpu *vcpu)
 		init = true;
 	}
 	spin_unlock_irqrestore(&chip->lock, flags);
+	if (init || sipi)
+		pr_debug("kvm: vcpu %u takes%s%s (vector %02x) in mp_state %u\n",
+			 vcpu->vcpu_id, init ? " INIT" : "", sipi ? " SIPI" : "",
+			 vector, vcpu->mp_state);
 	/* A SIPI only starts a CPU that waits for one (SDM 8.4.4). */
 	if (sipi && !init && vcpu->mp_state != KVM_MP_STATE_INIT_RECEIVED)
 		sipi = false;

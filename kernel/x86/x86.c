@@ -17,6 +17,7 @@
 #include <asm/tsc.h>
 
 #include "x86.h"
+#include "guest_mem.h"
 #include "cpuid.h"
 #include "irq.h"
 
@@ -255,8 +256,19 @@ int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
 	 * The guest state is undefined after a shutdown (APM 15.11); like
 	 * upstream, leave the vCPU in its INIT state for userspace.
 	 */
+	/* A guest that triple faults in a loop gets one walk dump a minute. */
+	static DEFINE_RATELIMIT_STATE(walk_rs, 60 * HZ, 1);
+	struct kvm_segment cs;
+	struct kvm_dtable idt;
+
 	kvm_pr_guest("vcpu %u: triple fault (shutdown) at rip 0x%lx\n",
 		     vcpu->vcpu_id, kvm_rip(vcpu));
+	if (__ratelimit(&walk_rs)) {
+		kvm_x86_ops.get_segment(vcpu, &cs, VCPU_SREG_CS);
+		kvm_x86_ops.get_dtable(vcpu, &idt, VCPU_DTABLE_IDT);
+		kvm_dump_guest_walk(vcpu, cs.base + kvm_rip(vcpu), "rip");
+		kvm_dump_guest_walk(vcpu, idt.base, "idt");
+	}
 	kvm_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;

@@ -291,6 +291,27 @@ TEST_F(LapicFixture, NmiInitSipi) {
   EXPECT_EQ(t->nmi_pending, 2u);
 }
 
+// INIT-SIPI-SIPI where the target took the first SIPI, started and halted before the second
+// came: that SIPI stays latched (nothing waits for it), and the next INIT must not pair with it.
+// Only a SIPI sent after the INIT is the one that starts the CPU.
+TEST_F(LapicFixture, InitDropsSipiLatchedBeforeIt) {
+  struct lapic* t = &m.cpu[1].apic;
+  Icr(a, 1u << 24, 0x4608);  // a stale SIPI, start page 8 (firmware's)
+  ASSERT_TRUE(t->sipi_pending);
+  Icr(a, 1u << 24, 0xc500);  // the OS's INIT assert
+  EXPECT_TRUE(t->init_pending);
+  EXPECT_FALSE(t->sipi_pending);
+  Icr(a, 1u << 24, 0x8500);  // de-assert: ignored, changes nothing
+  EXPECT_TRUE(t->init_pending);
+  Icr(a, 1u << 24, 0x4699);  // the OS's SIPI, page 0x99
+  EXPECT_TRUE(t->init_pending);
+  EXPECT_TRUE(t->sipi_pending);
+  EXPECT_EQ(t->sipi_vector, 0x99);
+  // Its second SIPI only repeats the vector.
+  Icr(a, 1u << 24, 0x4699);
+  EXPECT_EQ(t->sipi_vector, 0x99);
+}
+
 TEST_F(LapicFixture, IcrDeliveryStatusReadsIdle) {
   Icr(a, 1u << 24, 0x4041 | (1u << 12));
   EXPECT_EQ(Rd(a, LAPIC_ICR) & (1u << 12), 0u);

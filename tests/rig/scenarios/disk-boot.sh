@@ -1,4 +1,4 @@
-# rig: default=no needs=kvm-run,qemu,disk,bios,progs/kvm_cap timeout=900
+# rig: default=yes needs=kvm-run,qemu,disk,bios,progs/kvm_cap timeout=900
 # kvm-run boots a real disk image (scripts/mkimage: MBR, ext4, extlinux, the
 # distro kernel, an initramfs that mounts the partition through ata_piix)
 # through a BIOS, the way users do: kvm-run -hda disk.img -nographic.
@@ -159,6 +159,13 @@ disk_boot() {
 	# nproc=1 boot needs these lines to be explained).
 	grep -E 'Memory: [0-9]+ MiB|CPUs: only|smpboot: (CPU|do_boot|.*fail)|smp: Brought up|CPU[0-9]+ (failed|is stuck)' \
 		/tmp/$p-write.out | head -n 8 | sed "s/^/$p-write| /"
+	# A triple fault resets the machine and the boot starts over (extlinux
+	# then boots its default label): loudly, with the KVM's dump of it.
+	if grep -q 'triple fault' /tmp/$p-write.err; then
+		echo "rig: NOTE: $p-write: the guest triple faulted and was reset:"
+		grep 'triple fault' /tmp/$p-write.err | sed "s/^/$p-write| /"
+		dmesg | tail -n +$((mark + 1)) | grep -A24 'shutdown: cs' | sed "s/^/$p-write| /"
+	fi
 	expect $p-banner "$banner"
 	expect $p-extlinux-prompt '(^|[^a-z])boot:'
 	expect $p-linux-boots 'DISK-INIT cmd=write nproc=2 '
