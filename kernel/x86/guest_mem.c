@@ -317,7 +317,8 @@ void kvm_dump_guest_walk(struct kvm_vcpu *vcpu, u64 gva, const char *what)
 		}
 		if (!kvm_shadow_paging) {
 			npt = kvm_tdp_lookup(vcpu->kvm, gpa);
-			if (npt) {
+			/* not a RAM page (a PFNMAP slot): nothing to read */
+			if (npt && pfn_valid((npt & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
 				u64 *p = kmap_local_pfn((npt & 0x000ffffffffff000ULL) >> PAGE_SHIFT);
 
 				seen = p[offset_in_page(gpa) / 8];
@@ -326,26 +327,6 @@ void kvm_dump_guest_walk(struct kvm_vcpu *vcpu, u64 gva, const char *what)
 		}
 		pr_info("kvm:   %s %llx L%d: entry at gpa %llx = %llx (hpfn %llx); nested %llx -> %llx\n",
 			what, gva, level, gpa, e, hpfn, npt, seen);
-		if (!(e & 1) || (level > 1 && level < 4 && (e & 0x80)))
-			break;
-		table = e & 0x000ffffffffff000ULL;
-	}
-	/*
-	 * The same walk with the guest-physical addresses taken as host
-	 * physical, i.e. what a CPU that lost the nested paging mode would
-	 * find (a not-present entry where the real walk has none points at
-	 * the CPU, not at the guest's tables).
-	 */
-	table = kvm_x86_ops.get_cr(vcpu, 3) & 0x000ffffffffff000ULL;
-	for (level = (cr4 & X86_CR4_LA57) ? 5 : 4; level >= 1; level--) {
-		u64 hpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
-		u64 e;
-
-		if (!pfn_valid(hpa >> PAGE_SHIFT))
-			break;
-		e = *(u64 *)__va(hpa);
-		pr_info("kvm:   %s %llx L%d as host-physical: entry at %llx = %llx\n",
-			what, gva, level, hpa, e);
 		if (!(e & 1) || (level > 1 && level < 4 && (e & 0x80)))
 			break;
 		table = e & 0x000ffffffffff000ULL;

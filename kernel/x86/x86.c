@@ -252,10 +252,6 @@ int kvm_exit_fail_entry(struct kvm_vcpu *vcpu, u64 reason)
 
 int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
 {
-	/*
-	 * The guest state is undefined after a shutdown (APM 15.11); like
-	 * upstream, leave the vCPU in its INIT state for userspace.
-	 */
 	/* A guest that triple faults in a loop gets one walk dump a minute. */
 	static DEFINE_RATELIMIT_STATE(walk_rs, 60 * HZ, 1);
 	struct kvm_segment cs;
@@ -269,6 +265,10 @@ int kvm_exit_shutdown(struct kvm_vcpu *vcpu)
 		kvm_dump_guest_walk(vcpu, cs.base + kvm_rip(vcpu), "rip");
 		kvm_dump_guest_walk(vcpu, idt.base, "idt");
 	}
+	/*
+	 * The guest state is undefined after a shutdown (APM 15.11); like
+	 * upstream, leave the vCPU in its INIT state for userspace.
+	 */
 	kvm_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;
