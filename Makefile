@@ -11,7 +11,7 @@
 #                   go to rig.py, e.g. BENCH_ARGS="--modargs irqchip=0")
 #   make image      a bootable disk image, build/disk.img (scripts/mkimage;
 #                   needs root for one loop mount)
-#   make rig        the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
+#   make rig        build, then the rig alone: make rig RIG_ARGS="--kvm=both --scenario payloads"
 #   make clean
 #
 # KDIR: kernel build tree for kvm.ko; default /lib/modules/$(uname -r)/build,
@@ -83,6 +83,7 @@ unit:
 	@scripts/test.sh --unit-only
 
 rig:
+	@$(MAKE) --no-print-directory all
 	@tests/rig/rig.py $(RIG_ARGS)
 
 image:
