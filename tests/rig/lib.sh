@@ -412,3 +412,14 @@ retry_early_l2_reset() {
 	retried=" (retried after an early L2 reset)"
 	"$2"
 }
+
+# thread_stacks PID: where each thread of a process (a VMM) is: its state,
+# wait channel and kernel stack (in KVM_RUN, or blocked in the VMM itself?)
+thread_stacks() {
+	local t
+	for t in /proc/$1/task/*; do
+		echo "thread ${t##*/} $(cat $t/comm): state $(awk '{print $3}' $t/stat)," \
+			"wchan $(cat $t/wchan 2>/dev/null)"
+		sed 's/^/    /' $t/stack 2>/dev/null
+	done
+}

@@ -60,11 +60,7 @@ boot() {
 			sleep $((BOOT_TIMEOUT - 6))
 			# where each of the VMM's threads is (in KVM_RUN, or
 			# blocked in the VMM itself?), then its register dump
-			for t in /proc/$pid/task/*; do
-				echo "thread ${t##*/} $(cat $t/comm): state" \
-					"$(awk '{ print $3 }' $t/stat), wchan $(cat $t/wchan)"
-				sed 's/^/    /' $t/stack
-			done >/tmp/$name.threads 2>&1
+			thread_stacks $pid >/tmp/$name.threads 2>&1
 			kill -USR2 $pid 2>/dev/null
 			sleep 4
 			kill -TERM $pid 2>/dev/null

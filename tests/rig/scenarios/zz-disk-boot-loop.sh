@@ -37,16 +37,6 @@ tracing=no
 # L0's stray #VMEXIT on the reference: lib.sh's l0_trace_start (counted
 # per boot as l0=N).
 l0_trace_start
-# The VMM's threads: where each one is.
-threads() {
-	local t
-	for t in /proc/$1/task/*; do
-		echo "thread ${t##*/} $(cat $t/comm): state $(awk '{print $3}' $t/stat)," \
-			"wchan $(cat $t/wchan 2>/dev/null)"
-		sed 's/^/    /' $t/stack 2>/dev/null
-	done
-}
-
 trace_for() {  # SECONDS: the KVM tracepoints for that long, the last 150 lines
 	local e
 	[ $tracing = yes ] || { echo "(no KVM tracepoints: our module)"; return; }
@@ -125,11 +115,11 @@ while [ $i -lt $loops ]; do
 		echo "=== boot $i: STALL ($stalled: 1 = console quiet for ${stall}s) after ${d} ms;" \
 			"$(grep -c 'kvm-run BIOS\|SeaBIOS (version' /tmp/loop.out) firmware banners"
 		echo "--- the VMM's threads:"
-		threads $pid
+		thread_stacks $pid
 		echo "--- the KVM's events:"
 		trace_for 3
 		echo "--- the VMM's threads again:"
-		threads $pid
+		thread_stacks $pid
 		if [ $vmm = qemu ]; then
 			printf 'info registers -a\n' >/tmp/qmon.in
 		else

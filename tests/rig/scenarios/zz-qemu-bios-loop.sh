@@ -27,15 +27,6 @@ stall=$(cmdline_get bios.stall 20)
 limit=$(cmdline_get bios.limit 100)
 CR=$(printf '\r')
 
-threads() {
-	local t
-	for t in /proc/$1/task/*; do
-		echo "thread ${t##*/} $(cat $t/comm): state $(awk '{print $3}' $t/stat)," \
-			"wchan $(cat $t/wchan 2>/dev/null)"
-		sed 's/^/    /' $t/stack 2>/dev/null
-	done
-}
-
 mon() {  # COMMAND: to QEMU's monitor, then a moment for the answer
 	printf '%s\n' "$1" >/tmp/qmon.in
 	sleep 1
@@ -82,7 +73,7 @@ while [ $i -lt $loops ] && [ -z "$failed" ]; do
 		mon 'info lapic'
 		mon 'info irq'
 		echo "--- QEMU's threads:"
-		threads $pid
+		thread_stacks $pid
 		mon 'quit'
 		sleep 2
 	else
