@@ -825,8 +825,12 @@ static void svm_vcpu_run(struct kvm_vcpu *vcpu)
 		if (!(vmcb->save.rflags & X86_EFLAGS_IF) ||
 		    (vmcb->control.int_state & SVM_INTERRUPT_SHADOW))
 			svm_dump(svm, "interrupt injected while the guest cannot take one");
-		/* See intr_exit; interrupts are off, GIF is still set. */
-		if (svm_intr_exit)
+		/*
+		 * See intr_exit; interrupts are off, GIF is still set.  The
+		 * run loop's immediate exit (an NMI waiting behind this
+		 * event) has sent the same IPI already.
+		 */
+		if (svm_intr_exit && !vcpu->immediate_exit)
 			smp_send_reschedule(smp_processor_id());
 	}
 
