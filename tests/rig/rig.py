@@ -995,18 +995,19 @@ class Report:
 # without `make`, a run would test yesterday's code and its results would be
 # misleading.  Each product is compared with the newest source file it is
 # built from (by extension: a README or an .ini changes nothing built);
-# tests/guest/pending holds sources that are not built.
+# tests/guest/pending and bios/test hold sources that are not built into
+# those products.
 SOURCE_EXTS = (".c", ".h", ".cc", ".hh", ".hpp", ".asm", ".inc", ".S", ".lds", ".ld")
 BUILT_FROM = [  # (product: a file, or a directory meaning its newest file; sources)
     (os.path.join(ROOT, "kernel", "kvm.ko"), ["kernel"]),
     (os.path.join(BUILD, "kvm-run"), ["userspace"]),
-    (os.path.join(BUILD, "bios", "bios.bin"), ["bios"]),
+    (os.path.join(BUILD, "bios", "bios.bin"), ["bios"]),  # not bios/test (newest_file)
     (os.path.join(BUILD, "guest"), ["tests/guest"]),
     (os.path.join(BUILD, "rig-progs"), ["tests/rig/progs"]),
 ]
 
 
-def newest_file(top, exts=None, skip=("pending",)):
+def newest_file(top, exts=None, skip=("pending", "test")):
     """(mtime, path) of the newest file under top (with one of exts)."""
     best = (0.0, None)
     if os.path.isfile(top):
