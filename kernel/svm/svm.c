@@ -184,6 +184,11 @@ static int svm_setup(void)
 		pr_err("kvm: CPU reports %u ASIDs; need at least 2\n", nasids);
 		return -EOPNOTSUPP;
 	}
+	if (intr_exit < -1 || intr_exit > 1) {
+		pr_err("kvm: intr_exit=%d: use -1 (under QEMU's TCG only), 0 or 1\n",
+		       intr_exit);
+		return -EINVAL;
+	}
 	for_each_possible_cpu(cpu) {
 		struct svm_cpu_data *sd = per_cpu_ptr(&svm_cpu, cpu);
 
