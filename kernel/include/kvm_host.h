@@ -124,6 +124,13 @@ struct kvm_tdp {
 
 #include "../mmu/shadow_types.h"
 
+/* One exit in a histogram of KVM_EXIT_HIST_SIZE (shadow_types.h). */
+static inline void kvm_count_exit(u32 *hist, u64 code, bool npf)
+{
+	hist[npf ? KVM_EXIT_HIST_NPF :
+	     code < KVM_EXIT_HIST_NPF ? code : KVM_EXIT_HIST_OTHER]++;
+}
+
 struct kvm_vcpu {
 	struct kvm *kvm;
 	u32 vcpu_id;
@@ -277,6 +284,7 @@ struct kvm_vcpu {
 		u64 io_exits;
 		u64 npf_exits;
 		u64 shadow_faults;
+		u32 exit_hist[KVM_EXIT_HIST_SIZE];	/* shadow_types.h */
 	} stat;
 };
 

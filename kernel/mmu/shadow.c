@@ -930,6 +930,7 @@ void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
+	int i;
 
 	if (!kvm_shadow_paging)
 		return;
@@ -937,6 +938,8 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 	release_roots(vcpu);
 	kvm->shadow.exits += vcpu->stat.exits;
 	kvm->shadow.faults += vcpu->stat.shadow_faults;
+	for (i = 0; i < KVM_EXIT_HIST_SIZE; i++)
+		kvm->shadow.exit_hist[i] += vcpu->stat.exit_hist[i];
 	mmu_unlock(kvm);
 	/* The VM is being destroyed: its zapped pages go in vm_destroy. */
 	free_page((unsigned long)vcpu->shadow.pae_root);
@@ -951,14 +954,15 @@ void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu)
 /* ---- Guest TLB maintenance and writes to guest page tables -------------- */
 
 /*
- * INVLPG: the guest changed the translation of @gva.  With write
- * protection the shadow already follows every change the guest made to
- * its tables, except for pages that were unshadowed (no longer look like
- * page tables) and leaf tables out of sync: drop the shadow leaf of @gva,
- * and the whole table when it holds a guest large page (INVLPG drops all
- * of one).  Tables above the leaves are never out of sync, so that is
- * all INVLPG asks for: an unsync table stays so, its other entries may
- * stay stale as other TLB entries may.
+ * INVLPG: the guest changed the translation of @gva.  A write-protected
+ * guest table is followed by its shadow already (every write to it is
+ * seen; an unshadowed page has no shadow left): only a leaf table out of
+ * sync can hold a stale entry, and only its entry for @gva is dropped
+ * (upstream does the same).  Tables above the leaves are never out of
+ * sync, so a guest large page, mapped from a protected table, stays, and
+ * so does a leaf of a protected table: dropping it only cost the guest a
+ * fault to map it again.  An unsync table stays so, its other entries
+ * may stay stale as other TLB entries may.
  */
 void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 {
@@ -991,23 +995,20 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 		if (!(*e & SPTE_P))
 			break;
 		if (level == 1) {
+			if (!sp_of(e)->unsync)
+				break;
 			/*
 			 * A fault that walked the old entry of an unsync
 			 * table before this rechecks (as after a sync).
 			 */
-			if (sp_of(e)->unsync)
-				kvm->shadow.pt_writes++;
+			kvm->shadow.pt_writes++;
 			drop_spte(kvm, e);
 			break;
 		}
 		child = sp_of(__va(*e & SPTE_ADDR));
-		if (child->role.direct && !(level == 3 && m->root_level == 3)) {
-			/* A guest large page: drop all of it. */
-			drop_spte(kvm, e);
-			if (child->role.pse32)
-				drop_spte(kvm, &table[spte_index(gva, level) ^ 1]);
+		/* A guest large page: its table is protected. */
+		if (child->role.direct && !(level == 3 && m->root_level == 3))
 			break;
-		}
 		table = child->spt;
 	}
 	/*
@@ -1864,6 +1865,31 @@ void kvm_shadow_vm_stop(struct kvm *kvm)
 	kvm->shadow.mn_registered = false;
 }
 
+/*
+ * The exit counts by code ("code:count", hex code; KVM_EXIT_HIST_NPF and
+ * _OTHER as kvm_host.h says), busiest first, on one line.
+ */
+static void shadow_print_exit_hist(struct kvm *kvm)
+{
+	unsigned long *h = kvm->shadow.exit_hist;
+	char buf[256];
+	int len = 0, n, best, i;
+
+	for (n = 0; n < 12; n++) {
+		best = -1;
+		for (i = 0; i < KVM_EXIT_HIST_SIZE; i++)
+			if (h[i] && (best < 0 || h[i] > h[best]))
+				best = i;
+		if (best < 0)
+			break;
+		len += scnprintf(buf + len, sizeof(buf) - len, " %x:%lu",
+				 best, h[best]);
+		h[best] = 0;
+	}
+	pr_info("kvm: shadow MMU stats: exits by code (%x = nested page fault):%s\n",
+		KVM_EXIT_HIST_NPF, len ? buf : " none");
+}
+
 /* After the vCPUs are gone. */
 void kvm_shadow_vm_destroy(struct kvm *kvm)
 {
@@ -1882,6 +1908,8 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 			kvm->shadow.exits, kvm->shadow.faults,
 			kvm->shadow.reloads, kvm->shadow.invlpgs,
 			kvm_shadow_audit(kvm));
+	if (READ_ONCE(shadow_stats))
+		shadow_print_exit_hist(kvm);
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	free_zapped(kvm, &kvm->shadow.zapped);	/* no vCPU is left */

@@ -28,6 +28,16 @@ struct kvm_shadow_mmu {
 #define KVM_SHADOW_HASH_BITS	12
 
 /*
+ * Exits by the backend's exit code (vcpu->stat.exit_hist, added up here
+ * for shadow_stats): the code itself below KVM_EXIT_HIST_NPF (every VMX
+ * basic reason, SVM's codes up to 0x9e), KVM_EXIT_HIST_NPF for SVM's
+ * nested page fault, KVM_EXIT_HIST_OTHER for the rest.
+ */
+#define KVM_EXIT_HIST_NPF	0x9f
+#define KVM_EXIT_HIST_OTHER	0xa0
+#define KVM_EXIT_HIST_SIZE	0xa1
+
+/*
  * The VM's shadow pages (kernel/mmu/shadow.c), all guarded by mmu_lock:
  * the hash by guest frame, the LRU list of every page, the reverse map
  * (gfn -> shadow leaves), and the MMU notifier's sequence count.
@@ -66,6 +76,7 @@ struct kvm_shadow_vm {
 	unsigned long emulated;		/* writes to shadowed tables seen */
 	unsigned long reloads, invlpgs;	/* root loads (CR3...), INVLPGs */
 	unsigned long exits, faults;	/* of the vCPUs gone, added up */
+	unsigned long exit_hist[KVM_EXIT_HIST_SIZE];	/* the same */
 	/*
 	 * Not under mmu_lock: held by the one vCPU syncing the unsync pages
 	 * (protect, flush, then read the guest tables), across both mmu_lock

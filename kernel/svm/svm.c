@@ -175,9 +175,45 @@ static void svm_free_cpu_data(void)
 	}
 }
 
+/*
+ * MSRs whose guest values live in the VMCB save area, moved by VMRUN,
+ * #VMEXIT and our VMLOAD/VMSAVE of the guest VMCB (svm_vmrun): the guest
+ * reads and writes them without an exit, as upstream lets it.  Linux
+ * writes FS_BASE (or KERNEL_GS_BASE) on every switch between processes
+ * with thread-local storage, so intercepting them cost an exit per
+ * context switch.  The CPU checks the written values itself (#GP on a
+ * non-canonical base).  SYSENTER_* stay intercepted: AMD keeps only 32
+ * bits of ESP/EIP, and they are written once at boot.
+ */
+static const u32 svm_guest_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+};
+
+/*
+ * Let the guest read and write @msr: in the permission map (APM vol. 2,
+ * 15.11) each of the three 2K-MSR ranges has 2 KiB, 2 bits per MSR (read
+ * low, write high).
+ */
+static void svm_msrpm_allow(u8 *msrpm, u32 msr)
+{
+	static const u32 base[] = { 0, 0xc0000000, 0xc0010000 };
+	unsigned int i, bit;
+
+	for (i = 0; i < ARRAY_SIZE(base); i++) {
+		if (msr - base[i] >= 0x2000)
+			continue;
+		bit = i * 0x800 * 8 + (msr - base[i]) * 2;
+		msrpm[bit / 8] &= ~(3 << (bit % 8));
+		return;
+	}
+	WARN_ON_ONCE(1);
+}
+
 static int svm_setup(void)
 {
 	u32 nasids = cpuid_ebx(0x8000000a);
+	unsigned int i;
 	int cpu;
 
 	if (nasids < 2) {
@@ -210,13 +246,18 @@ static int svm_setup(void)
 		pr_info("kvm: an entry that injects an external interrupt exits right after delivering it (intr_exit%s)\n",
 			intr_exit < 0 ? ": L0 is QEMU's TCG" : "=1");
 
-	/* Intercept every port and every MSR; exits decide what is allowed. */
+	/*
+	 * Intercept every port and every MSR but those the guest owns in
+	 * the VMCB; exits decide what is allowed.
+	 */
 	iopm_pages = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
 	msrpm_pages = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
 	if (!iopm_pages || !msrpm_pages)
 		goto out_free;
 	memset(page_address(iopm_pages), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
 	memset(page_address(msrpm_pages), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	for (i = 0; i < ARRAY_SIZE(svm_guest_msrs); i++)
+		svm_msrpm_allow(page_address(msrpm_pages), svm_guest_msrs[i]);
 	return 0;
 
 out_free:
@@ -1028,6 +1069,7 @@ static int svm_handle_exit(struct kvm_vcpu *vcpu)
 			code, c->exit_info_1);
 	}
 
+	kvm_count_exit(vcpu->stat.exit_hist, code, code == SVM_EXIT_NPF);
 	svm_reinject_event(svm);
 
 	switch (code) {

@@ -1844,6 +1844,7 @@ static int vmx_handle_exit(struct kvm_vcpu *vcpu)
 		return vmx_report_entry_failure(vmx, vmx->insn_error);
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		return vmx_report_entry_failure(vmx, reason);
+	kvm_count_exit(vmx->vcpu.stat.exit_hist, EXIT_REASON_BASIC(reason), false);
 
 	/* An event cut short by this exit is delivered again. */
 	reinject = vmx_reinject_info(vmx->idt_info);

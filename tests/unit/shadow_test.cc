@@ -531,7 +531,10 @@ TEST_F(ShadowMmu, MmuNotifierDropsLeavesOfTheHostRangeAndRacingFaultsRetry) {
   EXPECT_EQ(audit(), 0u);
 }
 
-TEST_F(ShadowMmu, InvlpgDropsTheLeafAndAllOfALargePage) {
+// A protected guest table's every change reaches its shadow: INVLPG leaves its leaves, and a
+// guest large page (mapped from a protected table), alone; the guest's next access needs no
+// fault.  A change to the protected table is seen without INVLPG.
+TEST_F(ShadowMmu, InvlpgKeepsWhatProtectedTablesMap) {
   const uint64_t root = new_table();
   map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
   // A 2 MiB page at 0x40000000.
@@ -543,11 +546,19 @@ TEST_F(ShadowMmu, InvlpgDropsTheLeafAndAllOfALargePage) {
   ASSERT_EQ(fault(big + 0x5000, kRead), 1);
   ASSERT_EQ(fault(big + 0x7000, kRead), 1);
   EXPECT_EQ(shadow_leaf(big + 0x5000) & kSpteAddr, host_frame(0x605000));
+  const unsigned long faults = m->vcpu.stat.shadow_faults;
   kvm_mmu_invlpg(&m->vcpu, kUserVa);
-  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x300000));
   kvm_mmu_invlpg(&m->vcpu, big + 0x1ff000);  // anywhere in the large page
+  EXPECT_EQ(shadow_leaf(big + 0x5000) & kSpteAddr, host_frame(0x605000));
+  EXPECT_EQ(shadow_leaf(big + 0x7000) & kSpteAddr, host_frame(0x607000));
+  EXPECT_EQ(m->vcpu.stat.shadow_faults, faults);
+  // The large page's entry rewritten (an emulated write to its protected table): gone.
+  store(pte_gpa(root, big, 2), 0x400000 | kP | kRW | kUS | kD | kPS);
+  kvm_mmu_track_write(&m->kvm, pte_gpa(root, big, 2), 8);
   EXPECT_EQ(shadow_leaf(big + 0x5000), 0u);
-  EXPECT_EQ(shadow_leaf(big + 0x7000), 0u);
+  ASSERT_EQ(fault(big + 0x5000, kRead), 1);
+  EXPECT_EQ(shadow_leaf(big + 0x5000) & kSpteAddr, host_frame(0x405000));
   EXPECT_EQ(audit(), 0u);
 }
 
@@ -696,9 +707,16 @@ TEST_F(ShadowMmu, PrefetchWaitsForTheFlushThatProtectsANewlyShadowedTable) {
 // reuse the page; a flush in between settles it.
 TEST_F(ShadowMmu, LeafDroppedByInvlpgIsFlushedEverywhereBeforeTheHostReusesItsPage) {
   const uint64_t root = new_table();
-  map(root, kUserVa, 0x300000, kP | kRW | kUS | kA | kD);
+  const uint64_t all = kP | kRW | kUS | kA | kD;
+  map(root, kUserVa, 0x300000, all);
+  // The leaf table also mapped writable at an alias: a write there lets it go out of sync,
+  // where INVLPG drops entries.
+  const uint64_t alias = 0x40000000;
+  map(root, alias, pte_gpa(root, kUserVa) & ~0xfffull, all);
   switch_cr3(root);
   ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
   const int before = m->requests[KVM_REQ_TLB_FLUSH];
   kvm_mmu_invlpg(&m->vcpu, kUserVa);
   EXPECT_EQ(shadow_leaf(kUserVa), 0u);

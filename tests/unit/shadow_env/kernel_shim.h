@@ -12,7 +12,9 @@
 
 #include "kvm_portable.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifdef __cplusplus
@@ -61,6 +63,19 @@ extern int shim_warnings;
 #define WARN_ONCE(c, ...) WARN_ON_ONCE(c)
 #define pr_info_ratelimited(...) do { } while (0)
 #define pr_info(...) do { } while (0)
+/* The kernel's: the characters written, never more than size - 1. */
+static inline int scnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!size)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 ? 0 : (size_t)n >= size ? (int)size - 1 : n;
+}
 
 typedef struct { int unused; } spinlock_t;
 struct mutex { int unused; };

@@ -53,7 +53,10 @@ struct kvm_vcpu {
 	struct { u8 pending; bool masked; } nmi;
 	struct kvm_shadow_mmu shadow;
 	unsigned long requests;
-	struct { u64 exits, shadow_faults; } stat;
+	struct {
+		u64 exits, shadow_faults;
+		u32 exit_hist[KVM_EXIT_HIST_SIZE];
+	} stat;
 };
 
 struct kvm {
