@@ -1407,6 +1407,7 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 			if (*sptep & ~f->leaf & (SPTE_RW | SPTE_US))
 				kvm->shadow.need_flush = true;
 			WRITE_ONCE(*sptep, f->leaf);
+			kvm->shadow.remapped++;
 			return FAULT_DONE;
 		}
 		drop_spte(kvm, sptep);
@@ -1517,6 +1518,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	case GPT_OK:
 		break;
 	case GPT_FAULT:
+		kvm->shadow.injected++;	/* unlocked: a statistic */
 		return shadow_inject_pf(vcpu, gva, guest_error);
 	default:
 		return kvm_exit_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
@@ -1624,6 +1626,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	if (kvm->shadow.mn_active || kvm->shadow.mmu_seq != seq) {
 		/* The host mapping changed under us: fault again. */
 		r = FAULT_RETRY;
+		kvm->shadow.retried++;
 	} else {
 		reclaim(kvm, SHADOW_FAULT_PAGES);
 		r = shadow_map(vcpu, &f, pre);
@@ -1886,7 +1889,8 @@ static void shadow_print_exit_hist(struct kvm *kvm)
 				 best, h[best]);
 		h[best] = 0;
 	}
-	pr_info("kvm: shadow MMU stats: exits by code (%x = nested page fault):%s\n",
+	pr_info("kvm: shadow MMU stats: faults that remapped %lu reflected %lu retried %lu; exits by code (%x = nested page fault):%s\n",
+		kvm->shadow.remapped, kvm->shadow.injected, kvm->shadow.retried,
 		KVM_EXIT_HIST_NPF, len ? buf : " none");
 }
 

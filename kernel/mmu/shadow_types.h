@@ -71,6 +71,8 @@ struct kvm_shadow_vm {
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
+	/* faults that gave a present leaf new rights, reflected, retried */
+	unsigned long remapped, injected, retried;
 	unsigned long unsynced, synced;	/* pages let out of sync, synced */
 	unsigned long sync_dropped;	/* leaves a sync found stale */
 	unsigned long emulated;		/* writes to shadowed tables seen */
