@@ -169,6 +169,8 @@ struct shadow_page {
 	bool unsync, need_sync;
 	struct list_head sync_link;
 	struct shadow_link *parents;	/* entries pointing at this table */
+	/* A root: unsync_gen when nothing below it was out of sync. */
+	unsigned long sync_checked;
 	/*
 	 * Its guest table was writable in some leaf when it was shadowed:
 	 * until flush_done reaches this, a vCPU may still write the table
@@ -506,6 +508,7 @@ static void unsync_gfn(struct kvm *kvm, gfn_t gfn)
 		if (sp->gfn != gfn || sp->role.direct || sp->unsync)
 			continue;
 		sp->unsync = true;
+		kvm->shadow.unsync_gen++;
 		if (list_empty(&sp->sync_link)) {
 			list_add_tail(&sp->sync_link, &kvm->shadow.unsync);
 			kvm->shadow.nr_unsync++;
@@ -689,16 +692,62 @@ static bool sp_reachable(struct shadow_page *sp, const struct kvm_shadow_mmu *m,
  * (sync_lock): one that comes while another syncs waits for it to
  * finish.  Called with no lock held.
  */
+/* Whether the roots of @m had nothing out of sync below them at @gen. */
+static bool roots_synced(const struct kvm_shadow_mmu *m, unsigned long gen)
+{
+	int i, n = 0;
+
+	if (m->root)
+		return m->root->sync_checked == gen;
+	for (i = 0; i < 4; i++) {
+		if (!m->pae_sp[i])
+			continue;
+		if (m->pae_sp[i]->sync_checked != gen)
+			return false;
+		n++;
+	}
+	return n;
+}
+
+static void mark_roots_synced(struct kvm_shadow_mmu *m, unsigned long gen)
+{
+	int i;
+
+	if (m->root)
+		m->root->sync_checked = gen;
+	for (i = 0; i < 4; i++)
+		if (m->pae_sp[i])
+			m->pae_sp[i]->sync_checked = gen;
+}
+
 void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 {
 	struct shadow_page *sp, *tmp;
-	unsigned long gen;
+	unsigned long gen, checked;
 	bool any = false;
 
 	if (!READ_ONCE(kvm->shadow.nr_unsync))
 		return;
+	/*
+	 * Nothing went out of sync below the roots since they were last
+	 * found in sync, and no sync is under way (its pages may be below
+	 * them): nothing to do, and no walk of the unsync list (a CR3 load
+	 * between two processes that write no page table).
+	 */
+	if (vcpu) {
+		spin_lock(&kvm->mmu_lock);
+		any = !kvm->shadow.syncing &&
+		      roots_synced(&vcpu->shadow, kvm->shadow.unsync_gen);
+		spin_unlock(&kvm->mmu_lock);
+		if (any)
+			return;
+	}
 	mutex_lock(&kvm->shadow.sync_lock);
 	spin_lock(&kvm->mmu_lock);
+	kvm->shadow.syncing = true;
+	/* What is out of sync below the roots now is synced below. */
+	checked = kvm->shadow.unsync_gen;
+	any = false;
 	/* The first flush to begin after the protection below. */
 	gen = kvm->shadow.flush_started + 1;
 	list_for_each_entry(sp, &kvm->shadow.unsync, sync_link) {
@@ -735,6 +784,10 @@ void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 			kvm->shadow.nr_unsync--;
 		}
 	}
+	/* (Pages let out of sync since moved unsync_gen past checked.) */
+	if (vcpu)
+		mark_roots_synced(&vcpu->shadow, checked);
+	kvm->shadow.syncing = false;
 	mmu_unlock(kvm);
 	mutex_unlock(&kvm->shadow.sync_lock);
 	shadow_flush(kvm);
@@ -771,6 +824,7 @@ static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
 	sp = p->sps[--p->nsp];
 	sp->gfn = gfn;
 	sp->role = role;
+	sp->sync_checked = 0;
 	INIT_LIST_HEAD(&sp->sync_link);
 	if (role.level == 1)
 		sp->gfns = p->gfns[--p->ngfns];
@@ -1380,6 +1434,9 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 		if (!created && kvm->shadow.nr_unsync &&
 		    (child->role.level > 1 || child->need_sync))
 			f->linked_cached = true;
+		/* What is out of sync below it is below every root above. */
+		if (!created)
+			kvm->shadow.unsync_gen++;
 		link_add(&child->parents, sptep, p);
 		WRITE_ONCE(*sptep, __pa(child->spt) | SPTE_TABLE);
 		sp = child;
@@ -1841,6 +1898,7 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	INIT_LIST_HEAD(&kvm->shadow.lru);
 	INIT_LIST_HEAD(&kvm->shadow.zapped);
 	INIT_LIST_HEAD(&kvm->shadow.unsync);
+	kvm->shadow.unsync_gen = 1;	/* a new root's sync_checked is 0 */
 	mutex_init(&kvm->shadow.sync_lock);
 	kvm->shadow.maxphyaddr = 52;
 	xa_init(&kvm->shadow.rmap);

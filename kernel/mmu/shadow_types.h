@@ -67,6 +67,15 @@ struct kvm_shadow_vm {
 	 */
 	struct list_head unsync;
 	unsigned long nr_unsync;	/* pages on that list */
+	/*
+	 * Moves (under mmu_lock) whenever an unsync page may have become
+	 * reachable from a root: a page let out of sync, a cached shadow
+	 * page linked under a table.  A root whose sync_checked equals it
+	 * has no unsync page below it: a CR3 load onto it has nothing to
+	 * sync (kvm_shadow_sync), without walking the unsync list.
+	 */
+	unsigned long unsync_gen;
+	bool syncing;			/* a vCPU holds sync_lock */
 	int maxphyaddr;			/* the guest's, for reserved bits */
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;

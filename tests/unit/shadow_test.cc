@@ -849,6 +849,49 @@ TEST_F(ShadowMmu, InvlpgInAnUnsyncTableDropsItsEntryOnly) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// A root found with nothing out of sync below it is not searched again at the next CR3 load onto
+// it (two processes switching, an unrelated table out of sync); but a table below it that goes
+// out of sync meanwhile, even while another root runs, is synced at that load.
+TEST_F(ShadowMmu, CachedRootIsSyncedAgainOnlyWhenATableBelowWentOutOfSync) {
+  const uint64_t a = new_table(), b = new_table(), c = new_table();
+  const uint64_t all = kP | kRW | kUS | kA | kD;
+  map(a, kUserVa, 0x300000, all);
+  map(b, kUserVa, 0x310000, all);
+  map(c, kUserVa, 0x320000, all);
+  const uint64_t pta = pte_gpa(a, kUserVa) & ~0xfffull;
+  const uint64_t ptc = pte_gpa(c, kUserVa) & ~0xfffull;
+  const uint64_t alias = 0x40000000, alias2 = 0x40001000;
+  map(b, alias, pta, all);   // B can write A's leaf table
+  map(c, alias2, ptc, all);  // C its own
+  switch_cr3(a);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  switch_cr3(c);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(alias2, kWrite), 1);  // C's table out of sync: neither A nor B reach it
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  switch_cr3(b);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const unsigned long gen = m->kvm.shadow.unsync_gen;
+  for (int i = 0; i < 3; ++i) {
+    switch_cr3(a);
+    switch_cr3(b);
+  }
+  EXPECT_EQ(m->kvm.shadow.unsync_gen, gen);
+  EXPECT_EQ(m->kvm.shadow.synced, 0u);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  // B writes A's table: out of sync while B runs.
+  ASSERT_EQ(fault(alias, kWrite), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 2u);
+  store(pta + index(kUserVa, 1) * 8, 0x3f0000 | all);
+  switch_cr3(a);  // A's flush: its table is read again, C's stays out of sync
+  EXPECT_EQ(m->kvm.shadow.synced, 1u);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_EQ(shadow_leaf(kUserVa), 0u);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kUserVa) & kSpteAddr, host_frame(0x3f0000));
+  EXPECT_EQ(audit(), 0u);
+}
+
 // A CR3 load syncs the unsync tables its new root reaches, not those of other address spaces;
 // a fault that links a cached table with unsync tables below syncs them before the guest goes on.
 TEST_F(ShadowMmu, SyncIsScopedToWhatTheRootsReach) {
