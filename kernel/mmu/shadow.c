@@ -679,19 +679,6 @@ static bool sp_reachable(struct shadow_page *sp, const struct kvm_shadow_mmu *m,
 	return false;
 }
 
-/*
- * The guest on @vcpu flushes its TLB (CR3 write, paging mode change): the
- * shadow it runs on must agree with the guest's tables before it runs
- * again.  Every unsync page reachable from its roots (@vcpu NULL: every
- * unsync page) is protected again first, and every vCPU flushed, so that
- * no vCPU can still write the table through a stale mapping; then its
- * entries are read (sync_sp).  Unsync pages the vCPU cannot reach stay
- * so: another vCPU's flush syncs them, or this one's when they become
- * reachable (a root loaded, or a shadow page with unsync pages below it
- * linked in by a fault: kvm_shadow_page_fault).  One vCPU at a time
- * (sync_lock): one that comes while another syncs waits for it to
- * finish.  Called with no lock held.
- */
 /* Whether the roots of @m had nothing out of sync below them at @gen. */
 static bool roots_synced(const struct kvm_shadow_mmu *m, unsigned long gen)
 {
@@ -720,11 +707,24 @@ static void mark_roots_synced(struct kvm_shadow_mmu *m, unsigned long gen)
 			m->pae_sp[i]->sync_checked = gen;
 }
 
+/*
+ * The guest on @vcpu flushes its TLB (CR3 write, paging mode change): the
+ * shadow it runs on must agree with the guest's tables before it runs
+ * again.  Every unsync page reachable from its roots (@vcpu NULL: every
+ * unsync page) is protected again first, and every vCPU flushed, so that
+ * no vCPU can still write the table through a stale mapping; then its
+ * entries are read (sync_sp).  Unsync pages the vCPU cannot reach stay
+ * so: another vCPU's flush syncs them, or this one's when they become
+ * reachable (a root loaded, or a shadow page with unsync pages below it
+ * linked in by a fault: kvm_shadow_page_fault).  One vCPU at a time
+ * (sync_lock): one that comes while another syncs waits for it to
+ * finish.  Called with no lock held.
+ */
 void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 {
 	struct shadow_page *sp, *tmp;
 	unsigned long gen, checked;
-	bool any = false;
+	bool any = false, in_sync;
 
 	if (!READ_ONCE(kvm->shadow.nr_unsync))
 		return;
@@ -736,10 +736,10 @@ void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 	 */
 	if (vcpu) {
 		spin_lock(&kvm->mmu_lock);
-		any = !kvm->shadow.syncing &&
-		      roots_synced(&vcpu->shadow, kvm->shadow.unsync_gen);
+		in_sync = !kvm->shadow.syncing &&
+			  roots_synced(&vcpu->shadow, kvm->shadow.unsync_gen);
 		spin_unlock(&kvm->mmu_lock);
-		if (any)
+		if (in_sync)
 			return;
 	}
 	mutex_lock(&kvm->shadow.sync_lock);
@@ -747,7 +747,6 @@ void kvm_shadow_sync(struct kvm *kvm, struct kvm_vcpu *vcpu)
 	kvm->shadow.syncing = true;
 	/* What is out of sync below the roots now is synced below. */
 	checked = kvm->shadow.unsync_gen;
-	any = false;
 	/* The first flush to begin after the protection below. */
 	gen = kvm->shadow.flush_started + 1;
 	list_for_each_entry(sp, &kvm->shadow.unsync, sync_link) {
@@ -1927,8 +1926,9 @@ void kvm_shadow_vm_stop(struct kvm *kvm)
 }
 
 /*
- * The exit counts by code ("code:count", hex code; KVM_EXIT_HIST_NPF and
- * _OTHER as kvm_host.h says), busiest first, on one line.
+ * How faults ended, and the exit counts by code ("code:count", hex code;
+ * KVM_EXIT_HIST_NPF and _OTHER as shadow_types.h says), busiest first, on
+ * one line.  Consumes the histogram (the VM is going).
  */
 static void shadow_print_exit_hist(struct kvm *kvm)
 {
