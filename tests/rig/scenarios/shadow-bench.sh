@@ -28,8 +28,8 @@ one_run() {
 		-append "console=ttyS0 quiet panic=-1 l2.cmd=mmubench $counts" \
 		</dev/null >/tmp/qemu.log 2>&1
 	rc=$?
-	# ours logs its shadow MMU counters when the VM goes (shadow_stats)
-	dmesg | grep 'shadow MMU stats' | tail -n 1 | sed "s/^/shadow-bench$sfx: /"
+	# ours logs its shadow MMU counters when the VM goes (shadow_stats: two lines)
+	dmesg | grep 'shadow MMU stats' | tail -n 2 | sed "s/^/shadow-bench$sfx: /"
 	for name in pipe spawn; do
 		# the median of the rounds (value), all of them (rounds=)
 		all=$(sed -n "s/^MMUBENCH $name \([0-9]*\) [0-9]*.*/\1/p" /tmp/l2.out | tr -d '\r')
