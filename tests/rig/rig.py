@@ -1292,6 +1292,13 @@ def main():
                         failed.append("%s/finished: no end marker" % s)
                     if not failed or not args.rerun_failed or timed_out:
                         break
+                    # A kernel splat in L1 is no L0 accident: never rerun.
+                    with open(boot.log, "rb") as f:
+                        if any(KMSG.match(l.strip()) and KERNEL_BAD.search(l)
+                               for l in f.read().decode("utf-8", "replace").splitlines()):
+                            break
+                    if any(KERNEL_BAD.search(l) for l in dmesg):
+                        break
                     # A failure that may be L0's (its nondeterministic TCG
                     # SVM spoils about one scenario per make test, on either
                     # KVM, in ways no signature names): run the scenario
