@@ -15,9 +15,10 @@
 # phases take 2-3 times as long); ours also with shadow_max_pages=256
 # shadow_prefetch=0 (64 s) and with shadow_cache=0 (206 s).  Since the
 # guest owns its FS base and a root found in sync skips the unsync walk
-# (zz-shadow-exits), a quiet make test: L2 powered off after 40 s on the
-# reference, 46 s on ours; per phase ours/reference spawn 0.95, fork 1.32,
-# sparse 1.23, page cache 0.98, anonymous memory 1.73 (the guest kernel
+# (zz-shadow-exits), two quiet make tests: L2 powered off after 40 and 44 s
+# on the reference, 46 and 39 s on ours; per phase ours/reference spawn 0.95
+# and 1.02, fork 1.32 and 1.02, sparse 1.23 and 0.93, page cache 0.98 and
+# 0.74, anonymous memory 1.73 and 1.04 (where ours lags, the guest kernel
 # touches fresh pages through its direct map: 2 MiB leaves upstream, tables
 # of 4 KiB leaves on ours).
 . /rig/lib.sh
