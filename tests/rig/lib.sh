@@ -413,6 +413,19 @@ retry_early_l2_reset() {
 	"$2"
 }
 
+# mmubench_boot SECS COUNTS: Debian's QEMU (its own irqchip) boots L2 Linux
+# once to run tests/rig/l2/mmubench.sh with COUNTS (its kernel parameters);
+# the L2 console goes to /tmp/l2.out, QEMU's output to /tmp/qemu.log.
+# Returns QEMU's status.  (shadow-bench, zz-shadow-exits)
+mmubench_boot() {
+	timeout -k 5 "$1" qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
+		-m 256 -display none -monitor none -vga none -nic none -no-reboot \
+		-serial file:/tmp/l2.out \
+		-kernel /rig/l2/vmlinuz -initrd /rig/l2/initrd.cpio \
+		-append "console=ttyS0 quiet panic=-1 l2.cmd=mmubench $2" \
+		</dev/null >/tmp/qemu.log 2>&1
+}
+
 # thread_stacks PID: where each thread of a process (a VMM) is: its state,
 # wait channel and kernel stack (in KVM_RUN, or blocked in the VMM itself?)
 thread_stacks() {

@@ -21,12 +21,7 @@ dmesg_mark
 # kernel parameters), reports the rows with SUFFIX appended
 one_run() {
 	local sfx=$1 counts=$2 rc name
-	timeout -k 5 240 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
-		-m 256 -display none -monitor none -vga none -nic none -no-reboot \
-		-serial file:/tmp/l2.out \
-		-kernel /rig/l2/vmlinuz -initrd /rig/l2/initrd.cpio \
-		-append "console=ttyS0 quiet panic=-1 l2.cmd=mmubench $counts" \
-		</dev/null >/tmp/qemu.log 2>&1
+	mmubench_boot 240 "$counts"
 	rc=$?
 	# ours logs its shadow MMU counters when the VM goes (shadow_stats: two lines)
 	dmesg | grep 'shadow MMU stats' | tail -n 2 | sed "s/^/shadow-bench$sfx: /"

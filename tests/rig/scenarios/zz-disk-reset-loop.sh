@@ -12,7 +12,7 @@
 #
 # Found (21:00-21:35 runs, 9 loops): 3 of 10 boots after a reset had no
 # AP (do_boot_cpu failed(-1)), the AP looping in real mode at the BIOS's
-# iret stub; the INIT/SIPI log showed why: the BIOS's second SIPI reached
+# default interrupt handler (a bare IRET); the INIT/SIPI log showed why: the BIOS's second SIPI reached
 # the AP after it had started and halted, stayed latched, and Linux's INIT
 # took it ("vcpu 1 takes INIT SIPI (vector 08)").  With the LAPIC fix (an
 # INIT drops a SIPI latched before it), 3 of 3 loops passed at 21:46, one
@@ -30,7 +30,8 @@ limit=$(cmdline_get disk.limit 200)
 CR=$(printf '\r')
 ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
-# syms: every ffffffff8xxxxxxx in stdin, as symbol+offset (L1's kallsyms)
+# syms: every kernel-text address in stdin (ffffffff8 and 7 more hex
+# digits), as symbol+offset (L1's kallsyms)
 syms() {
 	grep -oE 'ffffffff8[0-9a-f]{7}' | sort -u | while read -r a; do
 		awk -v a=$a '

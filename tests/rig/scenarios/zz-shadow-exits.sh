@@ -23,18 +23,12 @@ hist_key() {
 	*) echo common_pid ;;
 	esac
 }
-hist_on() {
+# hist_trigger "" (on) or "!" (off): the histogram trigger of every event
+hist_trigger() {
 	local e
 	for e in $REF_EVENTS; do
 		[ -d $T/events/$e ] || continue
-		echo "hist:keys=$(hist_key $e):sort=hitcount.descending:size=256" >$T/events/$e/trigger
-	done
-}
-hist_off() {
-	local e
-	for e in $REF_EVENTS; do
-		[ -d $T/events/$e ] || continue
-		echo "!hist:keys=$(hist_key $e):sort=hitcount.descending:size=256" >$T/events/$e/trigger
+		echo "${1}hist:keys=$(hist_key $e):sort=hitcount.descending:size=256" >$T/events/$e/trigger
 	done
 }
 hist_show() {
@@ -47,18 +41,13 @@ hist_show() {
 
 one_run() {
 	local tag=$1 counts=$2 rc
-	[ "$RIG_KVM" = reference ] && hist_on
-	timeout -k 5 300 qemu-system-x86_64 -accel kvm -machine kernel_irqchip=off \
-		-m 256 -display none -monitor none -vga none -nic none -no-reboot \
-		-serial file:/tmp/l2.out \
-		-kernel /rig/l2/vmlinuz -initrd /rig/l2/initrd.cpio \
-		-append "console=ttyS0 quiet panic=-1 l2.cmd=mmubench $counts" \
-		</dev/null >/tmp/qemu.log 2>&1
+	[ "$RIG_KVM" = reference ] && hist_trigger ""
+	mmubench_boot 300 "$counts"
 	rc=$?
 	grep '^MMUBENCH' /tmp/l2.out | sed "s/^/zz-shadow-exits $tag: /"
 	if [ "$RIG_KVM" = reference ]; then
 		hist_show $tag
-		hist_off
+		hist_trigger "!"
 	else
 		dmesg | grep 'shadow MMU stats' | tail -n 2 | sed "s/^/zz-shadow-exits $tag: /"
 	fi
