@@ -14,8 +14,16 @@
  * are cached in a hash keyed by (gfn, role) and survive CR3 switches
  * (module parameter shadow_cache=0 turns this off: every root is then
  * built afresh and its tree freed when it is left, to measure the gain).
- * A guest large page is shadowed by a "direct" shadow page of 4 KiB
- * leaves, keyed by the large page's frame; shadow leaves are all 4 KiB.
+ * A guest large page is shadowed by a large leaf (a 2 MiB shadow entry)
+ * when the host backs those 2 MiB with one huge page (a transparent or
+ * hugetlb page, mapped by one host PMD or PUD) and no guest table in them
+ * has a shadow (a large leaf could not keep such a table read-only; each
+ * 2 MiB frame counts its shadowed tables); otherwise, and in slots that
+ * log dirty pages, by a "direct" shadow page of 4 KiB leaves, keyed by
+ * the large page's frame.  A table shadowed later drops the large leaves
+ * over it (write_protect_gfn); a huge page the host splits or moves drops
+ * them through the MMU notifier; a direct table found where a large leaf
+ * now fits (the host made the huge page since) is replaced by one.
  *
  * Write protection.  A guest page table that has a shadow is mapped
  * read-only in every shadow (the reverse map finds the leaves mapping a
@@ -117,6 +125,10 @@ static bool shadow_unsync = true;
 module_param(shadow_unsync, bool, 0444);
 MODULE_PARM_DESC(shadow_unsync, "Shadow paging: let last-level guest page tables the guest writes go out of sync until its next TLB flush, instead of emulating each write (default 1)");
 
+static bool shadow_large = true;
+module_param(shadow_large, bool, 0644);
+MODULE_PARM_DESC(shadow_large, "Shadow paging: map a guest large page with a 2 MiB shadow entry when the host backs it with a huge page (default 1)");
+
 static bool shadow_stats;
 module_param(shadow_stats, bool, 0644);
 MODULE_PARM_DESC(shadow_stats, "Shadow paging: log each VM's shadow MMU counters when it is destroyed (default 0)");
@@ -126,10 +138,15 @@ MODULE_PARM_DESC(shadow_stats, "Shadow paging: log each VM's shadow MMU counters
 #define SPTE_US		(1ULL << 2)
 #define SPTE_A		(1ULL << 5)
 #define SPTE_D		(1ULL << 6)
+#define SPTE_PS		(1ULL << 7)	/* level 2: a 2 MiB leaf */
 #define SPTE_NX		(1ULL << 63)
 #define SPTE_ADDR	0x000ffffffffff000ULL
 /* A non-leaf entry: everything allowed, the leaf decides. */
 #define SPTE_TABLE	(SPTE_P | SPTE_RW | SPTE_US | SPTE_A)
+
+/* Frames under a large leaf (2 MiB). */
+#define SHADOW_LARGE_SHIFT	9
+#define SHADOW_LARGE_FRAMES	(1UL << SHADOW_LARGE_SHIFT)
 
 /* Writes to one shadowed table, with no translation through it between. */
 #define SHADOW_FLOOD_WRITES	3
@@ -153,7 +170,8 @@ struct shadow_page {
 	struct hlist_node hash_link;	/* unhashed once zapped */
 	struct list_head lru;		/* kvm->shadow.lru, recent first */
 	u64 *spt;			/* the table; page_private -> this */
-	gfn_t *gfns;			/* level 1: frame of each leaf */
+	gfn_t *gfns;			/* frame of each leaf (level 1; level 2
+					 * once it has a large leaf: its first) */
 	gfn_t gfn;
 	union shadow_role role;
 	int root_count;			/* vCPUs using it as a root */
@@ -287,25 +305,73 @@ static void link_del(struct shadow_link **head, u64 *sptep)
 	WARN_ONCE(1, "kvm: shadow link %p missing\n", sptep);
 }
 
-static void rmap_add(struct kvm *kvm, gfn_t gfn, u64 *sptep,
+/*
+ * Reverse maps: kvm->shadow.rmap by guest frame for 4 KiB leaves,
+ * kvm->shadow.rmap_large by 2 MiB frame (gfn >> 9) for large ones.
+ */
+static void rmap_add(struct xarray *rmap, unsigned long key, u64 *sptep,
 		     struct shadow_prealloc *p)
 {
-	struct shadow_link *head = xa_load(&kvm->shadow.rmap, gfn);
+	struct shadow_link *head = xa_load(rmap, key);
 
 	link_add(&head, sptep, p);
 	/* The index was reserved before mmu_lock: no allocation here. */
-	xa_store(&kvm->shadow.rmap, gfn, head, GFP_ATOMIC);
+	xa_store(rmap, key, head, GFP_ATOMIC);
 }
 
-static void rmap_del(struct kvm *kvm, gfn_t gfn, u64 *sptep)
+static void rmap_del(struct xarray *rmap, unsigned long key, u64 *sptep)
 {
-	struct shadow_link *head = xa_load(&kvm->shadow.rmap, gfn);
+	struct shadow_link *head = xa_load(rmap, key);
 
 	link_del(&head, sptep);
 	if (head)
-		xa_store(&kvm->shadow.rmap, gfn, head, GFP_ATOMIC);
+		xa_store(rmap, key, head, GFP_ATOMIC);
 	else
-		xa_erase(&kvm->shadow.rmap, gfn);
+		xa_erase(rmap, key);
+}
+
+/* Is entry @e of @sp a leaf (4 KiB, or 2 MiB at level 2)? */
+static inline bool spte_is_leaf(const struct shadow_page *sp, u64 e)
+{
+	return sp->role.level == 1 || (e & SPTE_PS);
+}
+
+/* Take the present leaf @i of @sp out of its reverse map. */
+static void leaf_rmap_del(struct kvm *kvm, struct shadow_page *sp, int i)
+{
+	if (sp->role.level == 1)
+		rmap_del(&kvm->shadow.rmap, sp->gfns[i], &sp->spt[i]);
+	else
+		rmap_del(&kvm->shadow.rmap_large,
+			 sp->gfns[i] >> SHADOW_LARGE_SHIFT, &sp->spt[i]);
+}
+
+/*
+ * Guest tables with a shadow, counted by 2 MiB frame: a large leaf may
+ * map those 2 MiB only while the count is 0.  A count that cannot be
+ * stored (no memory, under mmu_lock) turns large leaves off for the VM.
+ */
+static void lpage_tables_add(struct kvm *kvm, gfn_t gfn, long delta)
+{
+	unsigned long key = gfn >> SHADOW_LARGE_SHIFT;
+	void *old = xa_load(&kvm->shadow.lpage_tables, key);
+	long n = (old ? (long)xa_to_value(old) : 0) + delta;
+
+	if (kvm->shadow.no_large)
+		return;
+	if (n <= 0) {
+		WARN_ON_ONCE(n < 0);
+		xa_erase(&kvm->shadow.lpage_tables, key);
+	} else if (xa_err(xa_store(&kvm->shadow.lpage_tables, key,
+				   xa_mk_value(n), GFP_ATOMIC | __GFP_ACCOUNT))) {
+		kvm->shadow.no_large = true;
+	}
+}
+
+static bool lpage_has_tables(struct kvm *kvm, gfn_t gfn)
+{
+	return kvm->shadow.no_large ||
+	       xa_load(&kvm->shadow.lpage_tables, gfn >> SHADOW_LARGE_SHIFT);
 }
 
 /* ---- Zapping ------------------------------------------------------------ */
@@ -327,8 +393,8 @@ static bool drop_spte(struct kvm *kvm, u64 *sptep)
 	WRITE_ONCE(*sptep, 0);
 	/* No vCPU may keep using it (the host may free the page next). */
 	kvm->shadow.need_flush = true;
-	if (sp->role.level == 1) {
-		rmap_del(kvm, sp->gfns[sptep - sp->spt], sptep);
+	if (spte_is_leaf(sp, e)) {
+		leaf_rmap_del(kvm, sp, sptep - sp->spt);
 		return true;
 	}
 	child = sp_of(__va(e & SPTE_ADDR));
@@ -337,6 +403,16 @@ static bool drop_spte(struct kvm *kvm, u64 *sptep)
 	if (!shadow_cache && !child->parents && !child->root_count)
 		kvm->shadow.orphans = true;
 	return true;
+}
+
+/* @sp leaves the hash (it is zapped): its guest table is no longer shadowed. */
+static void sp_unhash(struct kvm *kvm, struct shadow_page *sp)
+{
+	if (hlist_unhashed(&sp->hash_link))
+		return;
+	hlist_del_init(&sp->hash_link);
+	if (!sp->role.direct)
+		lpage_tables_add(kvm, sp->gfn, -1);
 }
 
 /* Take @sp off the unsync list (it is zapped). */
@@ -377,7 +453,7 @@ static void zap_page(struct kvm *kvm, struct shadow_page *sp)
 	}
 	for (i = 0; i < 512; i++)
 		drop_spte(kvm, &sp->spt[i]);
-	hlist_del_init(&sp->hash_link);
+	sp_unhash(kvm, sp);
 	sp_forget_sync(kvm, sp);
 	sp->invalid = true;
 	kvm->shadow.need_flush = true;
@@ -456,11 +532,27 @@ static void shadow_flush(struct kvm *kvm)
 	spin_unlock(&kvm->mmu_lock);
 }
 
+/*
+ * Drop the large leaves over @gfn (one 4 KiB frame cannot be made
+ * read-only in them); whether there were any.
+ */
+static bool drop_large_over(struct kvm *kvm, gfn_t gfn)
+{
+	struct shadow_link *l;
+	bool any = false;
+
+	while ((l = xa_load(&kvm->shadow.rmap_large, gfn >> SHADOW_LARGE_SHIFT))) {
+		drop_spte(kvm, l->sptep);
+		any = true;
+	}
+	return any;
+}
+
 /* Make every leaf mapping @gfn read-only; whether one was writable. */
 static bool write_protect_gfn(struct kvm *kvm, gfn_t gfn)
 {
 	struct shadow_link *l;
-	bool changed = false;
+	bool changed = drop_large_over(kvm, gfn);
 
 	for (l = xa_load(&kvm->shadow.rmap, gfn); l; l = l->next) {
 		if (*l->sptep & SPTE_RW) {
@@ -828,6 +920,8 @@ static struct shadow_page *get_sp(struct kvm *kvm, gfn_t gfn,
 	if (role.level == 1)
 		sp->gfns = p->gfns[--p->ngfns];
 	hlist_add_head(&sp->hash_link, sp_bucket(kvm, gfn));
+	if (!role.direct)
+		lpage_tables_add(kvm, gfn, 1);
 	list_add(&sp->lru, &kvm->shadow.lru);
 	kvm->shadow.nr_pages++;
 	kvm->shadow.created++;
@@ -1058,8 +1152,10 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva)
 			drop_spte(kvm, e);
 			break;
 		}
-		child = sp_of(__va(*e & SPTE_ADDR));
 		/* A guest large page: its table is protected. */
+		if (*e & SPTE_PS)
+			break;
+		child = sp_of(__va(*e & SPTE_ADDR));
 		if (child->role.direct && !(level == 3 && m->root_level == 3))
 			break;
 		table = child->spt;
@@ -1202,6 +1298,8 @@ struct shadow_fault {
 	struct gpt_walk_info info;
 	u64 leaf;		/* the shadow leaf to install */
 	gfn_t gfn;
+	unsigned long hva;	/* of the frame, in the VM process */
+	bool large;		/* a large leaf may map it (shadow_map decides) */
 	bool unsync;		/* a write to a table that may go out of sync */
 	bool linked_cached;	/* a cached upper-level page linked in */
 };
@@ -1347,6 +1445,76 @@ static void prefetch_neighbours(struct kvm *kvm, const struct shadow_fault *f,
 }
 
 /*
+ * May the fault's guest large page get a large leaf now: no guest table
+ * in its 2 MiB has a shadow, and the host still maps them with one huge
+ * page, the one the fault's page is part of.  The host mapping cannot
+ * change unseen from here on: the MMU notifier takes mmu_lock (held) and
+ * drops the leaf.  Narrows f->leaf's RW to what the huge page allows.
+ */
+static bool large_leaf_fits(struct kvm *kvm, struct shadow_fault *f)
+{
+	gfn_t in = f->gfn & (SHADOW_LARGE_FRAMES - 1);
+	phys_addr_t pa;
+	bool writable;
+
+	if (lpage_has_tables(kvm, f->gfn) ||
+	    !kvm_host_huge_2m(kvm, f->hva, &pa, &writable) ||
+	    pa + (in << PAGE_SHIFT) != (f->leaf & SPTE_ADDR))
+		return false;
+	/*
+	 * A page the guest may write needs the host page writable now: else
+	 * 4 KiB leaves (the host makes them writable one by one), not a
+	 * read-only large leaf to trade places with them at each write.
+	 */
+	if ((f->leaf & SPTE_RW) && !writable)
+		return false;
+	f->leaf = (f->leaf & ~SPTE_ADDR) | pa | SPTE_PS;
+	return true;
+}
+
+/*
+ * Install the large leaf of the fault at @sptep, an entry of the level-2
+ * shadow page @sp.  What is there goes: a direct table of the same 2 MiB
+ * (made before the host had a huge page) is zapped unless another entry
+ * uses it.  slots_lock and mmu_lock held.
+ */
+static int map_large(struct kvm *kvm, struct shadow_fault *f,
+		     struct shadow_page *sp, u64 *sptep,
+		     struct shadow_prealloc *p)
+{
+	gfn_t base = f->gfn & ~(SHADOW_LARGE_FRAMES - 1);
+	unsigned int i = sptep - sp->spt;
+	u64 e = *sptep;
+
+	if ((e & SPTE_P) && (e & SPTE_PS) && sp->gfns[i] == base &&
+	    (e & SPTE_ADDR) == (f->leaf & SPTE_ADDR)) {
+		/* Other vCPUs may cache rights this leaf takes away. */
+		if (e & ~f->leaf & (SPTE_RW | SPTE_US))
+			kvm->shadow.need_flush = true;
+		WRITE_ONCE(*sptep, f->leaf);
+		kvm->shadow.remapped++;
+		return FAULT_DONE;
+	}
+	if ((e & SPTE_P) && !(e & SPTE_PS)) {
+		struct shadow_page *child = sp_of(__va(e & SPTE_ADDR));
+
+		drop_spte(kvm, sptep);
+		if (child->role.direct && !child->parents && !child->root_count)
+			zap_page(kvm, child);
+	} else {
+		drop_spte(kvm, sptep);
+	}
+	/* (This fault made no leaf page: the gfns pages it topped up are there.) */
+	if (!sp->gfns)
+		sp->gfns = p->gfns[--p->ngfns];
+	sp->gfns[i] = base;
+	WRITE_ONCE(*sptep, f->leaf);
+	rmap_add(&kvm->shadow.rmap_large, base >> SHADOW_LARGE_SHIFT, sptep, p);
+	kvm->shadow.mapped_large++;
+	return FAULT_DONE;
+}
+
+/*
  * Walk the shadow tree for the fault, making the missing shadow pages as
  * the guest walk describes them, and install the leaf.  slots_lock and
  * mmu_lock held.
@@ -1382,6 +1550,9 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 	if (sp->invalid)
 		return FAULT_RETRY;
 
+	if (f->large && !large_leaf_fits(kvm, f))
+		f->large = false;
+
 	for (;; level--) {
 		union shadow_role role;
 		struct shadow_page *child;
@@ -1393,12 +1564,16 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 		sptep = &table[spte_index(f->gva, level)];
 		if (level == 1)
 			break;
-		if (*sptep & SPTE_P) {
+		if (level == 2 && f->large)
+			return map_large(kvm, f, sp, sptep, p);
+		if ((*sptep & SPTE_P) && !(*sptep & SPTE_PS)) {
 			sp = sp_of(__va(*sptep & SPTE_ADDR));
 			if (w->mode != GPT_NONE)
 				acc &= gpte_access(w, f->info.pte[level]);
 			continue;
 		}
+		/* A large leaf where a table is needed now. */
+		drop_spte(kvm, sptep);
 		role = sp->role;
 		role.level = level - 1;
 		role.quadrant = 0;
@@ -1471,7 +1646,7 @@ static int shadow_map(struct kvm_vcpu *vcpu, struct shadow_fault *f,
 	}
 	sp->gfns[sptep - table] = f->gfn;
 	WRITE_ONCE(*sptep, f->leaf);
-	rmap_add(kvm, f->gfn, sptep, p);
+	rmap_add(&kvm->shadow.rmap, f->gfn, sptep, p);
 	kvm->shadow.mapped++;
 	prefetch_neighbours(kvm, f, sp, sptep, p);
 	return FAULT_DONE;
@@ -1499,6 +1674,26 @@ static int guest_walk_changed(struct kvm *kvm, struct shadow_fault *f)
 			return level;
 	}
 	return 0;
+}
+
+/*
+ * Could the fault's page get a large leaf, as far as the guest and the
+ * slot say: a guest large page (or paging off), 2 MiB of one slot placed
+ * at a 2 MiB boundary of the VM process as in guest memory, no dirty
+ * logging.  The host's side is looked at under mmu_lock (shadow_map).
+ */
+static bool large_leaf_may_fit(const struct shadow_fault *f,
+			       const struct kvm_memory_slot *slot)
+{
+	gfn_t base = f->gfn & ~(SHADOW_LARGE_FRAMES - 1);
+
+	if (!READ_ONCE(shadow_large) || slot->dirty_bitmap ||
+	    (f->w.mode != GPT_NONE && f->info.level < 2))
+		return false;
+	return base >= slot->base_gfn &&
+	       base + SHADOW_LARGE_FRAMES <= slot->base_gfn + slot->npages &&
+	       !(((slot->userspace_addr >> PAGE_SHIFT) - slot->base_gfn) &
+		 (SHADOW_LARGE_FRAMES - 1));
 }
 
 /* Is the frame written one of the tables of the walk that maps it? */
@@ -1533,6 +1728,8 @@ static void drop_path_entry(struct kvm_vcpu *vcpu, u64 gva, int at)
 			drop_spte(kvm, e);
 			break;
 		}
+		if (*e & SPTE_PS)	/* a large leaf: nothing below */
+			break;
 		table = __va(*e & SPTE_ADDR);
 	}
 	mmu_unlock(kvm);
@@ -1612,6 +1809,8 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	if (slot->dirty_bitmap && writable && !write)
 		writable = false;
 	hva = slot->userspace_addr + ((f.gfn - slot->base_gfn) << PAGE_SHIFT);
+	f.hva = hva;
+	f.large = large_leaf_may_fit(&f, slot);
 	mutex_unlock(&kvm->slots_lock);
 
 	/*
@@ -1627,6 +1826,8 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 		f.unsync = true;
 	}
 	spin_unlock(&kvm->mmu_lock);
+	if (tracked)
+		f.large = false;	/* a shadowed table in it, anyway */
 	if (tracked && write) {
 		r = kvm_emulate_pt_write(vcpu);
 		if (r != -EAGAIN)
@@ -1667,6 +1868,12 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	r = pre ? prealloc_fill(pre) : -ENOMEM;
 	if (!r)
 		r = xa_reserve(&kvm->shadow.rmap, f.gfn, GFP_KERNEL_ACCOUNT);
+	if (!r && f.large) {
+		r = xa_reserve(&kvm->shadow.rmap_large,
+			       f.gfn >> SHADOW_LARGE_SHIFT, GFP_KERNEL_ACCOUNT);
+		if (r)
+			xa_release(&kvm->shadow.rmap, f.gfn);
+	}
 	if (r) {
 		put_page(page);
 		return r;
@@ -1692,6 +1899,8 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	mmu_unlock(kvm);
 	mutex_unlock(&kvm->slots_lock);
 	xa_release(&kvm->shadow.rmap, f.gfn);
+	if (f.large)
+		xa_release(&kvm->shadow.rmap_large, f.gfn >> SHADOW_LARGE_SHIFT);
 	put_page(page);
 	shadow_flush(kvm);
 	/*
@@ -1723,6 +1932,8 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 static void zap_all_locked(struct kvm *kvm)
 {
 	struct shadow_page *sp, *tmp;
+	unsigned long idx;
+	void *v;
 	int i;
 
 	kvm->shadow.mmu_seq++;
@@ -1736,19 +1947,23 @@ static void zap_all_locked(struct kvm *kvm)
 		}
 		sp_forget_sync(kvm, sp);
 		for (i = 0; i < 512; i++) {
-			if (sp->role.level == 1 && (sp->spt[i] & SPTE_P))
-				rmap_del(kvm, sp->gfns[i], &sp->spt[i]);
+			if ((sp->spt[i] & SPTE_P) && spte_is_leaf(sp, sp->spt[i]))
+				leaf_rmap_del(kvm, sp, i);
 			WRITE_ONCE(sp->spt[i], 0);
 		}
 	}
 	list_for_each_entry_safe(sp, tmp, &kvm->shadow.lru, lru) {
-		hlist_del_init(&sp->hash_link);
+		sp_unhash(kvm, sp);
 		sp->invalid = true;
 		if (sp->root_count)
 			kvm->shadow.need_reload = true;
 		else
 			list_move(&sp->lru, &kvm->shadow.zapped);
 	}
+	/* No table is shadowed now: the counts start again from nothing. */
+	xa_for_each(&kvm->shadow.lpage_tables, idx, v)
+		xa_erase(&kvm->shadow.lpage_tables, idx);
+	kvm->shadow.no_large = false;
 	kvm->shadow.need_flush = true;
 }
 
@@ -1849,6 +2064,13 @@ static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
 			while ((l = xa_load(&kvm->shadow.rmap, idx)))
 				drop_spte(kvm, l->sptep);
 		}
+		/* Large leaves over any of those frames. */
+		xa_for_each_range(&kvm->shadow.rmap_large, idx, l,
+				  start >> SHADOW_LARGE_SHIFT,
+				  end >> SHADOW_LARGE_SHIFT) {
+			while ((l = xa_load(&kvm->shadow.rmap_large, idx)))
+				drop_spte(kvm, l->sptep);
+		}
 	}
 	mmu_unlock(kvm);
 	shadow_flush(kvm);
@@ -1901,6 +2123,8 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	mutex_init(&kvm->shadow.sync_lock);
 	kvm->shadow.maxphyaddr = 52;
 	xa_init(&kvm->shadow.rmap);
+	xa_init(&kvm->shadow.rmap_large);
+	xa_init(&kvm->shadow.lpage_tables);
 	kvm->shadow.max_pages = shadow_auto_max(kvm);
 	kvm->shadow.mn.ops = &shadow_mn_ops;
 	r = mmu_notifier_register(&kvm->shadow.mn, kvm->mm);
@@ -1960,9 +2184,9 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	kvm_shadow_vm_stop(kvm);
 	/* with the counters, the audit of what the guest left (no vCPU runs) */
 	if (READ_ONCE(shadow_stats))
-		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, exits %lu faults %lu root loads %lu invlpg %lu, audit problems %lu\n",
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu large %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, exits %lu faults %lu root loads %lu invlpg %lu, audit problems %lu\n",
 			kvm->shadow.mapped, kvm->shadow.prefetched,
-			kvm->shadow.created, kvm->shadow.hits,
+			kvm->shadow.mapped_large, kvm->shadow.created, kvm->shadow.hits,
 			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
 			kvm->shadow.emulated,
 			kvm->shadow.unsynced,
@@ -1978,6 +2202,8 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	spin_unlock(&kvm->mmu_lock);
 	WARN_ON_ONCE(kvm->shadow.nr_pages);
 	xa_destroy(&kvm->shadow.rmap);
+	xa_destroy(&kvm->shadow.rmap_large);
+	xa_destroy(&kvm->shadow.lpage_tables);
 }
 
 /*
@@ -1985,15 +2211,17 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
  * present leaf is in the reverse map under its frame, every reverse-map
  * entry is a present leaf of that frame, every table entry's child lists
  * it as a parent, every shadow of a guest table that is not out of sync
- * leaves no writable leaf on that table's frame; an unsync shadow is a
- * leaf page on the unsync list, of a table with no shadow one level up.
- * Returns the number of problems found.
+ * leaves no writable leaf on that table's frame and no large leaf over
+ * it, and is counted in its 2 MiB frame; an unsync shadow is a leaf page
+ * on the unsync list, of a table with no shadow one level up.  Returns
+ * the number of problems found.
  */
 unsigned long kvm_shadow_audit(struct kvm *kvm)
 {
-	unsigned long bad = 0, idx, listed = 0;
+	unsigned long bad = 0, idx, listed = 0, tables = 0, counted = 0;
 	struct shadow_page *sp;
 	struct shadow_link *l;
+	void *v;
 	int i;
 
 	spin_lock(&kvm->mmu_lock);
@@ -2004,6 +2232,12 @@ unsigned long kvm_shadow_audit(struct kvm *kvm)
 	}
 	bad += listed != kvm->shadow.nr_unsync;
 	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
+		if (!sp->role.direct && !hlist_unhashed(&sp->hash_link)) {
+			tables++;
+			if (xa_load(&kvm->shadow.rmap_large,
+				    sp->gfn >> SHADOW_LARGE_SHIFT))
+				bad++;	/* a large leaf over a shadowed table */
+		}
 		if (sp->unsync) {
 			struct shadow_page *o;
 
@@ -2028,6 +2262,13 @@ unsigned long kvm_shadow_audit(struct kvm *kvm)
 				if ((e & SPTE_RW) &&
 				    gfn_write_protected(kvm, sp->gfns[i]))
 					bad++;	/* a protected table left writable */
+			} else if (e & SPTE_PS) {
+				for (l = xa_load(&kvm->shadow.rmap_large,
+						 sp->gfns[i] >> SHADOW_LARGE_SHIFT);
+				     l; l = l->next)
+					found |= l->sptep == &sp->spt[i];
+				bad += sp->role.level != 2 ||
+				       (sp->gfns[i] & (SHADOW_LARGE_FRAMES - 1));
 			} else {
 				struct shadow_page *child = sp_of(__va(e & SPTE_ADDR));
 
@@ -2045,6 +2286,19 @@ unsigned long kvm_shadow_audit(struct kvm *kvm)
 				bad++;
 		}
 	}
+	xa_for_each(&kvm->shadow.rmap_large, idx, l) {
+		for (; l; l = l->next) {
+			sp = sp_of(l->sptep);
+			if (sp->role.level != 2 ||
+			    (*l->sptep & (SPTE_P | SPTE_PS)) != (SPTE_P | SPTE_PS) ||
+			    sp->gfns[l->sptep - sp->spt] >> SHADOW_LARGE_SHIFT != idx)
+				bad++;
+		}
+	}
+	xa_for_each(&kvm->shadow.lpage_tables, idx, v)
+		counted += xa_to_value(v);
+	if (!kvm->shadow.no_large)
+		bad += counted != tables;
 	spin_unlock(&kvm->mmu_lock);
 	return bad;
 }

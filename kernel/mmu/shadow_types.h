@@ -49,6 +49,15 @@ struct kvm_shadow_vm {
 	unsigned long nr_pages;
 	unsigned long max_pages;
 	struct xarray rmap;
+	/*
+	 * Large leaves (2 MiB shadow entries for guest large pages the host
+	 * backs with a huge page): their reverse map, by 2 MiB frame
+	 * (gfn >> 9); and per 2 MiB frame, how many guest tables in it have
+	 * a shadow (a large leaf there could not protect them).
+	 */
+	struct xarray rmap_large;
+	struct xarray lpage_tables;
+	bool no_large;		/* a count was lost (no memory): none */
 	struct mmu_notifier mn;
 	bool mn_registered;
 	unsigned long mmu_seq;	/* bumped when host mappings change */
@@ -80,6 +89,7 @@ struct kvm_shadow_vm {
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
+	unsigned long mapped_large;	/* large leaves by faults */
 	/* faults that gave a present leaf new rights, reflected, retried */
 	unsigned long remapped, injected, retried;
 	unsigned long unsynced, synced;	/* pages let out of sync, synced */

@@ -66,6 +66,46 @@ int kvm_write_guest(struct kvm *kvm, gpa_t gpa, const void *buf,
 	return kvm_copy_guest(kvm, gpa, (void *)buf, len, true);
 }
 
+bool kvm_host_huge_2m(struct kvm *kvm, unsigned long hva, phys_addr_t *pa,
+		      bool *writable)
+{
+	unsigned long flags;
+	bool huge = false;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	/* Interrupts off: the tables cannot be freed under us (gup_fast). */
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(kvm->mm, hva));
+	if (!pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (!p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (!(pud_flags(pud) & _PAGE_PRESENT))
+		goto out;
+	if (pud_large(pud)) {
+		*pa = ((phys_addr_t)pud_pfn(pud) << PAGE_SHIFT) +
+		      (hva & ~PUD_MASK & PMD_MASK);
+		*writable = pud_write(pud) && pud_dirty(pud);
+		huge = true;
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	/* Present to the CPU: not a NUMA-hinting or migrating entry. */
+	if (!(pmd_flags(pmd) & _PAGE_PRESENT) || !pmd_large(pmd))
+		goto out;
+	*pa = (phys_addr_t)pmd_pfn(pmd) << PAGE_SHIFT;
+	*writable = pmd_write(pmd) && pmd_dirty(pmd);
+	huge = true;
+out:
+	local_irq_restore(flags);
+	return huge;
+}
+
 static int walker_read(void *ctx, u64 gpa, void *buf, unsigned int len)
 {
 	return kvm_read_guest(ctx, gpa, buf, len) ? -1 : 0;

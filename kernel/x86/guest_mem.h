@@ -36,6 +36,17 @@ enum kvm_gva_result kvm_write_guest_virt(struct kvm_vcpu *vcpu, u64 gva,
 					 const void *buf, unsigned int len,
 					 u32 access);
 
+/*
+ * Does the VM process map the 2 MiB of its address space around @hva with
+ * one huge page (a transparent or hugetlb page, by PMD or PUD)?  Then
+ * *@pa is the host-physical address of those 2 MiB and *@writable says
+ * whether the host lets them be written now (writable and already dirty).
+ * A lockless look at the host page tables, as get_user_pages_fast does:
+ * the answer holds until the MMU notifier says that range changes.
+ */
+bool kvm_host_huge_2m(struct kvm *kvm, unsigned long hva, phys_addr_t *pa,
+		      bool *writable);
+
 int kvm_fetch_insn(struct kvm_vcpu *vcpu, u8 *insn, bool *long_mode);
 void kvm_dump_guest_walk(struct kvm_vcpu *vcpu, u64 gva, const char *what);
 

@@ -25,6 +25,7 @@ extern "C" {
 void* shim_param_shadow_cache(void);
 void* shim_param_shadow_max_pages(void);
 void* shim_param_shadow_unsync(void);
+void* shim_param_shadow_large(void);
 }
 
 // ---- the stand-ins' implementations ---------------------------------------------------------
@@ -143,6 +144,15 @@ struct kvm_memory_slot* kvm_gfn_to_slot(struct kvm*, gfn_t gfn) {
   return gfn < m->slot.npages ? &m->slot : nullptr;
 }
 void kvm_mark_page_dirty(struct kvm*, gfn_t) {}
+// The host's side of large leaves: whether the process maps the 2 MiB around @hva with one
+// huge page (set by a test; guest memory is 2 MiB-aligned, and __pa is the identity here).
+static bool g_host_huge, g_host_huge_writable;
+bool kvm_host_huge_2m(struct kvm*, unsigned long hva, phys_addr_t* pa, bool* writable) {
+  if (!g_host_huge) return false;
+  *pa = hva & ~((2ul << 20) - 1);
+  *writable = g_host_huge_writable;
+  return true;
+}
 void kvm_make_all_vcpus_request(struct kvm*, int req) {
   m->requests[req]++;
   set_bit(req, &m->vcpu.requests);
@@ -217,8 +227,11 @@ class ShadowMmu : public ::testing::Test {
     *static_cast<bool*>(shim_param_shadow_cache()) = true;
     *static_cast<unsigned*>(shim_param_shadow_max_pages()) = 0;
     *static_cast<bool*>(shim_param_shadow_unsync()) = true;
+    *static_cast<bool*>(shim_param_shadow_large()) = true;
+    g_host_huge = false;
+    g_host_huge_writable = true;
     m = new Machine;
-    m->mem = static_cast<uint8_t*>(std::aligned_alloc(PAGE_SIZE, kMemSize));
+    m->mem = static_cast<uint8_t*>(std::aligned_alloc(2ul << 20, kMemSize));
     std::memset(m->mem, 0, kMemSize);
     m->slot.npages = kMemSize / PAGE_SIZE;
     m->slot.userspace_addr = reinterpret_cast<uintptr_t>(m->mem);
@@ -289,13 +302,14 @@ class ShadowMmu : public ::testing::Test {
   int fault(uint64_t gva, uint32_t error_code) {
     return kvm_shadow_page_fault(&m->vcpu, gva, error_code);
   }
-  // The shadow leaf for @gva as the CPU would find it from the loaded root, or 0.
+  // The shadow leaf for @gva as the CPU would find it from the loaded root (4 KiB, or 2 MiB
+  // with PS), or 0.
   uint64_t shadow_leaf(uint64_t gva) const {
     const u64* table = static_cast<const u64*>(__va(m->root_pa));
     for (int level = m->vcpu.shadow.root_level; level >= 1; --level) {
       const u64 e = table[(gva >> (12 + 9 * (level - 1))) & 511];
       if (!(e & kP)) return 0;
-      if (level == 1) return e;
+      if (level == 1 || (level == 2 && (e & kPS))) return e;
       table = static_cast<const u64*>(__va(e & kSpteAddr));
     }
     return 0;
@@ -1057,6 +1071,144 @@ TEST_F(ShadowMmu, Paging32UnsyncUpperHalfSyncsFromItsHalf) {
   EXPECT_FALSE(shadow_leaf(alias) & kRW);
   ASSERT_EQ(fault(gva, kRead), 1);
   EXPECT_EQ(shadow_leaf(gva) & kSpteAddr, host_frame(0x310000));
+  EXPECT_EQ(audit(), 0u);
+}
+
+// ---- large leaves ---------------------------------------------------------------------------
+
+// A guest 2 MiB page at kBig -> guest frame kBigFrame (flags @f), in a fresh root.
+constexpr uint64_t kBig = 0x40000000, kBigFrame = 0x400000;
+
+class ShadowLarge : public ShadowMmu {
+ protected:
+  uint64_t root = 0;
+  void SetUp() override {
+    ShadowMmu::SetUp();
+    root = new_table();
+    map(root, kBig, 0, 0);
+  }
+  void set_big(uint64_t flags) { store(pte_gpa(root, kBig, 2), kBigFrame | kP | kPS | flags); }
+};
+
+// The host backs the guest large page with a huge page: one 2 MiB shadow leaf maps it all, no
+// leaf page is made; a clean page's leaf is read-only until the first write (which sets D).
+TEST_F(ShadowLarge, GuestLargePageOverAHostHugePageIsOneLargeLeaf) {
+  g_host_huge = true;
+  set_big(kRW | kUS);
+  switch_cr3(root);
+  const unsigned long created = m->kvm.shadow.created;
+  ASSERT_EQ(fault(kBig + 0x5000, kRead), 1);
+  const uint64_t leaf = shadow_leaf(kBig + 0x5000);
+  ASSERT_TRUE(leaf & kPS);
+  EXPECT_EQ(leaf & kSpteAddr, host_frame(kBigFrame));
+  EXPECT_FALSE(leaf & kRW);
+  EXPECT_EQ(shadow_leaf(kBig + 0x1ff000), leaf);  // the whole 2 MiB, no more faults
+  EXPECT_EQ(m->kvm.shadow.created - created, 2u);  // levels 3 and 2, no leaf page
+  EXPECT_EQ(m->kvm.shadow.mapped_large, 1u);
+  EXPECT_EQ(m->kvm.shadow.mapped, 0u);
+  ASSERT_EQ(fault(kBig + 0x1ff000, kWrite), 1);
+  EXPECT_TRUE(shadow_leaf(kBig + 0x5000) & kRW);
+  EXPECT_TRUE(load(pte_gpa(root, kBig, 2)) & kD);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// Without the host huge page the guest large page gets a direct table of 4 KiB leaves, as
+// does any with shadow_large=0 or in a slot logging dirty pages.  Once the host has the huge
+// page (THP collapse), the next fault there puts a large leaf in the table's place.
+TEST_F(ShadowLarge, DirectTableGivesWayToALargeLeafOnceTheHostPageIsHuge) {
+  set_big(kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kBig + 0x5000, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(kBig + 0x5000) & kPS);
+  EXPECT_EQ(shadow_leaf(kBig + 0x5000) & kSpteAddr, host_frame(kBigFrame + 0x5000));
+
+  g_host_huge = true;
+  *static_cast<bool*>(shim_param_shadow_large()) = false;
+  ASSERT_EQ(fault(kBig + 0x6000, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(kBig + 0x6000) & kPS);
+  *static_cast<bool*>(shim_param_shadow_large()) = true;
+  unsigned long dirty[(kMemSize / PAGE_SIZE) / (8 * sizeof(long))] = {};
+  m->slot.dirty_bitmap = dirty;
+  ASSERT_EQ(fault(kBig + 0x7000, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(kBig + 0x7000) & kPS);
+  m->slot.dirty_bitmap = nullptr;
+  EXPECT_EQ(audit(), 0u);
+
+  const unsigned long pages = m->kvm.shadow.nr_pages;
+  ASSERT_EQ(fault(kBig + 0x8000, kRead), 1);
+  EXPECT_TRUE(shadow_leaf(kBig + 0x5000) & kPS);
+  EXPECT_EQ(shadow_leaf(kBig + 0x5000) & kSpteAddr, host_frame(kBigFrame));
+  EXPECT_EQ(m->kvm.shadow.nr_pages, pages - 1);  // the direct table went
+  EXPECT_EQ(audit(), 0u);
+}
+
+// A guest page table inside the 2 MiB gets a shadow: the large leaf over it goes (it could not
+// keep the table read-only), and while the table stays shadowed those 2 MiB get 4 KiB leaves,
+// the table's own read-only.
+TEST_F(ShadowLarge, ShadowingAGuestTableInsideTheLargePageDropsItsLargeLeaf) {
+  g_host_huge = true;
+  set_big(kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kBig + 0x5000, kRead), 1);
+  ASSERT_TRUE(shadow_leaf(kBig + 0x5000) & kPS);
+  // The guest builds tables for kUserVa inside the large page's frames.
+  m->next_table = kBigFrame + 0x80000;
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kBig + 0x5000), 0u);
+  // The guest writes its page directory (there, a shadow one level up) through the big page.
+  m->emul_gpa = kBigFrame + 0x80000 + 100 * 8;
+  ASSERT_EQ(fault(kBig + 0x80000 + 100 * 8, kWrite), 1);
+  EXPECT_EQ(m->pt_write_emulations, 1);
+  ASSERT_EQ(fault(kBig + 0x80000, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kBig + 0x80000) & (kPS | kRW), 0u);  // mapped 4 KiB, read-only
+  EXPECT_EQ(shadow_leaf(kBig + 0x80000) & kSpteAddr, host_frame(kBigFrame + 0x80000));
+  ASSERT_EQ(fault(kBig + 0x5000, kWrite), 1);
+  EXPECT_FALSE(shadow_leaf(kBig + 0x5000) & kPS);
+  EXPECT_TRUE(shadow_leaf(kBig + 0x5000) & kRW);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// The host splits or moves its huge page (MMU notifier over any part of it): the large leaf
+// goes; a write to the guest's entry for the large page drops it too.
+TEST_F(ShadowLarge, HostInvalidationOrAGuestEntryWriteDropsTheLargeLeaf) {
+  g_host_huge = true;
+  set_big(kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kBig, kRead), 1);
+  ASSERT_TRUE(shadow_leaf(kBig) & kPS);
+  const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + kBigFrame + 0x1f0000;
+  const mmu_notifier_range range{hva, hva + 0x1000};
+  const auto* ops = m->kvm.shadow.mn.ops;
+  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  EXPECT_EQ(shadow_leaf(kBig), 0u);
+  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  EXPECT_EQ(audit(), 0u);
+
+  ASSERT_EQ(fault(kBig, kRead), 1);
+  ASSERT_TRUE(shadow_leaf(kBig) & kPS);
+  store(pte_gpa(root, kBig, 2), 0x600000 | kP | kPS | kRW | kUS | kD);
+  kvm_mmu_track_write(&m->kvm, pte_gpa(root, kBig, 2), 8);
+  EXPECT_EQ(shadow_leaf(kBig), 0u);
+  ASSERT_EQ(fault(kBig, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kBig) & kSpteAddr, host_frame(0x600000));
+  EXPECT_EQ(audit(), 0u);
+}
+
+// A huge page the host does not let be written backs only read-only large leaves: a page the
+// guest may write (dirty) gets 4 KiB leaves, which the host makes writable page by page.
+TEST_F(ShadowLarge, ReadOnlyHugeHostPageGivesLargeLeavesOnlyToCleanPages) {
+  g_host_huge = true;
+  g_host_huge_writable = false;
+  set_big(kRW | kUS);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kBig + 0x3000, kRead), 1);
+  EXPECT_EQ(shadow_leaf(kBig + 0x3000) & (kPS | kRW), kPS);
+  ASSERT_EQ(fault(kBig + 0x3000, kWrite), 1);
+  EXPECT_FALSE(shadow_leaf(kBig + 0x3000) & kPS);
+  EXPECT_TRUE(shadow_leaf(kBig + 0x3000) & kRW);
+  ASSERT_EQ(fault(kBig + 0x4000, kRead), 1);  // dirty now: stays 4 KiB
+  EXPECT_FALSE(shadow_leaf(kBig + 0x4000) & kPS);
   EXPECT_EQ(audit(), 0u);
 }
 

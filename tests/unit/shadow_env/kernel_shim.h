@@ -161,6 +161,7 @@ static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
 	h->first = n;
 	n->pprev = &h->first;
 }
+static inline int hlist_unhashed(const struct hlist_node *n) { return !n->pprev; }
 static inline void hlist_del_init(struct hlist_node *n)
 {
 	if (!n->pprev)
@@ -225,6 +226,11 @@ void *xa_erase(struct xarray *xa, unsigned long index);
 int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
 static inline int xa_err(void *entry) { (void)entry; return 0; }
 void xa_release(struct xarray *xa, unsigned long index);
+static inline void *xa_mk_value(unsigned long v) { return (void *)((v << 1) | 1); }
+static inline unsigned long xa_to_value(const void *entry)
+{
+	return (unsigned long)entry >> 1;
+}
 /* The first entry at an index in [*index, last], or NULL. */
 void *shim_xa_find(struct xarray *xa, unsigned long *index, unsigned long last);
 #define xa_for_each_range(xa, index, entry, start, last)		\
