@@ -1202,10 +1202,16 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 		hit = true;
 		size = sp->role.gpte8 ? 8 : 4;
 		/* Part of one entry, or more than one: not a PTE update. */
-		if (((off ^ (off + bytes - 1)) & ~(size - 1)) || bytes < 4 ||
-		    ++sp->write_flooding >= SHADOW_FLOOD_WRITES) {
+		if (((off ^ (off + bytes - 1)) & ~(size - 1)) || bytes < 4) {
 			zap_page(kvm, sp);
 			kvm->shadow.unshadowed++;
+			kvm->shadow.unshadowed_misaligned[sp->role.level > 1]++;
+			continue;
+		}
+		if (++sp->write_flooding >= SHADOW_FLOOD_WRITES) {
+			zap_page(kvm, sp);
+			kvm->shadow.unshadowed++;
+			kvm->shadow.unshadowed_flooded[sp->role.level > 1]++;
 			continue;
 		}
 		gi = off / size;
@@ -2184,10 +2190,15 @@ void kvm_shadow_vm_destroy(struct kvm *kvm)
 	kvm_shadow_vm_stop(kvm);
 	/* with the counters, the audit of what the guest left (no vCPU runs) */
 	if (READ_ONCE(shadow_stats))
-		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu large %lu, pages created %lu cache hits %lu unshadowed %lu reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, exits %lu faults %lu root loads %lu invlpg %lu, audit problems %lu\n",
+		pr_info("kvm: shadow MMU stats: leaves mapped %lu prefetched %lu large %lu, pages created %lu cache hits %lu unshadowed %lu (misaligned %lu+%lu flooded %lu+%lu) reclaimed %lu, table writes emulated %lu, unsynced %lu synced %lu stale leaves %lu, exits %lu faults %lu root loads %lu invlpg %lu, audit problems %lu\n",
 			kvm->shadow.mapped, kvm->shadow.prefetched,
 			kvm->shadow.mapped_large, kvm->shadow.created, kvm->shadow.hits,
-			kvm->shadow.unshadowed, kvm->shadow.reclaimed,
+			kvm->shadow.unshadowed,
+			kvm->shadow.unshadowed_misaligned[0],
+			kvm->shadow.unshadowed_misaligned[1],
+			kvm->shadow.unshadowed_flooded[0],
+			kvm->shadow.unshadowed_flooded[1],
+			kvm->shadow.reclaimed,
 			kvm->shadow.emulated,
 			kvm->shadow.unsynced,
 			kvm->shadow.synced, kvm->shadow.sync_dropped,

@@ -88,6 +88,8 @@ struct kvm_shadow_vm {
 	int maxphyaddr;			/* the guest's, for reserved bits */
 	/* Counters, for the curious (debug and bench). */
 	unsigned long hits, created, unshadowed, reclaimed;
+	/* pages unshadowed by these two heuristics: [0] leaf tables, [1] above */
+	unsigned long unshadowed_misaligned[2], unshadowed_flooded[2];
 	unsigned long mapped, prefetched;	/* leaves by faults, neighbours */
 	unsigned long mapped_large;	/* large leaves by faults */
 	/* faults that gave a present leaf new rights, reflected, retried */
