@@ -1235,6 +1235,29 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int bytes)
 	shadow_flush(kvm);
 }
 
+/*
+ * Would the guest on @vcpu fault again writing the table at @gfn (just
+ * written by the emulator): has it a shadow that is not out of sync, or
+ * is it the vCPU's own root table, which its next entry shadows again
+ * even if a write zapped it?  (kvm_emulate_pt_write, on a REP MOVS/STOS)
+ */
+bool kvm_mmu_write_traps(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	struct kvm_shadow_mmu *m = &vcpu->shadow;
+	struct kvm *kvm = vcpu->kvm;
+	bool traps;
+	int i;
+
+	spin_lock(&kvm->mmu_lock);
+	traps = gfn_write_protected(kvm, gfn) ||
+		(m->root && !m->root->role.direct && m->root->gfn == gfn);
+	for (i = 0; i < 4 && !traps; i++)
+		traps = m->pae_sp[i] && !m->pae_sp[i]->role.direct &&
+			m->pae_sp[i]->gfn == gfn;
+	spin_unlock(&kvm->mmu_lock);
+	return traps;
+}
+
 /* ---- Faults ---------------------------------------------------------------- */
 
 /*
@@ -1820,14 +1843,16 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	mutex_unlock(&kvm->slots_lock);
 
 	/*
-	 * A write to a protected guest page table: let it go out of sync
-	 * when it may (a leaf table, not one this very walk goes through),
-	 * else emulate it.
+	 * A protected guest page table mapped writable (a write, or a read
+	 * through a dirty writable guest entry, which the guest may write
+	 * next: the kernel reading a table it then updates): let it go out
+	 * of sync when it may (a leaf table, not one this very walk goes
+	 * through), as upstream does.  Else a write is emulated and a read
+	 * maps it read-only.
 	 */
 	spin_lock(&kvm->mmu_lock);
 	tracked = writable && gfn_write_protected(kvm, f.gfn);
-	if (tracked && write && gfn_can_unsync(kvm, f.gfn) &&
-	    !walk_uses_gfn(&f)) {
+	if (tracked && gfn_can_unsync(kvm, f.gfn) && !walk_uses_gfn(&f)) {
 		tracked = false;
 		f.unsync = true;
 	}
@@ -1835,7 +1860,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	if (tracked)
 		f.large = false;	/* a shadowed table in it, anyway */
 	if (tracked && write) {
-		r = kvm_emulate_pt_write(vcpu);
+		r = kvm_emulate_pt_write(vcpu, f.gfn);
 		if (r != -EAGAIN)
 			return r;
 		/* Not emulable: stop shadowing the page, run natively. */

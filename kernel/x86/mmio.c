@@ -388,32 +388,59 @@ static int kvm_emulate_mmio_finish(struct kvm_vcpu *vcpu, int r)
 }
 
 /*
+ * Iterations of a REP MOVS/STOS that kvm_emulate_pt_write() does in one
+ * exit, at most (the guest's interrupts wait that long; upstream's
+ * emulator goes back to the guest every 1024 too).
+ */
+#define KVM_PT_WRITE_REP_BATCH	1024
+
+/*
  * A write to a guest page table the shadow MMU protects: emulate it (the
  * write reaches the shadow through kvm_write_guest).  -EAGAIN when the
  * emulator cannot do the instruction: the caller unprotects the page and
  * lets the guest run it natively.
+ *
+ * A REP MOVS/STOS over the table at @gfn goes on here, iteration after
+ * iteration, while the guest's next write there would fault again
+ * (kvm_mmu_write_traps).  A memset of a table stops being emulated once
+ * write flooding has unshadowed the page; but Linux clearing its live
+ * early top-level table would otherwise take an exit per entry: its root
+ * is shadowed again at each entry.
  */
-int kvm_emulate_pt_write(struct kvm_vcpu *vcpu)
+int kvm_emulate_pt_write(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
 	struct x86_emulate_ctxt *ctxt = &vcpu->mmio.ctxt;
-	int r;
+	unsigned long rip = kvm_rip(vcpu);
+	int r, n;
 
-	vcpu->mmio.nr_reads = 0;
-	vcpu->mmio.write_pending = false;
-	kvm_init_emulate_ctxt(vcpu, ctxt);
-	r = x86_emulate_insn(ctxt);
-	if (r == X86EMUL_UNHANDLEABLE || r == X86EMUL_IO_NEEDED ||
-	    vcpu->mmio.write_pending) {
-		/* Nothing was committed (an MMIO write would be, so refuse). */
+	for (n = 0;; n++) {
+		vcpu->mmio.nr_reads = 0;
 		vcpu->mmio.write_pending = false;
-		if (r == X86EMUL_CONTINUE)
-			return kvm_exit_internal_error(vcpu,
-				KVM_INTERNAL_ERROR_EMULATION,
-				"instruction writes a page table and MMIO",
-				kvm_rip(vcpu), 0);
-		return -EAGAIN;
+		kvm_init_emulate_ctxt(vcpu, ctxt);
+		r = x86_emulate_insn(ctxt);
+		if (r == X86EMUL_UNHANDLEABLE || r == X86EMUL_IO_NEEDED ||
+		    vcpu->mmio.write_pending) {
+			/* Nothing committed (an MMIO write would be: refuse). */
+			vcpu->mmio.write_pending = false;
+			/* Later iterations: the guest does the rest itself. */
+			if (n)
+				return 1;
+			if (r == X86EMUL_CONTINUE)
+				return kvm_exit_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION,
+					"instruction writes a page table and MMIO",
+					kvm_rip(vcpu), 0);
+			return -EAGAIN;
+		}
+		if (r != X86EMUL_CONTINUE)	/* a fault for the guest */
+			return kvm_emulate_mmio_finish(vcpu, r);
+		r = kvm_emulate_mmio_finish(vcpu, r);
+		/* Only a REP iteration with more to do leaves RIP there. */
+		if (r != 1 || kvm_rip(vcpu) != rip ||
+		    n + 1 >= KVM_PT_WRITE_REP_BATCH ||
+		    !kvm_mmu_write_traps(vcpu, gfn))
+			return r;
 	}
-	return kvm_emulate_mmio_finish(vcpu, r);
 }
 
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu)

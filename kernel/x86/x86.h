@@ -170,7 +170,8 @@ int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *um,
 int kvm_emulate_mmio(struct kvm_vcpu *vcpu);
 /* Emulate the instruction at RIP (a control-register access, INVLPG...). */
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu);
-int kvm_emulate_pt_write(struct kvm_vcpu *vcpu);
+int kvm_emulate_pt_write(struct kvm_vcpu *vcpu, gfn_t gfn);
+bool kvm_mmu_write_traps(struct kvm_vcpu *vcpu, gfn_t gfn);
 int kvm_complete_mmio_read(struct kvm_vcpu *vcpu);
 
 /* x86/events.c */

@@ -188,7 +188,7 @@ int kvm_emulate_instruction(struct kvm_vcpu*) {
   ++m->emulations;
   return 1;
 }
-int kvm_emulate_pt_write(struct kvm_vcpu*) {
+int kvm_emulate_pt_write(struct kvm_vcpu*, gfn_t) {
   ++m->pt_write_emulations;
   std::memcpy(m->mem + m->emul_gpa, &m->emul_value, m->emul_bytes);
   kvm_mmu_track_write(&m->kvm, m->emul_gpa, m->emul_bytes);
@@ -524,6 +524,35 @@ TEST_F(ShadowMmu, WriteFloodingUnshadowsAndUseResetsTheCount) {
   EXPECT_EQ(audit(), 0u);
 }
 
+// What decides whether kvm_emulate_pt_write goes on with the next iteration of a REP STOS over
+// a table: whether the guest's next write there would fault again.  A table unshadowed by
+// flooding would not, but the vCPU's own root would (its next entry shadows it again), and
+// an unsync table never does.
+TEST_F(ShadowMmu, WritesTrapWhileTheTableIsShadowedOrIsTheVcpusRoot) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t pd = pte_gpa(root, kUserVa, 2) & ~0xfffull;
+  EXPECT_TRUE(kvm_mmu_write_traps(&m->vcpu, pt >> 12));
+  EXPECT_TRUE(kvm_mmu_write_traps(&m->vcpu, pd >> 12));
+  EXPECT_FALSE(kvm_mmu_write_traps(&m->vcpu, 0x300));  // guest data
+  for (int i = 0; i < 3; ++i) kvm_mmu_track_write(&m->kvm, pd + 8 * (100 + i), 8);
+  EXPECT_FALSE(kvm_mmu_write_traps(&m->vcpu, pd >> 12));  // unshadowed: the guest writes it
+  for (int i = 0; i < 3; ++i) kvm_mmu_track_write(&m->kvm, root + 8 * (100 + i), 8);
+  EXPECT_EQ(m->kvm.shadow.unshadowed, 2u);
+  EXPECT_TRUE(kvm_mmu_write_traps(&m->vcpu, root >> 12));  // still this vCPU's CR3
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  const uint64_t alias = 0x600000;  // the leaf table, dirty and writable: out of sync
+  map(root, alias, pt, kP | kRW | kD);
+  ASSERT_EQ(fault(alias, kRead), 1);
+  ASSERT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_FALSE(kvm_mmu_write_traps(&m->vcpu, pt >> 12));
+  EXPECT_EQ(audit(), 0u);
+}
+
 TEST_F(ShadowMmu, MmuNotifierDropsLeavesOfTheHostRangeAndRacingFaultsRetry) {
   const uint64_t root = new_table();
   map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
@@ -755,8 +784,8 @@ TEST_F(ShadowMmu, LeafTableWriteGoesOutOfSyncUntilTheNextFlush) {
   const uint64_t root = new_table();
   map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
   const uint64_t pte = pte_gpa(root, kUserVa);
-  const uint64_t alias = 0x0000000000600000ull;  // the guest maps its page table
-  map(root, alias, pte & ~0xfffull, kP | kRW | kD);
+  const uint64_t alias = 0x0000000000600000ull;  // the guest maps its page table (clean)
+  map(root, alias, pte & ~0xfffull, kP | kRW);
   switch_cr3(root);
   ASSERT_EQ(fault(kUserVa, kRead), 1);
   ASSERT_EQ(fault(alias, kRead), 1);
@@ -784,6 +813,32 @@ TEST_F(ShadowMmu, LeafTableWriteGoesOutOfSyncUntilTheNextFlush) {
   ASSERT_EQ(fault(alias + (pte & 0xfff), kWrite), 1);
   EXPECT_EQ(m->pt_write_emulations, 0);
   EXPECT_EQ(m->kvm.shadow.unsynced, 2u);
+  EXPECT_EQ(audit(), 0u);
+}
+
+// A read through a dirty, writable guest mapping of a shadowed last-level table lets it out of
+// sync at once, as upstream does (the guest kernel reads a table it then updates): the leaf is
+// writable, and the write that follows takes no exit.  A clean mapping is read-only.
+TEST_F(ShadowMmu, ReadThroughADirtyWritableMappingLetsALeafTableOutOfSync) {
+  const uint64_t root = new_table();
+  map(root, kUserVa, 0x300000, kP | kRW | kUS | kD);
+  const uint64_t pt = pte_gpa(root, kUserVa) & ~0xfffull;
+  const uint64_t dirty = 0x600000, clean = 0x601000;
+  map(root, dirty, pt, kP | kRW | kD);
+  map(root, clean, pt, kP | kRW);
+  switch_cr3(root);
+  ASSERT_EQ(fault(kUserVa, kRead), 1);
+  ASSERT_EQ(fault(clean, kRead), 1);
+  EXPECT_FALSE(shadow_leaf(clean) & kRW);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  ASSERT_EQ(fault(dirty, kRead), 1);
+  EXPECT_TRUE(shadow_leaf(dirty) & kRW);
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 1u);
+  EXPECT_EQ(m->pt_write_emulations, 0);
+  EXPECT_EQ(audit(), 0u);
+  switch_cr3(root);  // the guest's flush: in sync and protected again
+  EXPECT_EQ(m->kvm.shadow.nr_unsync, 0u);
+  EXPECT_FALSE(shadow_leaf(dirty) & kRW);
   EXPECT_EQ(audit(), 0u);
 }
 
