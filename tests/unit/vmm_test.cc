@@ -55,6 +55,21 @@ TEST(GuestMemory, BoundsAreCheckedNeverClamped) {
   EXPECT_FALSE(vmm::GuestMemory::allocate(0, 0).ok());
 }
 
+// A 2 MiB guest page can be one host huge page: host and guest-physical addresses agree
+// modulo 2 MiB (for RAM of at least that size).
+TEST(GuestMemory, HostAddressesAgreeWithGuestPhysicalOnesModuloTwoMiB) {
+  for (const std::uint64_t base : {0ull, 0x1000ull, 0x100000ull}) {
+    auto mem = vmm::GuestMemory::allocate(base, 6ull << 20);
+    ASSERT_TRUE(mem.ok());
+    const auto host = reinterpret_cast<std::uintptr_t>(mem.value().host_pointer(base, 1));
+    EXPECT_EQ((host - base) % vmm::GuestMemory::kHugePage, 0u) << "base " << base;
+    EXPECT_EQ(mem.value().size(), 6ull << 20);
+    // All of it is there (and nothing given back too much).
+    ASSERT_TRUE(mem.value().fill(base, 6ull << 20, 0x5a).ok());
+    EXPECT_EQ(*mem.value().host_pointer(base + (6ull << 20) - 1, 1), 0x5a);
+  }
+}
+
 TEST(GuestMemory, RegionsAroundAHoleShareOneMappingButNotAddresses) {
   const vmm::RamRegion layout[] = {{0, 0x4000, 0}, {0x10000, 0x2000, 0}};
   auto mem = vmm::GuestMemory::allocate(layout);

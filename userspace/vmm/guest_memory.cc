@@ -28,10 +28,28 @@ VmmResult<GuestMemory> GuestMemory::allocate(std::span<const RamRegion> ranges) 
     regions.push_back({r.gpa, r.size, total});
     total += r.size;
   }
-  void* addr = ::mmap(nullptr, total, PROT_READ | PROT_WRITE,
+  // Placed so that guest-physical and host addresses agree modulo 2 MiB, and marked for
+  // transparent huge pages: then the host can back a 2 MiB guest page with one huge page, and
+  // KVM can map it with one large entry (nested paging or shadow).  Mapped with room to spare,
+  // then the spare head and tail are given back.
+  const std::uint64_t slack = total >= kHugePage ? kHugePage : 0;
+  void* addr = ::mmap(nullptr, total + slack, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (addr == MAP_FAILED) {
     return Error{Errc::kSyscallFailed, errno, "mmap of guest RAM"};
+  }
+  if (slack != 0) {
+    const auto raw = reinterpret_cast<std::uintptr_t>(addr);
+    const std::uintptr_t head = (regions.front().gpa - raw) & (kHugePage - 1);
+    if (head != 0) {
+      ::munmap(addr, head);
+    }
+    if (slack - head != 0) {
+      ::munmap(reinterpret_cast<void*>(raw + head + total), slack - head);
+    }
+    addr = reinterpret_cast<void*>(raw + head);
+    // Only a hint: a kernel without transparent huge pages refuses it, and works the same.
+    ::madvise(addr, total, MADV_HUGEPAGE);
   }
   return GuestMemory(std::move(regions), Mapping(addr, total));
 }

@@ -24,6 +24,9 @@ struct RamRegion {
 
 class GuestMemory {
  public:
+  // The host huge page (x86-64 PMD) guest RAM is aligned to, modulo the first region's gpa.
+  static constexpr std::uint64_t kHugePage = 2ull << 20;
+
   // Maps size bytes of zeroed anonymous memory for guest-physical [base, base + size).
   static VmmResult<GuestMemory> allocate(std::uint64_t base, std::uint64_t size);
   // One mapping for several guest-physical ranges ({gpa, size} pairs; host_offset is ignored
