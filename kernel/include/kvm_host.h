@@ -374,6 +374,7 @@ int kvm_arch_vcpu_run(struct kvm_vcpu *vcpu);
 int kvm_tdp_init(struct kvm *kvm);
 void kvm_tdp_destroy(struct kvm *kvm);
 void kvm_tdp_zap_all(struct kvm *kvm);
+bool kvm_tdp_zap_gfns(struct kvm *kvm, gfn_t start, gfn_t end);
 u64 kvm_tdp_lookup(struct kvm *kvm, gpa_t gpa);
 int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 		       bool fetch);

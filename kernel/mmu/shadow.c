@@ -2062,9 +2062,11 @@ static struct kvm *mn_to_kvm(struct mmu_notifier *mn)
 
 /*
  * The host is about to unmap, move or write-protect [start, end) of the
- * VM's address space: drop every shadow leaf mapping guest frames there.
- * Slots are read under mmu_lock: a slot is freed only after
- * kvm_mmu_zap_all() took the lock after it was unpublished.
+ * VM's address space: drop every shadow leaf mapping guest frames there
+ * (under nested paging, every entry of the nested table: the notifier is
+ * registered for both MMUs, and its sequence count and flush are the
+ * shadow MMU's).  Slots are read under mmu_lock: a slot is freed only
+ * after kvm_mmu_zap_all() took the lock after it was unpublished.
  */
 static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
 				      const struct mmu_notifier_range *range)
@@ -2091,6 +2093,11 @@ static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
 			continue;
 		start = s->base_gfn + ((start - s->userspace_addr) >> PAGE_SHIFT);
 		end = s->base_gfn + ((end - 1 - s->userspace_addr) >> PAGE_SHIFT);
+		if (!kvm_shadow_paging) {
+			if (kvm_tdp_zap_gfns(kvm, start, end))
+				kvm->shadow.need_flush = true;
+			continue;
+		}
 		xa_for_each_range(&kvm->shadow.rmap, idx, l, start, end) {
 			while ((l = xa_load(&kvm->shadow.rmap, idx)))
 				drop_spte(kvm, l->sptep);
@@ -2126,6 +2133,10 @@ static void shadow_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	struct kvm *kvm = mn_to_kvm(mn);
 
 	(void)mm;
+	if (!kvm_shadow_paging) {
+		kvm_tdp_zap_all(kvm);
+		return;
+	}
 	spin_lock(&kvm->mmu_lock);
 	zap_all_locked(kvm);
 	spin_unlock(&kvm->mmu_lock);
@@ -2143,8 +2154,6 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	unsigned int i;
 	int r;
 
-	if (!kvm_shadow_paging)
-		return 0;
 	for (i = 0; i < ARRAY_SIZE(kvm->shadow.hash); i++)
 		INIT_HLIST_HEAD(&kvm->shadow.hash[i]);
 	INIT_LIST_HEAD(&kvm->shadow.lru);
@@ -2172,7 +2181,7 @@ int kvm_shadow_vm_init(struct kvm *kvm)
  */
 void kvm_shadow_vm_stop(struct kvm *kvm)
 {
-	if (!kvm_shadow_paging || !kvm->shadow.lru.next)
+	if (!kvm->shadow.lru.next)
 		return;
 	WRITE_ONCE(kvm->shadow.dying, true);
 	if (kvm->shadow.mn_registered)

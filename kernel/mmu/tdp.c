@@ -10,9 +10,13 @@
  * CR4.LA57 set (5-level paging, as Linux enables whenever the CPU has
  * it) the nested table must have 5 levels too.
  *
- * Entries are created on demand by nested page faults.  A mapped guest
- * page is pinned (pin_user_pages) until its entry is zapped; zapping
- * happens when a memory slot changes and when the VM dies.
+ * Entries are created on demand by nested page faults.  Guest pages are
+ * not pinned: guest RAM is the VMM process's ordinary memory, which the
+ * host may swap, migrate, merge or take away.  The MMU notifier on the
+ * process's mm (kernel/mmu/shadow.c registers it for both MMUs) drops the
+ * entries of a host range before the host changes it (kvm_tdp_zap_gfns),
+ * and a fault that raced with that retries (mmu_seq).  Everything is
+ * zapped when a memory slot changes and when the VM dies.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -52,34 +56,72 @@ int kvm_tdp_init(struct kvm *kvm)
 	return 0;
 }
 
-/* Release a detached subtree: unpin its guest pages, free its tables. */
+/* Release a detached subtree: forget its guest pages, free its tables. */
 static void tdp_free_subtree(struct kvm *kvm, u64 *table, int level)
 {
 	int i;
 
 	for (i = 0; i < 512; i++) {
 		u64 e = table[i];
-		struct page *page;
 
 		if (!(e & tdp_fmt()->present))
 			continue;
-		page = pfn_to_page((e & TDP_ADDR_MASK) >> PAGE_SHIFT);
 		if (level == 1) {
-			unpin_user_pages_dirty_lock(&page, 1,
-						    e & tdp_fmt()->writable);
 			kvm->tdp.nr_mapped--;
 		} else {
-			tdp_free_subtree(kvm, page_address(page), level - 1);
-			free_page((unsigned long)page_address(page));
+			u64 *t = __va(e & TDP_ADDR_MASK);
+
+			tdp_free_subtree(kvm, t, level - 1);
+			free_page((unsigned long)t);
 			kvm->tdp.nr_tables--;
 		}
 	}
 }
 
 /*
+ * Clear the leaves for guest frames [@start, @end] (the host is about to
+ * change their pages).  Tables stay.  mmu_lock held; returns whether a
+ * leaf was present (every vCPU must flush before the host goes on).
+ */
+static bool tdp_zap_range(struct kvm *kvm, u64 *table, int level,
+			  gfn_t base, gfn_t start, gfn_t end)
+{
+	gfn_t span = 1ULL << (9 * (level - 1));	/* frames per entry */
+	bool any = false;
+	int i;
+
+	for (i = (start - base) / span; i < 512; i++) {
+		gfn_t first = base + i * span;
+		u64 e = table[i];
+
+		if (first > end)
+			break;
+		if (!(e & tdp_fmt()->present))
+			continue;
+		if (level == 1) {
+			WRITE_ONCE(table[i], 0);
+			kvm->tdp.nr_mapped--;
+			any = true;
+		} else {
+			any |= tdp_zap_range(kvm, __va(e & TDP_ADDR_MASK),
+					     level - 1, first,
+					     max(start, first), end);
+		}
+	}
+	return any;
+}
+
+bool kvm_tdp_zap_gfns(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	if (!kvm->tdp.root)
+		return false;
+	return tdp_zap_range(kvm, kvm->tdp.root, tdp_levels(), 0, start, end);
+}
+
+/*
  * Drop every mapping.  The root stays (vCPUs point at it); its entries are
  * moved aside under the lock, every vCPU is forced out of the guest and
- * told to flush, and only then are pages unpinned and tables freed.
+ * told to flush, and only then are the tables freed.
  */
 void kvm_tdp_zap_all(struct kvm *kvm)
 {
@@ -152,12 +194,9 @@ static void tdp_prealloc_free(struct tdp_prealloc *p)
 		free_page((unsigned long)p->tables[--p->n]);
 }
 
-/*
- * Install gfn -> page.  Returns the page to unpin when the entry was
- * already there (another vCPU won the race), else NULL.
- */
-static struct page *tdp_map(struct kvm *kvm, gpa_t gpa, struct page *page,
-			    bool writable, struct tdp_prealloc *p)
+/* Install gfn -> page (mmu_lock held, the host mapping checked current). */
+static void tdp_map(struct kvm *kvm, gpa_t gpa, struct page *page,
+		    bool writable, struct tdp_prealloc *p)
 {
 	u64 *table = kvm->tdp.root;
 	u64 *e, new;
@@ -179,17 +218,17 @@ static struct page *tdp_map(struct kvm *kvm, gpa_t gpa, struct page *page,
 	      (writable ? tdp_fmt()->writable : 0);
 	if (*e & tdp_fmt()->present) {
 		/*
-		 * Same page: pages stay pinned while mapped, so the host
-		 * mapping cannot have moved.  Only widen the permissions.
+		 * Another vCPU mapped it since the same host mapping was
+		 * current (a change would have zapped it and moved mmu_seq):
+		 * the same page.  Only widen the permissions.
 		 */
 		WARN_ON_ONCE((*e & TDP_ADDR_MASK) != page_to_phys(page));
 		if (writable)
-			*e |= tdp_fmt()->writable;
-		return page;
+			WRITE_ONCE(*e, *e | tdp_fmt()->writable);
+		return;
 	}
 	WRITE_ONCE(*e, new);
 	kvm->tdp.nr_mapped++;
-	return NULL;
 }
 
 int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
@@ -198,8 +237,8 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	struct kvm *kvm = vcpu->kvm;
 	struct tdp_prealloc pre = { .n = 0 };
 	struct kvm_memory_slot *slot;
-	struct page *page, *dup;
-	unsigned long hva;
+	unsigned long hva, seq;
+	struct page *page;
 	bool writable = true;
 	long n;
 	int r;
@@ -214,6 +253,10 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	r = tdp_prealloc_fill(&pre);
 	if (r)
 		goto out_free;
+
+	/* Before looking at the host mapping (kvm_shadow_page_fault too). */
+	seq = READ_ONCE(kvm->shadow.mmu_seq);
+	smp_rmb();
 
 	mutex_lock(&kvm->slots_lock);
 	slot = kvm_gfn_to_slot(kvm, gpa >> PAGE_SHIFT);
@@ -230,11 +273,12 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	hva = slot->userspace_addr +
 	      (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
 
+	/* Not pinned: the MMU notifier tells when the page goes. */
 	if (slot->flags & KVM_MEM_READONLY) {
 		writable = false;
-		n = pin_user_pages_unlocked(hva, 1, &page, 0);
+		n = get_user_pages_unlocked(hva, 1, &page, 0);
 	} else {
-		n = pin_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
+		n = get_user_pages_unlocked(hva, 1, &page, FOLL_WRITE);
 	}
 	/*
 	 * With dirty logging, a page is mapped writable only once the guest
@@ -249,7 +293,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	if (n != 1 && !write) {
 		/* Read-only host memory can still back guest reads. */
 		writable = false;
-		n = pin_user_pages_unlocked(hva, 1, &page, 0);
+		n = get_user_pages_unlocked(hva, 1, &page, 0);
 	}
 	if (n != 1) {
 		/* Like upstream: the slot's host memory is gone: -EFAULT. */
@@ -261,11 +305,12 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	}
 
 	spin_lock(&kvm->mmu_lock);
-	dup = tdp_map(kvm, gpa, page, writable, &pre);
+	/* The host mapping changed under us: the guest faults again. */
+	if (!kvm->shadow.mn_active && kvm->shadow.mmu_seq == seq)
+		tdp_map(kvm, gpa, page, writable, &pre);
 	spin_unlock(&kvm->mmu_lock);
 	mutex_unlock(&kvm->slots_lock);
-	if (dup)
-		unpin_user_page(dup);
+	put_page(page);
 	r = 1;
 out_free:
 	tdp_prealloc_free(&pre);

@@ -206,6 +206,7 @@ void kvm_queue_pf(struct kvm_vcpu*, u64 address, u32 error_code) {
   m->injected_pf.emplace_back(address, error_code);
 }
 void kvm_tdp_zap_all(struct kvm*) {}
+bool kvm_tdp_zap_gfns(struct kvm*, gfn_t, gfn_t) { return false; }
 }  // extern "C"
 
 namespace {

@@ -80,6 +80,7 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, u64 gva);
 void kvm_shadow_vcpu_destroy(struct kvm_vcpu *vcpu);
 void kvm_mmu_zap_all(struct kvm *kvm);
 void kvm_tdp_zap_all(struct kvm *kvm);
+bool kvm_tdp_zap_gfns(struct kvm *kvm, gfn_t start, gfn_t end);
 
 #ifdef __cplusplus
 }
