@@ -7,7 +7,8 @@
 #                   a pair of pipes (two context switches, two CR3 writes)
 #   l2.spawn-ns     fork + exec of busybox true + wait
 # Each the median of 3 rounds in one L2 boot (single figures swung by
-# 1.5-2x from run to run); the detail lists every round.
+# 1.5-2x from run to run); the detail lists every round.  L2 runs without
+# paravirtual features (nopv, lib.sh mmubench_boot) on both KVMs.
 # On ours both again with shadow_cache=0 (l2.*-ns_nocache), to show what the
 # cache of shadow page tables is worth (fewer ops: see one_run's callers), and
 # with shadow_unsync=0 (l2.*-ns_nounsync: every write to a shadowed guest page
