@@ -16,11 +16,12 @@
 # shadow_prefetch=0 (64 s) and with shadow_cache=0 (206 s).  Since the
 # guest owns its FS base and a root found in sync skips the unsync walk
 # (zz-shadow-exits), two quiet make tests: L2 powered off after 40 and 44 s
-# on the reference, 46 and 39 s on ours; per phase ours/reference spawn 0.95
-# and 1.02, fork 1.32 and 1.02, sparse 1.23 and 0.93, page cache 0.98 and
-# 0.74, anonymous memory 1.73 and 1.04 (where ours lags, the guest kernel
-# touches fresh pages through its direct map: 2 MiB leaves upstream, tables
-# of 4 KiB leaves on ours).
+# on the reference, 46 and 39 s on ours.  Since ours maps guest large pages
+# with 2 MiB leaves, and with nopv on both (below), three quiet runs: 41 s
+# each on the reference, 39, 36 and 40 s on ours; per phase ours/reference
+# spawn 0.94, 0.98 and 0.90, fork 1.04, 0.82 and 1.06, sparse 0.92, 0.91
+# and 1.05, page cache 0.98, 0.84 and 1.00, anonymous memory 0.99, 0.89
+# and 0.95.
 # L2 runs as a generic guest (nopv) on both KVMs, so that the phase times
 # compare the shadow MMUs (lib.sh mmubench_boot says why).
 . /rig/lib.sh
