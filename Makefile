@@ -64,7 +64,7 @@ guests:
 
 rig-progs: $(RIG_PROGS)
 
-$(BUILD)/rig-progs/%: tests/rig/progs/%.c include/uapi/kvm-abi.h
+$(BUILD)/rig-progs/%: tests/rig/progs/%.c include/uapi/kvm-abi.h $(wildcard tests/rig/progs/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@gcc -static -O2 -Wall -I include/uapi -o $@ $<

@@ -317,6 +317,29 @@ requires() {
 	done
 }
 
+# tap_prog_scenario PROG: all of a scenario that runs one TAP-like test
+# program of tests/rig/progs (its lines "ok N - ..."/"not ok N - ...", exit
+# status 0 when all passed) on the KVM: load it, run PROG (60 s at most),
+# one check "rounds", unload, the kernel log.  (dirty-log, host-unmap)
+tap_prog_scenario() {
+	local out rc fails passes
+	requires /rig/progs/$1
+	dmesg_mark
+	if ! load_kvm; then
+		result load FAIL "could not load the $RIG_KVM KVM"
+		exit 1
+	fi
+	out=$(timeout -k 2 60 /rig/progs/$1 2>&1)
+	rc=$?
+	echo "$out"
+	fails=$(echo "$out" | grep -c '^not ok')
+	passes=$(echo "$out" | grep -c '^ok')
+	[ $rc -eq 0 ] && [ "$passes" -gt 0 ] && result rounds PASS "$passes checks" ||
+		result rounds FAIL "exit $rc, $fails of $((passes + fails)) checks failed"
+	check unload unload_kvm
+	dmesg_check
+}
+
 # l0_svm_bug_since LINE: whether the kernel log after line LINE (take it with
 # "dmesg | wc -l" before a boot) shows our kvm.ko stopping a guest because L0
 # (QEMU 7.2's TCG SVM) left the host's own state in the VMCB save area after

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kvm-abi.h"
+#include "tap_guest.h"
 
 #define PAGE		4096UL
 #define LOW_SIZE	(2UL << 20)	/* slot 0: code, page tables, the list */
@@ -35,25 +36,6 @@
 #define LIST_GPA	0x3000		/* count, then page indices */
 #define CODE_GPA	0x10000
 #define SYNC_PORT	0x10
-
-static int n_test, n_fail;
-
-static void check(int ok, const char *what, const char *detail)
-{
-	n_test++;
-	if (ok) {
-		printf("ok %d - %s\n", n_test, what);
-	} else {
-		n_fail++;
-		printf("not ok %d - %s (%s)\n", n_test, what, detail);
-	}
-}
-
-static void die(const char *what)
-{
-	printf("# fatal: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 /*
  * 32-bit code at CODE_GPA:
@@ -88,24 +70,6 @@ static const uint8_t guest_code[] = {
 static int kvm, vm, vcpu;
 static struct kvm_run *run;
 static uint8_t *low, *logged;
-
-static void set_segments(struct kvm_sregs *s)
-{
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 0xb,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment data = code;
-
-	data.selector = 0x10;
-	data.type = 3;
-	s->cs = code;
-	s->ds = s->es = s->fs = s->gs = s->ss = data;
-	s->cr0 = 0x80000011;	/* PG, ET, PE */
-	s->cr3 = PD_GPA;
-	s->cr4 = 0;
-	s->efer = 0;
-}
 
 /* Run until the guest's OUT to SYNC_PORT; 0 on success. */
 static int run_round(void)
@@ -178,12 +142,9 @@ static void round_of(const char *name, const uint32_t *pages, unsigned int n)
 int main(void)
 {
 	struct kvm_userspace_memory_region r0 = { 0 }, r1 = { 0 };
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	static uint32_t all[LOG_PAGES];
 	uint64_t bitmap[LOG_PAGES / 64];
 	uint32_t *pd, *pt;
-	long mmap_size;
 	unsigned int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -220,23 +181,7 @@ int main(void)
 	    ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r1))
 		die("KVM_SET_USER_MEMORY_REGION");
 
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
-	mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
-	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
-		die("KVM_GET_SREGS");
-	set_segments(&sregs);
-	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
-		die("KVM_SET_SREGS");
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = CODE_GPA;
-	regs.rflags = 2;
-	if (ioctl(vcpu, KVM_SET_REGS, &regs))
-		die("KVM_SET_REGS");
+	vcpu = flat32_paging_vcpu(kvm, vm, PD_GPA, 0, CODE_GPA, &run);
 
 	/* Nothing written yet: an empty log. */
 	get_log(bitmap);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "kvm-abi.h"
+#include "tap_guest.h"
 
 #define PAGE		4096UL
 #define HUGE		(2UL << 20)
@@ -48,25 +49,6 @@
 #define CODE_GPA	0x10000
 #define SYNC_PORT	0x10
 #define MAX_OPS		64
-
-static int n_test, n_fail;
-
-static void check(int ok, const char *what, const char *detail)
-{
-	n_test++;
-	if (ok) {
-		printf("ok %d - %s\n", n_test, what);
-	} else {
-		n_fail++;
-		printf("not ok %d - %s (%s)\n", n_test, what, detail);
-	}
-}
-
-static void die(const char *what)
-{
-	printf("# fatal: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 /*
  * 32-bit code at CODE_GPA (nasm, bits 32):
@@ -194,15 +176,7 @@ static long anon_huge_kib(void)
 static void setup(void)
 {
 	struct kvm_userspace_memory_region r0 = { 0 }, r1 = { 0 };
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 0xb,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment dseg = code;
 	uint32_t *pd, *pt;
-	long mmap_size;
 	uint8_t *raw;
 	unsigned int i;
 	int kvm;
@@ -244,30 +218,7 @@ static void setup(void)
 	    ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r1))
 		die("KVM_SET_USER_MEMORY_REGION");
 
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
-	mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
-	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
-		die("KVM_GET_SREGS");
-	dseg.selector = 0x10;
-	dseg.type = 3;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = dseg;
-	sregs.cr0 = 0x80000011;	/* PG, ET, PE */
-	sregs.cr3 = PD_GPA;
-	sregs.cr4 = 0x10;	/* PSE */
-	sregs.efer = 0;
-	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
-		die("KVM_SET_SREGS");
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = CODE_GPA;
-	regs.rflags = 2;
-	if (ioctl(vcpu, KVM_SET_REGS, &regs))
-		die("KVM_SET_REGS");
+	vcpu = flat32_paging_vcpu(kvm, vm, PD_GPA, 0x10 /* PSE */, CODE_GPA, &run);
 }
 
 /* The child after fork: wait for the word, then report its own copies. */
