@@ -181,12 +181,7 @@ static void setup(void)
 	unsigned int i;
 	int kvm;
 
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("/dev/kvm");
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
+	vm = new_vm(&kvm);
 	low = mmap(NULL, LOW_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	/* The data slot at a 2 MiB boundary, so that huge pages can back it. */

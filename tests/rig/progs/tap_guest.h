@@ -2,13 +2,14 @@
 /*
  * What the rig's guest-running test programs share (dirty_log, host_unmap):
  * TAP-like checks ("ok N - ...", "not ok N - ... (detail)"), a fatal setup
- * error (exit status 2), and one vCPU started in flat 32-bit protected mode
- * with paging on, at RIP, on the page directory at CR3.
+ * error (exit status 2), a VM, and one vCPU started in flat 32-bit
+ * protected mode with paging on, at RIP, on the page directory at CR3.
  */
 #ifndef RIG_TAP_GUEST_H
 #define RIG_TAP_GUEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,20 @@ static void die(const char *what)
 {
 	printf("# fatal: %s: %s\n", what, strerror(errno));
 	exit(2);
+}
+
+/* /dev/kvm (its fd in *@kvm) and a new VM on it; returns the VM's fd. */
+static int new_vm(int *kvm)
+{
+	int vm;
+
+	*kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (*kvm < 0)
+		die("/dev/kvm");
+	vm = ioctl(*kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	return vm;
 }
 
 /*
