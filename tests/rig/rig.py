@@ -946,16 +946,20 @@ L0_SVM_BUG = "host state in the guest save area"
 L0_STACK_BUG = re.compile(r"stack guard page was hit|corrupted stack end detected")
 
 
+def log_lines(path):
+    """The lines of a boot's log or results file ([] when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace").replace("\r", "").splitlines()
+    except FileNotFoundError:
+        return []
+
+
 def parse_results(path):
     """-> (list of (scenario, check, status, detail), dmesg lines, end seen, done set)"""
     checks, dmesg, end, done = [], [], False, set()
     in_dmesg = False
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    for line in text.replace("\r", "").splitlines():
+    for line in log_lines(path):
         if in_dmesg:
             if line == "RIG-DMESG-END":
                 in_dmesg = False
@@ -975,13 +979,13 @@ def parse_results(path):
     return checks, dmesg, end, done
 
 
+def console_kmsgs(path):
+    """The L1 kernel's messages among a boot's console lines."""
+    return [l for l in log_lines(path) if KMSG.match(l.strip())]
+
+
 def tail(path, n=40):
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").replace("\r", "").splitlines()
-    except FileNotFoundError:
-        return ""
-    return "\n".join("    | " + l for l in lines[-n:])
+    return "\n".join("    | " + l for l in log_lines(path)[-n:])
 
 
 def first_splat(path, n=45):
@@ -989,11 +993,7 @@ def first_splat(path, n=45):
     the L1 console: its reason, registers and the reliable frames of its
     trace (the '?' guesses left out), which a console tail cuts off when
     the trace is long."""
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").replace("\r", "").splitlines()
-    except FileNotFoundError:
-        return ""
+    lines = log_lines(path)
     for i, l in enumerate(lines):
         if KMSG.match(l.strip()) and KERNEL_BAD.search(l):
             break
@@ -1277,10 +1277,8 @@ def main():
                 hits = []
                 if any(c[2] == "FAIL" for c in checks):
                     hits = [l for l in dmesg if L0_SVM_BUG in l]
+                kmsgs = console_kmsgs(boot.log)
                 if not hits and not end and not timed_out and not args.bochs:
-                    with open(boot.log, "rb") as f:
-                        kmsgs = [l for l in f.read().decode("utf-8", "replace").splitlines()
-                                 if KMSG.match(l.strip())]
                     hits = [l for l in kmsgs if L0_STACK_BUG.search(l)]
                     if hits:
                         print(first_splat(boot.log))
@@ -1293,11 +1291,7 @@ def main():
                     if not failed or not args.rerun_failed or timed_out:
                         break
                     # A kernel splat in L1 is no L0 accident: never rerun.
-                    with open(boot.log, "rb") as f:
-                        if any(KMSG.match(l.strip()) and KERNEL_BAD.search(l)
-                               for l in f.read().decode("utf-8", "replace").splitlines()):
-                            break
-                    if any(KERNEL_BAD.search(l) for l in dmesg):
+                    if any(KERNEL_BAD.search(l) for l in kmsgs + dmesg):
                         break
                     # A failure that may be L0's (its nondeterministic TCG
                     # SVM spoils about one scenario per make test, on either
@@ -1357,12 +1351,10 @@ def main():
                 detail = "%.0fs" % elapsed
             ok = not timed_out and end and s in done
             report.add(kvm, s + "/finished", "PASS" if ok else "FAIL", detail)
-            with open(boot.log, "rb") as f:
-                console = f.read().decode("utf-8", "replace").splitlines()
             # kernel messages only (timestamped), so that program output that
             # merely mentions "WARNING:" is no splat; each line once
             bad = []
-            for l in [l for l in console if KMSG.match(l.strip())] + dmesg:
+            for l in console_kmsgs(boot.log) + dmesg:
                 l = l.strip()
                 if KERNEL_BAD.search(l) and l not in bad:
                     bad.append(l)
