@@ -318,6 +318,16 @@ struct kvm {
 	spinlock_t mmu_lock;
 	struct kvm_tdp tdp;
 	struct kvm_shadow_vm shadow;
+	/*
+	 * The MMU notifier on mm, for both MMUs (kernel/mmu/shadow.c): a
+	 * fault reads mmu_seq before it looks at the host mapping and maps
+	 * only if, under mmu_lock, no invalidation is under way (mn_active)
+	 * and mmu_seq has not moved.
+	 */
+	struct mmu_notifier mn;
+	bool mn_registered;
+	unsigned long mmu_seq;	/* bumped when host mappings change */
+	long mn_active;		/* invalidations in progress */
 
 	u64 tss_addr;
 	u64 identity_map_addr;

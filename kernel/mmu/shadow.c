@@ -1822,7 +1822,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 		writable = false;	/* the first write sets D */
 	}
 
-	seq = READ_ONCE(kvm->shadow.mmu_seq);
+	seq = READ_ONCE(kvm->mmu_seq);
 	smp_rmb();
 
 	mutex_lock(&kvm->slots_lock);
@@ -1917,7 +1917,7 @@ int kvm_shadow_page_fault(struct kvm_vcpu *vcpu, u64 gva, u32 error_code)
 	mutex_lock(&kvm->slots_lock);
 	spin_lock(&kvm->mmu_lock);
 	created = kvm->shadow.created;
-	if (kvm->shadow.mn_active || kvm->shadow.mmu_seq != seq) {
+	if (kvm->mn_active || kvm->mmu_seq != seq) {
 		/* The host mapping changed under us: fault again. */
 		r = FAULT_RETRY;
 		kvm->shadow.retried++;
@@ -1967,7 +1967,7 @@ static void zap_all_locked(struct kvm *kvm)
 	void *v;
 	int i;
 
-	kvm->shadow.mmu_seq++;
+	kvm->mmu_seq++;
 	/* Leaves leave the reverse map; links between pages just go. */
 	list_for_each_entry(sp, &kvm->shadow.lru, lru) {
 		struct shadow_link *l;
@@ -2057,15 +2057,14 @@ void kvm_mmu_dirty_log_done(struct kvm *kvm)
 
 static struct kvm *mn_to_kvm(struct mmu_notifier *mn)
 {
-	return container_of(mn, struct kvm, shadow.mn);
+	return container_of(mn, struct kvm, mn);
 }
 
 /*
  * The host is about to unmap, move or write-protect [start, end) of the
  * VM's address space: drop every shadow leaf mapping guest frames there
  * (under nested paging, every entry of the nested table: the notifier is
- * registered for both MMUs, and its sequence count and flush are the
- * shadow MMU's).  Slots are read under mmu_lock: a slot is freed only
+ * registered for both MMUs, and flushes through shadow_flush()).  Slots are read under mmu_lock: a slot is freed only
  * after kvm_mmu_zap_all() took the lock after it was unpublished.
  */
 static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
@@ -2075,7 +2074,7 @@ static int shadow_mn_invalidate_start(struct mmu_notifier *mn,
 	int i;
 
 	spin_lock(&kvm->mmu_lock);
-	kvm->shadow.mn_active++;
+	kvm->mn_active++;
 	/* Leaves INVLPG dropped may live on in other vCPUs' TLBs. */
 	if (kvm->shadow.stale_tlbs)
 		kvm->shadow.need_flush = true;
@@ -2122,8 +2121,8 @@ static void shadow_mn_invalidate_end(struct mmu_notifier *mn,
 
 	(void)range;
 	spin_lock(&kvm->mmu_lock);
-	kvm->shadow.mmu_seq++;
-	kvm->shadow.mn_active--;
+	kvm->mmu_seq++;
+	kvm->mn_active--;
 	spin_unlock(&kvm->mmu_lock);
 }
 
@@ -2166,11 +2165,11 @@ int kvm_shadow_vm_init(struct kvm *kvm)
 	xa_init(&kvm->shadow.rmap_large);
 	xa_init(&kvm->shadow.lpage_tables);
 	kvm->shadow.max_pages = shadow_auto_max(kvm);
-	kvm->shadow.mn.ops = &shadow_mn_ops;
-	r = mmu_notifier_register(&kvm->shadow.mn, kvm->mm);
+	kvm->mn.ops = &shadow_mn_ops;
+	r = mmu_notifier_register(&kvm->mn, kvm->mm);
 	if (r)
 		return r;
-	kvm->shadow.mn_registered = true;
+	kvm->mn_registered = true;
 	return 0;
 }
 
@@ -2184,9 +2183,9 @@ void kvm_shadow_vm_stop(struct kvm *kvm)
 	if (!kvm->shadow.lru.next)
 		return;
 	WRITE_ONCE(kvm->shadow.dying, true);
-	if (kvm->shadow.mn_registered)
-		mmu_notifier_unregister(&kvm->shadow.mn, kvm->mm);
-	kvm->shadow.mn_registered = false;
+	if (kvm->mn_registered)
+		mmu_notifier_unregister(&kvm->mn, kvm->mm);
+	kvm->mn_registered = false;
 }
 
 /*

@@ -40,7 +40,8 @@ struct kvm_shadow_mmu {
 /*
  * The VM's shadow pages (kernel/mmu/shadow.c), all guarded by mmu_lock:
  * the hash by guest frame, the LRU list of every page, the reverse map
- * (gfn -> shadow leaves), and the MMU notifier's sequence count.
+ * (gfn -> shadow leaves).  The MMU notifier's state is the VM's (struct
+ * kvm): it serves nested paging too.
  */
 struct kvm_shadow_vm {
 	struct hlist_head hash[1 << KVM_SHADOW_HASH_BITS];
@@ -58,11 +59,7 @@ struct kvm_shadow_vm {
 	struct xarray rmap_large;
 	struct xarray lpage_tables;
 	bool no_large;		/* a count was lost (no memory): none */
-	struct mmu_notifier mn;
-	bool mn_registered;
-	unsigned long mmu_seq;	/* bumped when host mappings change */
 	unsigned long pt_writes; /* bumped when a shadowed guest table is written */
-	long mn_active;		/* invalidations in progress */
 	bool need_flush;	/* TLBs of every vCPU, after mmu_lock */
 	bool stale_tlbs;	/* leaves dropped by INVLPG, not yet flushed */
 	/* shadow_flush()es begun, and the latest begun one known finished */

@@ -255,7 +255,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 		goto out_free;
 
 	/* Before looking at the host mapping (kvm_shadow_page_fault too). */
-	seq = READ_ONCE(kvm->shadow.mmu_seq);
+	seq = READ_ONCE(kvm->mmu_seq);
 	smp_rmb();
 
 	mutex_lock(&kvm->slots_lock);
@@ -306,7 +306,7 @@ int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 
 	spin_lock(&kvm->mmu_lock);
 	/* The host mapping changed under us: the guest faults again. */
-	if (!kvm->shadow.mn_active && kvm->shadow.mmu_seq == seq)
+	if (!kvm->mn_active && kvm->mmu_seq == seq)
 		tdp_map(kvm, gpa, page, writable, &pre);
 	spin_unlock(&kvm->mmu_lock);
 	mutex_unlock(&kvm->slots_lock);

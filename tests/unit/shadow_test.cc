@@ -563,13 +563,13 @@ TEST_F(ShadowMmu, MmuNotifierDropsLeavesOfTheHostRangeAndRacingFaultsRetry) {
   ASSERT_EQ(fault(kUserVa + 0x1000, kRead), 1);
   const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + 0x300000;
   const mmu_notifier_range range{hva, hva + 0x1000};
-  const auto* ops = m->kvm.shadow.mn.ops;
-  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  const auto* ops = m->kvm.mn.ops;
+  ops->invalidate_range_start(&m->kvm.mn, &range);
   EXPECT_EQ(shadow_leaf(kUserVa), 0u);        // in the range
   EXPECT_NE(shadow_leaf(kUserVa + 0x1000), 0u);  // outside it
   ASSERT_EQ(fault(kUserVa, kRead), 1);  // during the invalidation: no mapping
   EXPECT_EQ(shadow_leaf(kUserVa), 0u);
-  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  ops->invalidate_range_end(&m->kvm.mn, &range);
   ASSERT_EQ(fault(kUserVa, kRead), 1);
   EXPECT_NE(shadow_leaf(kUserVa), 0u);
   EXPECT_EQ(audit(), 0u);
@@ -767,13 +767,13 @@ TEST_F(ShadowMmu, LeafDroppedByInvlpgIsFlushedEverywhereBeforeTheHostReusesItsPa
   EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before);  // no broadcast for INVLPG itself
   const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + 0x300000;
   const mmu_notifier_range range{hva, hva + 0x1000};
-  const auto* ops = m->kvm.shadow.mn.ops;
-  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  const auto* ops = m->kvm.mn.ops;
+  ops->invalidate_range_start(&m->kvm.mn, &range);
   EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before + 1);
-  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
-  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);  // nothing stale left
+  ops->invalidate_range_end(&m->kvm.mn, &range);
+  ops->invalidate_range_start(&m->kvm.mn, &range);  // nothing stale left
   EXPECT_EQ(m->requests[KVM_REQ_TLB_FLUSH], before + 1);
-  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  ops->invalidate_range_end(&m->kvm.mn, &range);
 }
 
 // ---- out-of-sync leaf tables --------------------------------------------------------------
@@ -1235,10 +1235,10 @@ TEST_F(ShadowLarge, HostInvalidationOrAGuestEntryWriteDropsTheLargeLeaf) {
   ASSERT_TRUE(shadow_leaf(kBig) & kPS);
   const unsigned long hva = reinterpret_cast<uintptr_t>(m->mem) + kBigFrame + 0x1f0000;
   const mmu_notifier_range range{hva, hva + 0x1000};
-  const auto* ops = m->kvm.shadow.mn.ops;
-  ops->invalidate_range_start(&m->kvm.shadow.mn, &range);
+  const auto* ops = m->kvm.mn.ops;
+  ops->invalidate_range_start(&m->kvm.mn, &range);
   EXPECT_EQ(shadow_leaf(kBig), 0u);
-  ops->invalidate_range_end(&m->kvm.shadow.mn, &range);
+  ops->invalidate_range_end(&m->kvm.mn, &range);
   EXPECT_EQ(audit(), 0u);
 
   ASSERT_EQ(fault(kBig, kRead), 1);

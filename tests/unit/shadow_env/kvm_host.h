@@ -65,6 +65,10 @@ struct kvm {
 	struct kvm_memory_slot *slots[KVM_USER_MEM_SLOTS];
 	spinlock_t mmu_lock;
 	struct kvm_shadow_vm shadow;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	unsigned long mmu_seq;
+	long mn_active;
 };
 
 #define kvm_pr_guest(fmt, ...) do { } while (0)
